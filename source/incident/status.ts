@@ -1,0 +1,51 @@
+import type {Compose, ComposeProject, Engine, ImageInfo} from '../engine/types.js';
+import {buildServiceStatus, type ProjectStatus} from './service-status.js';
+import {parseSettings, type Settings} from './settings.js';
+
+export interface LoadedProject {
+	project: ComposeProject;
+	/** The project name compose resolved (-p, COMPOSE_PROJECT_NAME, `name:` or the directory). */
+	name: string;
+	config: Awaited<ReturnType<Compose['config']>>;
+	settings: Settings;
+}
+
+/** Reads the Compose file through compose itself and validates our extension in it. */
+export async function loadProject(compose: Compose, project: ComposeProject): Promise<LoadedProject> {
+	const config = await compose.config(project);
+	return {project, name: config.name, config, settings: parseSettings(config.extension)};
+}
+
+/** One look at the project: what the Compose file declares joined with what runs. */
+export async function gatherStatus(
+	outside: {compose: Compose; engine: Engine | Promise<Engine>},
+	project: ComposeProject,
+	now: () => number = Date.now,
+): Promise<{loaded: LoadedProject; status: ProjectStatus}> {
+	// Compose's parse runs in a child process: start it first, so it overlaps with
+	// connecting to the engine (loading the client library is the slow part of start-up).
+	const loading = loadProject(outside.compose, project);
+	const engine = await outside.engine;
+	const [version, loaded] = await Promise.all([engine.version(), loading]);
+	const containers = await engine.projectContainers(loaded.name);
+	const imageIds = [...new Set(containers.map(c => c.imageId))];
+	const images = new Map<string, ImageInfo>();
+	await Promise.all(
+		imageIds.map(async id => {
+			const info = await engine.image(id);
+			if (info) images.set(id, info);
+		}),
+	);
+	const services = buildServiceStatus(loaded.config, containers, images, now());
+	return {
+		loaded,
+		status: {
+			project: loaded.name,
+			workingDir: project.workingDir,
+			engine: {address: engine.address, version: version.version, apiVersion: version.apiVersion},
+			checkedAt: new Date(now()).toISOString(),
+			ok: services.length > 0 && services.every(s => s.ok),
+			services,
+		},
+	};
+}
