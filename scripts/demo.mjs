@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// `npm run demo`: provisions the offline engine if needed, builds the releases, deploys the
+// demo stack at v1.3.9 (good), then "deploys" v1.4.0 (web crash-loops), and opens the console
+// on it. Idempotent: a second run redeploys v1.3.9 then v1.4.0 again.
+//
+//   node scripts/demo.mjs               deploy, then open the console (TTY) or print status
+//   node scripts/demo.mjs --no-console  deploy only
+//   node scripts/demo.mjs --reset       remove the stack and its volume; demo/.env → .env.bak-*
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureEngine } from './ensure-engine.mjs';
+import { ensureReleases, ROOT } from './images.mjs';
+
+export const DEMO_REPO = '127.0.0.1:5000/rollback-console-demo/app';
+export const GOOD = 'v1.3.9';
+export const BROKEN = 'v1.4.0';
+const DEMO_DIR = join(ROOT, 'demo');
+const ENV_FILE = join(DEMO_DIR, '.env');
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+const say = (line) => process.stdout.write(`demo: ${line}\n`);
+const fail = (line, code = 1) => {
+  process.stderr.write(`demo: ${line}\n`);
+  process.exit(code);
+};
+
+// demo/.env is the source of truth for IMAGE_TAG: keep the caller's environment from
+// overriding it (compose prefers process env over .env) or pointing compose elsewhere.
+function composeEnv(extra = {}) {
+  const env = { ...process.env };
+  for (const k of ['IMAGE_TAG', 'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME', 'COMPOSE_PROFILES', 'COMPOSE_ENV_FILES']) delete env[k];
+  return { ...env, ...extra };
+}
+
+function run(cmd, args, { env = process.env, quiet = false } = {}) {
+  return new Promise((resolve) => {
+    // quiet: capture for the error message; otherwise the child's output goes to our stderr.
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : ['ignore', 2, 2] });
+    let out = '';
+    if (quiet) {
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+    }
+    child.on('error', (e) => resolve({ code: 127, out: `${cmd}: ${e.message}` }));
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
+  });
+}
+
+async function compose(args, extraEnv) {
+  const t0 = Date.now();
+  const r = await run('docker', ['compose', '--project-directory', DEMO_DIR, ...args], { env: composeEnv(extraEnv), quiet: true });
+  if (r.code !== 0) fail(`docker compose ${args.join(' ')} failed (exit ${r.code}):\n${r.out.trim().split('\n').slice(-15).join('\n')}`);
+  return (Date.now() - t0) / 1000;
+}
+
+/** Sets IMAGE_TAG in demo/.env, keeping any other lines: temp file + rename, never in place. */
+async function setTag(tag) {
+  const old = await readFile(ENV_FILE, 'utf8').catch(() => '');
+  const lines = old.split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
+  let found = false;
+  const next = lines.map((l) => (/^\s*(export\s+)?IMAGE_TAG\s*=/.test(l) ? ((found = true), `IMAGE_TAG=${tag}`) : l));
+  if (!found) next.push(`IMAGE_TAG=${tag}`);
+  const tmp = `${ENV_FILE}.tmp-${process.pid}`;
+  await writeFile(tmp, `${next.join('\n')}\n`, { mode: 0o644 });
+  await rename(tmp, ENV_FILE);
+}
+
+async function reset() {
+  const engine = await ensureEngine({ log: (l) => process.stderr.write(`${l}\n`) });
+  if (!engine.ok) fail(engine.reason, 2);
+  await compose(['down', '-v', '--remove-orphans', '--timeout', '5'], { IMAGE_TAG: GOOD });
+  say('stack rollback-console-demo removed (containers and dbdata volume)');
+  if (existsSync(ENV_FILE)) {
+    const bak = `${ENV_FILE}.bak-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    await rename(ENV_FILE, bak);
+    say(`demo/.env moved to demo/${bak.split('/').at(-1)}`);
+  }
+}
+
+async function deploy() {
+  const t0 = Date.now();
+  const engine = await ensureEngine({ log: (l) => process.stderr.write(`${l}\n`) });
+  if (!engine.ok) fail(engine.reason, 2);
+  say('engine ready (docker, compose v2, registry 127.0.0.1:5000)');
+
+  await ensureReleases(DEMO_REPO, [GOOD, `${BROKEN}:broken`], { log: (l) => say(l) });
+
+  await setTag(GOOD);
+  let secs = await compose(['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '60']);
+  say(`deployed ${GOOD}: web, worker and db healthy (${secs.toFixed(1)}s); http://127.0.0.1:18080/health`);
+
+  await setTag(BROKEN);
+  secs = await compose(['up', '-d', '--remove-orphans']);
+  say(`deployed ${BROKEN} (${secs.toFixed(1)}s): web is crash-looping with a panic; the incident is yours`);
+  say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+}
+
+async function openConsole() {
+  if (!existsSync(CLI)) {
+    say('dist/cli.js missing: npm run build');
+    const r = await run('npm', ['run', 'build']);
+    if (r.code !== 0 || !existsSync(CLI)) fail(`npm run build failed (exit ${r.code})`);
+  }
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const args = interactive ? [CLI, '--project-dir', 'demo'] : [CLI, 'status', '--project-dir', 'demo'];
+  if (!interactive) say('no TTY: printing status instead of opening the console');
+  // The console owns the terminal now: Ctrl-C reaches it (same process group); we just wait.
+  for (const sig of ['SIGINT', 'SIGQUIT']) process.on(sig, () => {});
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  child.on('error', (e) => fail(`could not start the console: ${e.message}`));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
+}
+
+const argv = process.argv.slice(2);
+const known = new Set(['--reset', '--no-console', '--help', '-h']);
+const unknown = argv.filter((a) => !known.has(a));
+if (unknown.length || argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write('usage: node scripts/demo.mjs [--no-console | --reset]\n');
+  process.exit(unknown.length ? 64 : 0);
+}
+if (argv.includes('--reset')) {
+  await reset();
+} else {
+  await deploy();
+  if (!argv.includes('--no-console')) await openConsole();
+}
