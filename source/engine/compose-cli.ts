@@ -45,7 +45,8 @@ const composeMissing =
 /** Turns compose's own failure output into one line, keeping compose's words. */
 export function explainComposeFailure(result: ComposeResult, what: string): ConsoleError {
 	const text = `${result.stderr}\n${result.stdout}`;
-	if (/is not a docker command|unknown (shorthand )?flag: '?-?-?project-directory|docker: 'compose'/i.test(text)) {
+	// Without the plugin, the docker CLI rejects `compose` or, first, compose's own flags.
+	if (/is not a docker command|unknown command: docker compose|docker: 'compose'|unknown flag: --project-directory/i.test(text)) {
 		return new ConsoleError(composeMissing);
 	}
 	if (/no configuration file provided/i.test(text)) {

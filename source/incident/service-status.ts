@@ -124,11 +124,11 @@ export function buildServiceStatus(
 			ok: statuses.length > 0 && statuses.every(containerOk),
 		});
 	}
+	// Broken services first, worst first; healthy ones by name.
 	return rows.sort(
 		(a, b) =>
 			Number(a.ok) - Number(b.ok) ||
-			stateRank[a.state] - stateRank[b.state] ||
-			healthRank[a.health] - healthRank[b.health] ||
+			(a.ok ? 0 : stateRank[a.state] - stateRank[b.state] || healthRank[a.health] - healthRank[b.health]) ||
 			a.service.localeCompare(b.service),
 	);
 }

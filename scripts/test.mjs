@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// `npm test`: builds, makes sure the real Docker test environment is there (provisioning it
+// when we are root on Debian), then runs every suite with node's test runner.
+// Without an engine the engine suites are skipped, said loudly, and — with
+// ROLLBACK_CONSOLE_REQUIRE_ENGINE=1 (as .ci/run sets) — the run fails.
+import {spawnSync} from 'node:child_process';
+import {globSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {ensureEngine} from './ensure-engine.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const say = line => process.stderr.write(`[test] ${line}\n`);
+const files = patterns => patterns.flatMap(p => globSync(p, {cwd: root})).sort();
+
+const suites = {
+	unit: files(['test/unit/**/*.test.ts']),
+	ui: files(['test/ui/**/*.test.ts', 'test/ui/**/*.test.tsx']),
+	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts']),
+};
+
+function run(command, args, options = {}) {
+	const result = spawnSync(command, args, {cwd: root, stdio: 'inherit', ...options});
+	if (result.error) throw result.error;
+	return result.status ?? 1;
+}
+
+say('building dist/ (tsc)');
+if (run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) {
+	say('the build failed');
+	process.exit(1);
+}
+
+const engine = await ensureEngine({log: say});
+let skipped = null;
+if (engine.ok) {
+	say('engine ready: building the fixture releases (first run only)');
+	const {ensureReleases} = await import('./images.mjs');
+	await ensureReleases('127.0.0.1:5000/rct/app', ['v1.3.5', 'v1.3.6', 'v1.3.7', 'v1.3.8', 'v1.3.9', 'v1.4.0:broken'], {log: say});
+} else {
+	skipped = engine.reason;
+}
+
+const selected = [...suites.unit, ...suites.ui, ...(engine.ok ? suites.engine : [])];
+const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected], {
+	env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'},
+});
+
+if (skipped) {
+	const banner = '!'.repeat(78);
+	process.stderr.write(
+		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length} files: integration, e2e)\n!! because: ${skipped}\n${banner}\n`,
+	);
+	if (process.env.ROLLBACK_CONSOLE_REQUIRE_ENGINE === '1') {
+		say('ROLLBACK_CONSOLE_REQUIRE_ENGINE=1: a skipped engine suite is a failure');
+		process.exit(1);
+	}
+}
+process.exit(status);
