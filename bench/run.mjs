@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// `npm run bench [-- NAME…]`: builds, then runs each benchmark (bench/*.ts) with tsx.
+import {spawnSync} from 'node:child_process';
+import {globSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {ensureEngine} from '../scripts/ensure-engine.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wanted = process.argv.slice(2);
+const run = args => spawnSync(process.execPath, args, {cwd: root, stdio: 'inherit'}).status ?? 1;
+
+if (run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) process.exit(1);
+const engine = await ensureEngine({log: line => process.stderr.write(`${line}\n`)});
+if (!engine.ok) {
+	process.stderr.write(`bench: ${engine.reason}\n`);
+	process.exit(2);
+}
+let failed = 0;
+for (const file of globSync('bench/*.ts', {cwd: root}).sort()) {
+	const name = path.basename(file, '.ts');
+	if (name === 'measure' || (wanted.length > 0 && !wanted.includes(name))) continue;
+	console.log(`\n== ${name}`);
+	failed += run(['--import', 'tsx', file]) === 0 ? 0 : 1;
+}
+process.exit(failed ? 1 : 0);
