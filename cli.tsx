@@ -75,8 +75,10 @@ async function run(): Promise<ExitCode> {
 				`the console needs a terminal (stdin and stdout a TTY); without one use a headless command: ${headless.join(', ')} (see --help)`,
 			);
 		}
-		const {runConsole} = await import('./source/ui/run-console.js');
-		return runConsole(options());
+		const {consoleCommand} = await import('./source/commands/console.js');
+		// Exit even if a follower's socket lingers: the terminal has been restored by now.
+		const code = await consoleCommand(options());
+		process.exit(code);
 	}
 	if (!headless.includes(command as Headless)) {
 		throw new ConsoleError(`unknown command "${command}" (commands: ${headless.join(', ')}; see --help)`);

@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const wanted = process.argv.slice(2);
 const run = args => spawnSync(process.execPath, args, {cwd: root, stdio: 'inherit'}).status ?? 1;
 
-if (run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) process.exit(1);
+if (run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
 const engine = await ensureEngine({log: line => process.stderr.write(`${line}\n`)});
 if (!engine.ok) {
 	process.stderr.write(`bench: ${engine.reason}\n`);

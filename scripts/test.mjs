@@ -26,7 +26,7 @@ function run(command, args, options = {}) {
 }
 
 say('building dist/ (tsc)');
-if (run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) {
+if (run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']) !== 0) {
 	say('the build failed');
 	process.exit(1);
 }

@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import {skipUnusedModules} from './skip-unused-modules.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
-import type {ContainerInfo, ContainerState, Engine, EngineVersion, Health, ImageInfo} from './types.js';
+import {followServiceLogs, watchContainerEvents} from './docker-streams.js';
+import type {ContainerInfo, ContainerState, Engine, EngineVersion, EventHandlers, Health, ImageInfo, LogLine} from './types.js';
 
 const states = new Set<ContainerState>(['running', 'restarting', 'exited', 'created', 'paused', 'dead', 'removing']);
 
@@ -101,5 +102,13 @@ export class DockerEngine implements Engine {
 			if ((error as {statusCode?: number}).statusCode === 404) return null;
 			throw explainEngineError(error, this.address);
 		}
+	}
+
+	watchEvents(project: string, handlers: EventHandlers, signal: AbortSignal): Promise<void> {
+		return watchContainerEvents(this.#docker, {project}, signal, handlers);
+	}
+
+	followServiceLogs(project: string, service: string, options: {tail: number; timestamps: boolean}, signal: AbortSignal): AsyncIterable<LogLine[]> {
+		return followServiceLogs(this.#docker, {project, service}, options, signal);
 	}
 }

@@ -49,6 +49,46 @@ export interface ImageInfo {
 	size: number;
 }
 
+export type ContainerAction =
+	| 'create'
+	| 'start'
+	| 'die'
+	| 'restart'
+	| 'kill'
+	| 'oom'
+	| 'stop'
+	| 'destroy'
+	| 'pause'
+	| 'unpause'
+	| 'health_status';
+
+export interface ContainerEvent {
+	/** Milliseconds since the epoch. */
+	time: number;
+	action: ContainerAction;
+	containerId: string;
+	name: string;
+	service: string;
+	exitCode: number | null;
+	health: 'healthy' | 'unhealthy' | 'starting' | null;
+}
+
+export interface LogLine {
+	stream: 'stdout' | 'stderr';
+	/** RFC 3339 from the engine, or null. */
+	time: string | null;
+	text: string;
+	/** A line we wrote ourselves at a boundary: "container restarted", "switched to …". */
+	marker?: boolean;
+}
+
+export type EventStreamState = 'live' | 'reconnecting';
+
+export interface EventHandlers {
+	onEvent(event: ContainerEvent): void;
+	onState(state: EventStreamState, error?: unknown): void;
+}
+
 export interface Engine {
 	/** Where the engine is, for messages: unix:///var/run/docker.sock, tcp://…, ssh://… */
 	readonly address: string;
@@ -57,6 +97,21 @@ export interface Engine {
 	projectContainers(project: string): Promise<ContainerInfo[]>;
 	/** Null when the image is not on the box. */
 	image(reference: string): Promise<ImageInfo | null>;
+	/**
+	 * The project's container events until `signal` aborts, reconnecting (and replaying the
+	 * gap) when the stream drops; `onState` says when it is down, so callers can poll.
+	 */
+	watchEvents(project: string, handlers: EventHandlers, signal: AbortSignal): Promise<void>;
+	/**
+	 * A Compose service's log lines in batches, following it across restarts and recreation,
+	 * until `signal` aborts. Starts with the last `tail` lines.
+	 */
+	followServiceLogs(
+		project: string,
+		service: string,
+		options: {tail: number; timestamps: boolean},
+		signal: AbortSignal,
+	): AsyncIterable<LogLine[]>;
 }
 
 /** What `docker compose config --format json` says, reduced to what we read. */

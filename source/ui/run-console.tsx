@@ -1,6 +1,53 @@
-import type {GlobalOptions} from '../commands/global-options.js';
-import type {ExitCode} from '../errors.js';
+import {render} from 'ink';
+import {constants} from 'node:os';
+import {exitCodes, type ExitCode} from '../errors.js';
+import {App} from './app.js';
+import type {ConsoleModel} from './console-model.js';
 
-export async function runConsole(_options: GlobalOptions): Promise<ExitCode> {
-	throw new Error('not yet');
+/**
+ * Renders the console until the operator quits, and leaves the terminal as it found it on
+ * every way out: q, Ctrl+C, SIGTERM, SIGHUP (the SSH session dropped) or a thrown error.
+ * Ink restores raw mode, the cursor and the main screen when it unmounts.
+ */
+export async function renderConsole(model: ConsoleModel, {color}: {color: boolean}): Promise<ExitCode | number> {
+	const instance = render(<App model={model} color={color} />, {
+		exitOnCtrlC: false,
+		maxFps: 20,
+		// Ink turns itself off under CI=true; a real TTY was checked before we got here.
+		interactive: true,
+		alternateScreen: true,
+		incrementalRendering: true,
+	});
+	let code: number = exitCodes.ok;
+	let failure: unknown;
+	const onSignal = (signal: NodeJS.Signals) => {
+		code = 128 + (constants.signals[signal] ?? 0);
+		instance.unmount();
+	};
+	const onCrash = (error: unknown) => {
+		failure = error;
+		code = exitCodes.failedMidway;
+		instance.unmount();
+	};
+	// After SIGHUP the terminal is gone: writes fail with EIO, which must not crash the restore.
+	const onStdoutError = () => {};
+	process.stdout.on('error', onStdoutError);
+	process.once('SIGTERM', onSignal);
+	process.once('SIGHUP', onSignal);
+	process.once('uncaughtException', onCrash);
+	process.once('unhandledRejection', onCrash);
+	try {
+		await instance.waitUntilExit();
+	} catch (error) {
+		failure = error;
+		code = exitCodes.failedMidway;
+	} finally {
+		process.off('SIGTERM', onSignal);
+		process.off('SIGHUP', onSignal);
+		process.off('uncaughtException', onCrash);
+		process.off('unhandledRejection', onCrash);
+	}
+	if (failure) process.stderr.write(`rollback-console: the console stopped on an error: ${(failure as Error)?.stack ?? String(failure)}\n`);
+	else if (code === exitCodes.ok) process.stdout.write(`Incident ${model.incident.id} stays open: run rollback-console again to resume it.\n`);
+	return code;
 }

@@ -1,0 +1,816 @@
+/** Long-lived Engine API streams (events, logs) as async iterables that end on abort. */
+import type {IncomingMessage} from 'node:http';
+import type Docker from 'dockerode';
+import {ConsoleError} from '../errors.js';
+import {explainEngineError} from './known-errors.js';
+import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
+
+export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
+
+export interface ContainerEventsOptions {
+	project: string;
+	/** Narrows to one Compose service. */
+	service?: string;
+	/** Unix seconds (may be fractional): replay the Engine's buffered events from then on. */
+	since?: number;
+}
+
+/** EventHandlers with `onState` optional. */
+export type WatchEventsHandlers = Pick<EventHandlers, 'onEvent'> & Partial<Pick<EventHandlers, 'onState'>>;
+
+export interface LogOptions {
+	/** Lines of backlog; 'all' for the whole log. */
+	tail?: number | 'all';
+	/** Unix seconds (may be fractional). */
+	since?: number;
+	follow?: boolean;
+	timestamps?: boolean;
+}
+
+export interface FollowServiceOptions {
+	/** Backlog when attaching to a container for the first time. */
+	tail?: number | 'all';
+	/** Compose replica number; default: the newest container of the service. */
+	number?: number;
+	/** How often to look at the container while it is not running (events wake us sooner). */
+	pollMs?: number;
+	/** False leaves `time` null on the lines (they are still read with timestamps, to resume). */
+	timestamps?: boolean;
+}
+
+/** A long-lived stream from the Engine ended or broke: the caller may reconnect. */
+export class EngineStreamError extends ConsoleError {
+	constructor(message: string, options?: {cause?: unknown}) {
+		super(message);
+		this.name = 'EngineStreamError';
+		if (options && 'cause' in options) this.cause = options.cause;
+	}
+}
+
+const actions = new Set<string>([
+	'create',
+	'start',
+	'die',
+	'restart',
+	'kill',
+	'oom',
+	'stop',
+	'destroy',
+	'pause',
+	'unpause',
+	'health_status',
+]);
+
+interface ModemAddress {
+	socketPath?: string | (() => unknown);
+	host?: string;
+	port?: string | number;
+	protocol?: string;
+}
+
+function addressOf(docker: Docker): string {
+	const modem = docker.modem as unknown as ModemAddress;
+	if (typeof modem.socketPath === 'string') return `unix://${modem.socketPath}`;
+	if (modem.host) return `${modem.protocol ?? 'http'}://${modem.host}${modem.port ? `:${modem.port}` : ''}`;
+	return 'the Docker Engine';
+}
+
+function statusCode(error: unknown): number | undefined {
+	return (error as {statusCode?: number} | undefined)?.statusCode;
+}
+
+/** Known errors become their one sentence; anything else that breaks a stream becomes an EngineStreamError. */
+function streamError(what: string, error: unknown, docker: Docker): unknown {
+	const address = addressOf(docker);
+	const explained = explainEngineError(error, address);
+	if (explained !== error || statusCode(error) !== undefined) return explained;
+	const reason = error instanceof Error ? error.message : String(error);
+	return new EngineStreamError(`lost the ${what} stream from the Docker Engine at ${address}: ${reason}`, {cause: error});
+}
+
+// Aborting the request destroys the response with an AbortError or ECONNRESET; both mean "we stopped".
+function destroyOnAbort(response: IncomingMessage, signal: AbortSignal): () => void {
+	const onAbort = () => response.destroy();
+	signal.addEventListener('abort', onAbort, {once: true});
+	return () => signal.removeEventListener('abort', onAbort);
+}
+
+function dial(docker: Docker, path: string, query: Record<string, string | number>, signal: AbortSignal): Promise<IncomingMessage> {
+	return new Promise((resolve, reject) => {
+		docker.modem.dial(
+			{
+				path: `${path}?`,
+				method: 'GET',
+				options: query,
+				abortSignal: signal,
+				// Always a stream: dockerode buffers non-follow logs and may even JSON.parse them.
+				isStream: true,
+				statusCodes: {200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error'},
+			},
+			(error, result) => (error ? reject(error) : resolve(result as IncomingMessage)),
+		);
+	});
+}
+
+// ---------------------------------------------------------------- time
+
+const timestampPattern = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+/** RFC 3339 (nanoseconds kept) → ns since the epoch. */
+export function timeToNs(time: string): bigint | null {
+	const match = timestampPattern.exec(time);
+	if (!match) return null;
+	const ms = Date.parse(`${match[1]}${match[3]}`);
+	if (Number.isNaN(ms)) return null;
+	return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+/** ns → the Engine's `since`/`until` form "seconds.nanoseconds" (a float would lose the ns). */
+function nsToApiTime(ns: bigint): string {
+	return `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+function nsToRfc3339(ns: bigint): string {
+	const iso = new Date(Number(ns / 1_000_000n)).toISOString();
+	return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
+// ---------------------------------------------------------------- events
+
+interface RawEvent {
+	event: ContainerEvent;
+	timeNano: bigint;
+	key: string;
+}
+
+function toEvent(line: string): RawEvent | null {
+	let message: {
+		Type?: string;
+		Action?: string;
+		id?: string;
+		time?: number;
+		Actor?: {ID?: string; Attributes?: Record<string, string>};
+	};
+	try {
+		message = JSON.parse(line) as typeof message;
+	} catch {
+		return null;
+	}
+	const raw = message.Action ?? '';
+	// Health changes arrive as one action with the status appended: "health_status: healthy".
+	const [head = '', detail] = raw.split(': ', 2);
+	if (message.Type !== 'container' || !actions.has(head)) return null;
+	// timeNano does not fit a double: read it from the text.
+	const nano = /"timeNano":(\d+)/.exec(line)?.[1];
+	const timeNano = nano ? BigInt(nano) : BigInt(message.time ?? 0) * 1_000_000_000n;
+	const attributes = message.Actor?.Attributes ?? {};
+	const containerId = message.Actor?.ID ?? message.id ?? '';
+	const health = detail === 'healthy' || detail === 'unhealthy' || detail === 'starting' ? detail : null;
+	const exitCode = head === 'die' && attributes['exitCode'] !== undefined ? Number(attributes['exitCode']) : null;
+	return {
+		event: {
+			time: Number(timeNano / 1_000_000n),
+			action: head as ContainerAction,
+			containerId,
+			name: attributes['name'] ?? '',
+			service: attributes['com.docker.compose.service'] ?? '',
+			exitCode,
+			health: head === 'health_status' ? health : null,
+		},
+		timeNano,
+		key: `${timeNano}:${containerId}:${raw}`,
+	};
+}
+
+interface EventQuery {
+	project: string;
+	service?: string;
+	/** The Engine's "seconds.nanoseconds". */
+	since?: string;
+}
+
+/** One connection to GET /events. `onLive` gets the Engine's clock (ns) from the response. */
+async function* eventConnection(
+	docker: Docker,
+	query: EventQuery,
+	signal: AbortSignal,
+	onLive?: (engineNow: bigint) => void,
+): AsyncGenerator<RawEvent, void, undefined> {
+	if (signal.aborted) return;
+	const label = [`com.docker.compose.project=${query.project}`];
+	if (query.service !== undefined) label.push(`com.docker.compose.service=${query.service}`);
+	let response: IncomingMessage;
+	try {
+		response = (await docker.getEvents({
+			// The engine matches "health_status" against "health_status: …" by prefix.
+			filters: {type: ['container'], label, event: [...actions]},
+			...(query.since === undefined ? {} : {since: query.since}),
+			abortSignal: signal,
+		} as Docker.GetEventsOptions)) as IncomingMessage;
+	} catch (error) {
+		if (signal.aborted) return;
+		throw streamError('event', error, docker);
+	}
+	const stop = destroyOnAbort(response, signal);
+	try {
+		const date = Date.parse(response.headers?.date ?? '');
+		onLive?.(BigInt(Number.isNaN(date) ? Date.now() : date) * 1_000_000n);
+		response.setEncoding('utf8');
+		let rest = '';
+		for await (const chunk of response as AsyncIterable<string>) {
+			rest += chunk;
+			let start = 0;
+			let newline: number;
+			while ((newline = rest.indexOf('\n', start)) !== -1) {
+				const line = rest.slice(start, newline).trim();
+				start = newline + 1;
+				if (line === '') continue;
+				const parsed = toEvent(line);
+				if (parsed) yield parsed;
+			}
+			rest = rest.slice(start);
+		}
+		if (signal.aborted) return;
+		throw new EngineStreamError(`the Docker Engine at ${addressOf(docker)} closed the event stream`);
+	} catch (error) {
+		if (signal.aborted) return;
+		throw error instanceof EngineStreamError ? error : streamError('event', error, docker);
+	} finally {
+		stop();
+		response.destroy();
+	}
+}
+
+/**
+ * Container events of a Compose project, live (or from `since`). Ends quietly when
+ * `signal` aborts; throws when the stream drops, so the caller can reconnect.
+ */
+export async function* containerEvents(
+	docker: Docker,
+	options: ContainerEventsOptions,
+	signal: AbortSignal,
+): AsyncIterable<ContainerEvent> {
+	const query: EventQuery = {project: options.project};
+	if (options.service !== undefined) query.service = options.service;
+	if (options.since !== undefined) query.since = String(options.since);
+	for await (const {event} of eventConnection(docker, query, signal)) yield event;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+	return new Promise(resolve => {
+		if (signal.aborted) return resolve();
+		const done = () => {
+			clearTimeout(timer);
+			signal.removeEventListener('abort', done);
+			resolve();
+		};
+		const timer = setTimeout(done, ms);
+		signal.addEventListener('abort', done, {once: true});
+	});
+}
+
+async function superviseEvents(
+	docker: Docker,
+	target: {project: string; service?: string},
+	signal: AbortSignal,
+	onEvent: (raw: RawEvent) => void,
+	onState: (state: EventStreamState, error?: unknown) => void,
+): Promise<void> {
+	const seen = new Map<string, bigint>();
+	let last: bigint | null = null;
+	let connectedAt: bigint | null = null;
+	let delay = 250;
+	while (!signal.aborted) {
+		const query: EventQuery = {...target};
+		// Replay the gap from the Engine's buffer (it keeps the last 256 events); the
+		// boundary event comes again and is dropped by its key.
+		const from = last ?? connectedAt;
+		if (from !== null) query.since = nsToApiTime(from);
+		try {
+			const connection = eventConnection(docker, query, signal, now => {
+				connectedAt ??= now;
+				delay = 250;
+				onState('live');
+			});
+			for await (const raw of connection) {
+				if (seen.has(raw.key)) continue;
+				seen.set(raw.key, raw.timeNano);
+				if (last === null || raw.timeNano > last) last = raw.timeNano;
+				if (seen.size > 512) {
+					for (const [key, time] of seen) if (time < last) seen.delete(key);
+				}
+				onEvent(raw);
+			}
+		} catch (error) {
+			if (signal.aborted) return;
+			onState('reconnecting', error);
+			await sleep(delay, signal);
+			delay = Math.min(delay * 2, 5000);
+		}
+	}
+}
+
+/**
+ * Keeps a project's container events coming: reconnects with backoff (250 ms doubling
+ * to 5 s) and replays what happened during the gap. Resolves when `signal` aborts; never
+ * rejects (a handler that throws does, though).
+ */
+export async function watchContainerEvents(
+	docker: Docker,
+	target: {project: string; service?: string},
+	signal: AbortSignal,
+	handlers: WatchEventsHandlers,
+): Promise<void> {
+	await superviseEvents(
+		docker,
+		target,
+		signal,
+		raw => handlers.onEvent(raw.event),
+		(state, error) => handlers.onState?.(state, error),
+	);
+}
+
+// ---------------------------------------------------------------- logs
+
+const newline = 0x0a;
+// json-file splits messages at 16 KiB; each part carries the message's timestamp again.
+const partialSize = 16 * 1024;
+
+/** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at`, or -1. */
+function timestampEnd(buffer: Buffer, at: number): number {
+	if (buffer.length - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
+	const space = buffer.indexOf(0x20, at + 19);
+	return space === -1 || space - at > 40 ? -1 : space;
+}
+
+function decode(buffer: Buffer): string {
+	const end = buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.length - 1 : buffer.length;
+	return buffer.toString('utf8', 0, end);
+}
+
+/** Turns the log stream's bytes into whole lines, across chunk and frame boundaries. */
+class LineAssembler {
+	readonly #timestamps: boolean;
+	readonly #pending: [Buffer[], Buffer[]] = [[], []];
+	readonly #time: [string | null, string | null] = [null, null];
+
+	constructor(timestamps: boolean) {
+		this.#timestamps = timestamps;
+	}
+
+	/** One frame of a multiplexed stream: a log message, or a part of a split one. */
+	frame(index: 0 | 1, payload: Buffer, out: LogLine[]): void {
+		const stream = index === 0 ? 'stdout' : 'stderr';
+		const pending = this.#pending[index];
+		let start = 0;
+		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
+		for (;;) {
+			const end = payload.indexOf(newline, start);
+			if (end === -1) {
+				if (start < payload.length) pending.push(payload.subarray(start));
+				return;
+			}
+			const bytes = pending.length === 0 ? payload.subarray(start, end) : Buffer.concat([...pending, payload.subarray(start, end)]);
+			pending.length = 0;
+			out.push({stream, time: this.#time[index], text: decode(bytes)});
+			start = end + 1;
+			if (start >= payload.length) return;
+			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
+		}
+	}
+
+	/** A raw (TTY) stream: bytes split anywhere; every line starts with its timestamp. */
+	raw(chunk: Buffer, out: LogLine[]): void {
+		const pending = this.#pending[0];
+		let start = 0;
+		for (;;) {
+			const end = chunk.indexOf(newline, start);
+			if (end === -1) {
+				if (start < chunk.length) pending.push(chunk.subarray(start));
+				return;
+			}
+			const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
+			pending.length = 0;
+			out.push(this.#rawLine(bytes));
+			start = end + 1;
+		}
+	}
+
+	/** What is left when the stream ends: output without a final newline. */
+	flush(out: LogLine[], tty: boolean): void {
+		for (const index of [0, 1] as const) {
+			const pending = this.#pending[index];
+			if (pending.length === 0) continue;
+			const bytes = Buffer.concat(pending);
+			pending.length = 0;
+			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes)});
+		}
+	}
+
+	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, continuation: boolean): number {
+		const end = timestampEnd(payload, at);
+		if (end === -1) {
+			if (!continuation) this.#time[index] = null;
+			return at;
+		}
+		// A continuation keeps the time of the line it continues.
+		if (!continuation) this.#time[index] = payload.toString('latin1', at, end);
+		return end + 1;
+	}
+
+	#rawLine(bytes: Buffer): LogLine {
+		if (!this.#timestamps) return {stream: 'stdout', time: null, text: decode(bytes)};
+		const end = timestampEnd(bytes, 0);
+		if (end === -1) return {stream: 'stdout', time: null, text: decode(bytes)};
+		const time = bytes.toString('latin1', 0, end);
+		let text = decode(bytes.subarray(end + 1));
+		// Without frames the parts of a split message are only told apart by their repeated timestamp.
+		if (bytes.length > partialSize) text = text.split(`${time} `).join('');
+		return {stream: 'stdout', time, text};
+	}
+}
+
+interface LogQuery {
+	tail: number | 'all';
+	/** "seconds.nanoseconds" */
+	since?: string;
+	until?: string;
+	follow: boolean;
+	timestamps: boolean;
+}
+
+async function* logConnection(
+	docker: Docker,
+	containerId: string,
+	query: LogQuery,
+	tty: boolean | undefined,
+	signal: AbortSignal,
+): AsyncGenerator<LogLine[], void, undefined> {
+	if (signal.aborted) return;
+	let response: IncomingMessage;
+	try {
+		// API 1.41 sends no content type that tells raw from multiplexed: ask the container.
+		tty ??= Boolean((await docker.getContainer(containerId).inspect({abortSignal: signal})).Config?.Tty);
+		const params: Record<string, string | number> = {
+			stdout: 1,
+			stderr: 1,
+			follow: query.follow ? 1 : 0,
+			timestamps: query.timestamps ? 1 : 0,
+			tail: String(query.tail),
+		};
+		if (query.since !== undefined) params['since'] = query.since;
+		if (query.until !== undefined) params['until'] = query.until;
+		response = await dial(docker, `/containers/${encodeURIComponent(containerId)}/logs`, params, signal);
+	} catch (error) {
+		if (signal.aborted) return;
+		throw streamError('log', error, docker);
+	}
+	const stop = destroyOnAbort(response, signal);
+	const lines = new LineAssembler(query.timestamps);
+	let raw = tty;
+	let rest: Buffer | null = null;
+	try {
+		for await (const chunk of response as AsyncIterable<Buffer>) {
+			const out: LogLine[] = [];
+			if (raw) {
+				lines.raw(chunk, out);
+			} else {
+				// Frames: [stream, 0, 0, 0, size (uint32 BE)] + payload, split across chunks anywhere.
+				const buffer: Buffer = rest === null ? chunk : Buffer.concat([rest, chunk]);
+				let at = 0;
+				while (buffer.length - at >= 8) {
+					const kind = buffer[at];
+					if ((kind !== 1 && kind !== 2 && kind !== 0) || buffer[at + 1] !== 0 || buffer[at + 2] !== 0 || buffer[at + 3] !== 0) {
+						// Not multiplexed after all (a TTY the inspect did not report): read it raw.
+						raw = true;
+						lines.raw(buffer.subarray(at), out);
+						at = buffer.length;
+						break;
+					}
+					const size = buffer.readUInt32BE(at + 4);
+					if (buffer.length - at - 8 < size) break;
+					if (kind !== 0) lines.frame(kind === 1 ? 0 : 1, buffer.subarray(at + 8, at + 8 + size), out);
+					at += 8 + size;
+				}
+				rest = at < buffer.length ? buffer.subarray(at) : null;
+			}
+			if (out.length > 0) yield out;
+		}
+		if (signal.aborted) return;
+		const out: LogLine[] = [];
+		lines.flush(out, raw);
+		if (out.length > 0) yield out;
+	} catch (error) {
+		if (signal.aborted) return;
+		throw streamError('log', error, docker);
+	} finally {
+		stop();
+		response.destroy();
+	}
+}
+
+function toLogQuery(options: LogOptions): LogQuery {
+	const query: LogQuery = {
+		tail: options.tail ?? 200,
+		follow: options.follow ?? true,
+		timestamps: options.timestamps ?? true,
+	};
+	if (options.since !== undefined) query.since = String(options.since);
+	return query;
+}
+
+/**
+ * A container's log, one batch of whole lines per chunk the Engine sends (thousands of
+ * lines per second cost one promise per chunk, not per line). Ends when the container
+ * stops (follow) or the log is read, and quietly when `signal` aborts.
+ */
+export function containerLogBatches(
+	docker: Docker,
+	containerId: string,
+	options: LogOptions,
+	signal: AbortSignal,
+): AsyncIterable<LogLine[]> {
+	return logConnection(docker, containerId, toLogQuery(options), undefined, signal);
+}
+
+/** containerLogBatches, one line at a time. */
+export async function* containerLogs(
+	docker: Docker,
+	containerId: string,
+	options: LogOptions,
+	signal: AbortSignal,
+): AsyncIterable<LogLine> {
+	for await (const batch of containerLogBatches(docker, containerId, options, signal)) yield* batch;
+}
+
+// ---------------------------------------------------------------- one service, across restarts
+
+/** Resolves on notify() (also one that came while nobody waited), after `ms`, or on abort. */
+class Waker {
+	#resolve: (() => void) | null = null;
+	#pending = false;
+
+	notify(): void {
+		if (this.#resolve) this.#resolve();
+		else this.#pending = true;
+	}
+
+	async wait(ms: number, signal: AbortSignal): Promise<void> {
+		if (this.#pending) {
+			this.#pending = false;
+			return;
+		}
+		const controller = new AbortController();
+		const onAbort = () => controller.abort();
+		signal.addEventListener('abort', onAbort, {once: true});
+		const woken = new Promise<void>(resolve => {
+			this.#resolve = resolve;
+		});
+		return Promise.race([woken, sleep(ms, controller.signal)]).finally(() => {
+			this.#resolve = null;
+			controller.abort();
+			signal.removeEventListener('abort', onAbort);
+		});
+	}
+}
+
+interface Die {
+	containerId: string;
+	timeNano: bigint;
+	exitCode: number | null;
+}
+
+interface Cursor {
+	time: string;
+	/** Texts of the lines seen at exactly `time`: a `since` re-read returns them again. */
+	texts: Set<string>;
+}
+
+/** The service's container to follow: the newest one (a recreate leaves the old one briefly). */
+async function pickContainer(
+	docker: Docker,
+	target: {project: string; service: string},
+	number: number | undefined,
+	signal: AbortSignal,
+): Promise<Docker.ContainerInspectInfo | null> {
+	const label = [`com.docker.compose.project=${target.project}`, `com.docker.compose.service=${target.service}`];
+	if (number !== undefined) label.push(`com.docker.compose.container-number=${number}`);
+	const list = await docker.listContainers({all: true, filters: {label}, abortSignal: signal} as Docker.ContainerListOptions);
+	const candidates = list.filter(c => c.Labels['com.docker.compose.oneoff'] !== 'True');
+	let best: {info: Docker.ContainerInspectInfo; created: bigint} | null = null;
+	for (const candidate of candidates) {
+		let info: Docker.ContainerInspectInfo;
+		try {
+			info = await docker.getContainer(candidate.Id).inspect({abortSignal: signal});
+		} catch (error) {
+			if (statusCode(error) === 404) continue;
+			throw error;
+		}
+		const created = timeToNs(info.Created) ?? 0n;
+		if (!best || created > best.created) best = {info, created};
+	}
+	return best?.info ?? null;
+}
+
+function marker(time: string | null, text: string): LogLine {
+	return {stream: 'stderr', time, text: `── ${text} ──`, marker: true};
+}
+
+function lostMarker(error: unknown): LogLine {
+	return marker(new Date().toISOString(), `log stream lost: ${error instanceof Error ? error.message : String(error)}; retrying`);
+}
+
+/**
+ * Follows a Compose service's log across restarts (re-attaching from the last line seen)
+ * and recreation (switching to the new container), with marker lines at the boundaries.
+ * Ends only when `signal` aborts.
+ */
+export async function* followServiceLogs(
+	docker: Docker,
+	target: {project: string; service: string},
+	options: FollowServiceOptions,
+	signal: AbortSignal,
+): AsyncIterable<LogLine[]> {
+	const batches = followService(docker, target, options, signal);
+	if (options.timestamps !== false) return yield* batches;
+	for await (const batch of batches) yield batch.map(line => (line.marker ? line : {...line, time: null}));
+}
+
+async function* followService(
+	docker: Docker,
+	target: {project: string; service: string},
+	options: FollowServiceOptions,
+	signal: AbortSignal,
+): AsyncGenerator<LogLine[], void, undefined> {
+	const tail = options.tail ?? 200;
+	const pollMs = options.pollMs ?? 500;
+	const inner = new AbortController();
+	const onAbort = () => inner.abort();
+	signal.addEventListener('abort', onAbort, {once: true});
+	if (signal.aborted) inner.abort();
+
+	// Events give each exit its code and time and wake us at once; polling covers gaps.
+	const waker = new Waker();
+	const dies: Die[] = [];
+	let eventsLive = false;
+	const events = superviseEvents(
+		docker,
+		target,
+		inner.signal,
+		({event, timeNano}) => {
+			if (event.action === 'die') {
+				dies.push({containerId: event.containerId, timeNano, exitCode: event.exitCode});
+				// Other replicas' exits are never taken off: keep the list short.
+				if (dies.length > 64) dies.shift();
+			}
+			waker.notify();
+		},
+		state => {
+			eventsLive = state === 'live';
+		},
+	).catch(() => {});
+
+	let attached: {id: string; name: string; tty: boolean; startedAt: string} | null = null;
+	// Typed this way so TS does not narrow it to null: the closures below assign it.
+	let cursor = null as Cursor | null;
+	// Exit code seen by inspect, for when no die event told us.
+	let stoppedExit: number | null = null;
+	let lastMarkerNs = 0n;
+	let idle = false;
+
+	/** Drops lines already seen, places die markers by time, advances the cursor. */
+	const take = (batch: LogLine[], id: string, name: string): LogLine[] => {
+		const out: LogLine[] = [];
+		for (const line of batch) {
+			// The Engine writes fixed-width UTC nanosecond times: they compare as strings.
+			if (cursor && line.time !== null && line.time <= cursor.time) {
+				if (line.time < cursor.time || cursor.texts.has(line.text)) continue;
+			}
+			if (line.time !== null) {
+				for (;;) {
+					const next = dies.find(d => d.containerId === id && d.timeNano > lastMarkerNs);
+					if (!next) break;
+					const lineNs = timeToNs(line.time);
+					if (lineNs === null || lineNs <= next.timeNano) break;
+					out.push(restartMarker(next, name));
+				}
+				if (cursor && cursor.time === line.time) cursor.texts.add(line.text);
+				else cursor = {time: line.time, texts: new Set([line.text])};
+			}
+			out.push(line);
+		}
+		return out;
+	};
+
+	const restartMarker = (die: Die, name: string): LogLine => {
+		lastMarkerNs = die.timeNano;
+		const index = dies.indexOf(die);
+		if (index !== -1) dies.splice(0, index + 1);
+		return marker(nsToRfc3339(die.timeNano), `container ${name} restarted (exit ${die.exitCode ?? '?'})`);
+	};
+
+	try {
+		while (!signal.aborted) {
+			if (idle) await waker.wait(pollMs, inner.signal);
+			if (signal.aborted) break;
+			idle = false;
+			let info: Docker.ContainerInspectInfo | null;
+			try {
+				info = await pickContainer(docker, target, options.number, inner.signal);
+			} catch (error) {
+				if (signal.aborted) break;
+				yield [marker(new Date().toISOString(), `cannot list containers: ${String((explainEngineError(error, addressOf(docker)) as Error).message)}`)];
+				idle = true;
+				continue;
+			}
+			if (!info) {
+				idle = true;
+				continue;
+			}
+			const name = info.Name.replace(/^\//, '');
+			// State.Running stays true while a restart policy waits to start it again: use Status.
+			const running = info.State?.Status === 'running' || info.State?.Status === 'paused';
+			const startedAt = info.State?.StartedAt ?? '';
+			let query: LogQuery;
+			if (!attached || info.Id !== attached.id) {
+				if (!running && startedAt.startsWith('0001-')) {
+					// Created, never started: nothing to read yet.
+					idle = true;
+					continue;
+				}
+				if (attached) yield [marker(startedAt.startsWith('0001-') ? info.Created : startedAt, `switched to container ${name}`)];
+				dies.splice(0, dies.length, ...dies.filter(d => d.containerId === info.Id));
+				attached = {id: info.Id, name, tty: Boolean(info.Config?.Tty), startedAt};
+				cursor = null;
+				stoppedExit = null;
+				lastMarkerNs = timeToNs(startedAt) ?? 0n;
+				query = {tail, follow: true, timestamps: true};
+			} else if (startedAt !== attached.startedAt) {
+				// It ran again since we read it. First read up to this run's start, so the markers
+				// of the exits in between land between the right lines.
+				const startNs = timeToNs(startedAt);
+				if (startNs !== null) {
+					const until: LogQuery = {tail: 'all', follow: false, timestamps: true, until: nsToApiTime(startNs)};
+					if (cursor) until.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
+					try {
+						for await (const batch of logConnection(docker, info.Id, until, attached.tty, inner.signal)) {
+							const out = take(batch, info.Id, name);
+							if (out.length > 0) yield out;
+						}
+					} catch (error) {
+						if (signal.aborted) break;
+						if (statusCode(error) !== 404) yield [lostMarker(error)];
+						idle = true;
+						continue;
+					}
+				}
+				const previousNs = timeToNs(attached.startedAt) ?? 0n;
+				if (eventsLive && !dies.some(d => d.containerId === info.Id && d.timeNano > lastMarkerNs)) {
+					// The die event may still be on its way.
+					await waker.wait(250, inner.signal);
+				}
+				const out: LogLine[] = [];
+				for (;;) {
+					const next = dies.find(d => d.containerId === info.Id && d.timeNano > lastMarkerNs && (startNs === null || d.timeNano < startNs));
+					if (!next) break;
+					out.push(restartMarker(next, name));
+				}
+				// No die event told us about the exit that ended the previous run (events down?).
+				if (lastMarkerNs <= previousNs) {
+					lastMarkerNs = startNs ?? previousNs;
+					out.push(marker(startedAt, `container ${name} restarted (exit ${stoppedExit ?? '?'})`));
+				}
+				if (out.length > 0) yield out;
+				attached.startedAt = startedAt;
+				stoppedExit = null;
+				query = {tail: 'all', follow: true, timestamps: true};
+				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
+			} else if (!running) {
+				// Same run, still down: wait for it to start again or be replaced.
+				stoppedExit = info.State?.ExitCode ?? null;
+				idle = true;
+				continue;
+			} else {
+				// Same run, still running: the stream broke or ended early; pick up where we were.
+				query = {tail: cursor ? 'all' : tail, follow: true, timestamps: true};
+				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
+			}
+
+			try {
+				for await (const batch of logConnection(docker, info.Id, query, attached.tty, inner.signal)) {
+					const out = take(batch, info.Id, name);
+					if (out.length > 0) yield out;
+				}
+			} catch (error) {
+				if (signal.aborted) break;
+				if (statusCode(error) !== 404) yield [lostMarker(error)];
+			}
+			// The stream ended: the container stopped (or the Engine let go). Look again.
+			idle = true;
+		}
+	} finally {
+		inner.abort();
+		signal.removeEventListener('abort', onAbort);
+		await events;
+	}
+}

@@ -1,0 +1,196 @@
+import {Box, useApp, useInput, useStdin, useWindowSize} from 'ink';
+import {useEffect, useReducer, useRef} from 'react';
+import {CHECKLIST} from '../incident/checklist.js';
+import {Checklist} from './components/checklist.js';
+import {Header} from './components/header.js';
+import {HelpOverlay} from './components/help-overlay.js';
+import {KeyHint} from './components/key-hint.js';
+import {LogsPane, visibleLines} from './components/logs-pane.js';
+import {ServicesPane} from './components/services-pane.js';
+import {StepPanel} from './components/step-panel.js';
+import type {ConsoleModel} from './console-model.js';
+import {consoleReducer, initialState} from './console-state.js';
+import {useNow} from './hooks/use-now.js';
+import {useServices} from './hooks/use-services.js';
+import {useTimeline} from './hooks/use-timeline.js';
+import {PendingStep} from './steps/pending-step.js';
+import {ScopeStep} from './steps/scope-step.js';
+import {ColorContext} from './theme.js';
+
+export interface AppProps {
+	model: ConsoleModel;
+	color?: boolean;
+	/** Fixed size for tests; the terminal's otherwise. */
+	size?: {columns: number; rows: number};
+	logRedrawMs?: number;
+}
+
+const checklistWidth = 26;
+
+export function App({model, color = true, size, logRedrawMs}: AppProps) {
+	const {exit} = useApp();
+	const {isRawModeSupported} = useStdin();
+	const windowSize = useWindowSize();
+	const {columns, rows} = size ?? windowSize;
+	const [state, react] = useReducer(consoleReducer, initialState);
+	// Keys can arrive faster than React re-renders (a paste, a fast typist): handlers read
+	// the state through this ref, which each dispatch advances at once.
+	const current = useRef(state);
+	const dispatch = (action: Parameters<typeof consoleReducer>[1]) => {
+		current.current = consoleReducer(current.current, action);
+		react(action);
+	};
+	const snapshot = useServices(model);
+	const timeline = useTimeline(model);
+	const now = useNow();
+
+	const serviceNames = snapshot.services.map(s => s.service);
+	const selected = state.service && serviceNames.includes(state.service) ? state.service : (serviceNames[0] ?? null);
+	const logServices = state.allServices ? [...serviceNames].sort() : selected ? [selected] : [];
+
+	// Layout: header, body (checklist | services over logs), step panel, key hint. The whole
+	// frame stays one row short of the terminal so Ink never scrolls it.
+	const bodyRows = Math.max(8, rows - 1 - 1 - 2 - 1);
+	const rightColumns = Math.max(20, columns - checklistWidth);
+	const serviceRows = Math.min(serviceNames.length || 1, Math.max(2, Math.floor(bodyRows / 3)));
+	const servicesHeight = serviceRows + 4 + (serviceNames.length > serviceRows ? 1 : 0);
+	const filterRow = state.editingFilter || state.filter ? 1 : 0;
+	const logRows = Math.max(1, bodyRows - servicesHeight - 3 - filterRow);
+	const logColumns = Math.max(10, rightColumns - 4);
+
+	// Opening a step that can run marks it in progress.
+	useEffect(() => {
+		if (state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !CHECKLIST.find(s => s.id === state.openStep)?.pending) {
+			void timeline.record(state.openStep, 'step_status', {status: 'in-progress'});
+		}
+	}, [state.openStep]);
+
+	const saveVisible = async () => {
+		const {lines} = visibleLines(model.logs, {...state, services: logServices, rows: logRows, columns: logColumns});
+		const name = `logs/${state.allServices ? 'all' : (selected ?? 'none')}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}.log`;
+		try {
+			const file = await model.saveFile(name, lines.map(l => `${l.line.time ?? ''} ${l.line.service} ${l.line.stream} ${l.line.text}`).join('\n') + '\n');
+			dispatch({type: 'message', text: `saved ${lines.length} lines to ${file}`});
+		} catch (error) {
+			dispatch({type: 'message', text: `could not save: ${(error as Error).message}`});
+		}
+	};
+
+	const quit = () => exit();
+
+	// Ctrl+C quits from anywhere, even while a step is taking typed input.
+	useInput(
+		(input, key) => {
+			if (key.ctrl && input === 'c') quit();
+		},
+		{isActive: isRawModeSupported},
+	);
+
+	useInput(
+		(input, key) => {
+			const state = current.current;
+			if (state.message) dispatch({type: 'message', text: null});
+			if (state.editingFilter) {
+				if (key.return) dispatch({type: 'filter-done', keep: true});
+				else if (key.escape) dispatch({type: 'filter-done', keep: false});
+				else if (key.backspace || key.delete) dispatch({type: 'filter-text', text: state.filter.slice(0, -1)});
+				else if (input && !key.ctrl && !key.meta) dispatch({type: 'filter-text', text: state.filter + input});
+				return;
+			}
+			if (input === '?') return dispatch({type: 'toggle-help'});
+			if (input === 'q') return quit();
+			if (state.view === 'help') {
+				if (key.escape) dispatch({type: 'toggle-help'});
+				return;
+			}
+			if (state.view === 'step') {
+				if (key.escape) dispatch({type: 'close'});
+				return;
+			}
+			if (key.upArrow || input === 'k') return dispatch({type: 'move', by: -1});
+			if (key.downArrow || input === 'j') return dispatch({type: 'move', by: 1});
+			if (key.return) return dispatch({type: 'open'});
+			if (key.tab && serviceNames.length > 0) {
+				const next = (serviceNames.indexOf(selected ?? '') + (key.shift ? -1 : 1) + serviceNames.length) % serviceNames.length;
+				return dispatch({type: 'select-service', service: serviceNames[next]!});
+			}
+			if (/^[1-9]$/.test(input)) {
+				const service = serviceNames[Number(input) - 1];
+				if (service) dispatch({type: 'select-service', service});
+				return;
+			}
+			if (input === 'a') return dispatch({type: 'toggle-all'});
+			if (input === 'f') return dispatch({type: 'toggle-follow', seq: model.logs.seq});
+			if (input === 't') return dispatch({type: 'toggle-timestamps'});
+			if (input === 'w') return dispatch({type: 'toggle-wrap'});
+			if (input === '/') return dispatch({type: 'edit-filter'});
+			if (input === 's') return void saveVisible();
+		},
+		// An open step that takes input (Scope) handles its own keys.
+		{isActive: isRawModeSupported && !(state.view === 'step' && state.openStep === 'scope')},
+	);
+
+	const step = CHECKLIST[state.cursor]!;
+	let body;
+	if (state.view === 'help') {
+		body = <HelpOverlay readOnly={model.readOnly} />;
+	} else if (state.view === 'step' && state.openStep === 'scope') {
+		body = (
+			<ScopeStep
+				model={model}
+				snapshot={snapshot}
+				record={timeline.record}
+				events={timeline.events}
+				rows={bodyRows}
+				columns={columns}
+				active={isRawModeSupported}
+				onClose={() => dispatch({type: 'close'})}
+				onQuit={quit}
+			/>
+		);
+	} else if (state.view === 'step') {
+		body = <PendingStep step={CHECKLIST.find(s => s.id === state.openStep)!} />;
+	} else {
+		body = (
+			<Box flexDirection="row" height={bodyRows}>
+				<Checklist cursor={state.cursor} statuses={timeline.statuses} width={checklistWidth} />
+				<Box flexDirection="column" width={rightColumns}>
+					<ServicesPane snapshot={snapshot} selected={selected} allServices={state.allServices} rows={serviceRows} />
+					<LogsPane
+						store={model.logs}
+						services={logServices}
+						allServices={state.allServices}
+						pausedAt={state.pausedAt}
+						timestamps={state.timestamps}
+						wrap={state.wrap}
+						filter={state.filter}
+						editingFilter={state.editingFilter}
+						rows={logRows}
+						columns={logColumns}
+						{...(logRedrawMs === undefined ? {} : {redrawMs: logRedrawMs})}
+					/>
+				</Box>
+			</Box>
+		);
+	}
+
+	return (
+		<ColorContext.Provider value={color}>
+			<Box flexDirection="column" width={columns} height={rows - 1}>
+				<Header
+					project={model.project.name}
+					host={model.host}
+					engineVersion={model.engine.version}
+					incidentId={model.incident.id}
+					openedAt={model.incident.openedAt}
+					now={now}
+					mode={snapshot.mode}
+					readOnly={model.readOnly}
+				/>
+				{body}
+				{state.view === 'main' ? <StepPanel step={step} state={timeline.statuses[step.id]} /> : null}
+				<KeyHint message={state.message} view={state.editingFilter ? 'main' : state.view} />
+			</Box>
+		</ColorContext.Provider>
+	);
+}

@@ -1,0 +1,33 @@
+import {Box, Text} from 'ink';
+import {formatDuration} from '../../presentation/format.js';
+import type {FeedMode} from '../../incident/services-feed.js';
+import {Toned} from '../theme.js';
+
+export interface HeaderProps {
+	project: string;
+	host: string;
+	engineVersion: string;
+	incidentId: string;
+	openedAt: string;
+	now: number;
+	mode: FeedMode;
+	readOnly: boolean;
+}
+
+const modeTone = {starting: 'muted', live: 'good', polling: 'warn'} as const;
+const modeText = {starting: '○ connecting', live: '● live', polling: '◌ polling (event stream down)'} as const;
+
+export function Header({project, host, engineVersion, incidentId, openedAt, now, mode, readOnly}: HeaderProps) {
+	const age = formatDuration((now - Date.parse(openedAt)) / 1000);
+	return (
+		<Box width="100%" justifyContent="space-between">
+			<Text wrap="truncate-end">
+				<Text bold>rollback-console</Text> {project} @ {host} · docker {engineVersion} · incident {incidentId} ({age})
+			</Text>
+			<Box flexShrink={0} marginLeft={1}>
+				{readOnly ? <Toned tone="warn">READ-ONLY </Toned> : null}
+				<Toned tone={modeTone[mode]}>{modeText[mode]}</Toned>
+			</Box>
+		</Box>
+	);
+}

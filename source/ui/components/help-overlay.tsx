@@ -1,0 +1,31 @@
+import {Box, Text} from 'ink';
+
+export const KEYS: ReadonlyArray<[string, string]> = [
+	['?', 'show or hide this help'],
+	['q, Ctrl+C', 'quit (the incident stays open; reopening resumes it)'],
+	['↑ ↓, j k', 'move in the checklist'],
+	['enter', 'open the selected step'],
+	['esc', 'back from a step or this help'],
+	['tab, 1–9', 'show the next / the Nth service\'s logs'],
+	['a', 'all services\' logs interleaved'],
+	['f', 'follow the logs, or pause them where they are'],
+	['t', 'show or hide timestamps'],
+	['w', 'wrap long lines, or cut them at the edge'],
+	['/', 'filter the logs (a regex, live; enter keeps it, esc clears it)'],
+	['s', 'save the visible log lines to a file in the incident (mode 0600)'],
+];
+
+export function HelpOverlay({readOnly}: {readOnly: boolean}) {
+	return (
+		<Box flexDirection="column" borderStyle="double" paddingX={1} flexGrow={1}>
+			<Text bold>Keys</Text>
+			{KEYS.map(([key, what]) => (
+				<Text key={key} wrap="truncate-end">
+					<Text bold>{key.padEnd(12)}</Text>
+					{what}
+				</Text>
+			))}
+			{readOnly ? <Text>Read-only: actions that change anything are hidden.</Text> : null}
+		</Box>
+	);
+}

@@ -1,0 +1,23 @@
+import {Text} from 'ink';
+import {Toned} from '../theme.js';
+
+export function KeyHint({message, view}: {message: string | null; view: 'main' | 'help' | 'step'}) {
+	if (message) {
+		return (
+			<Text wrap="truncate-end">
+				<Toned tone="warn">{message}</Toned>
+			</Text>
+		);
+	}
+	const hint =
+		view === 'main'
+			? '?:help q:quit ↑↓/jk:step enter:open tab/1-9:service a:all f:follow t:time w:wrap /:filter s:save'
+			: view === 'help'
+				? '?/esc: close help   q: quit'
+				: 'esc: back to the checklist   ?: help';
+	return (
+		<Text wrap="truncate-end">
+			<Toned tone="muted">{hint}</Toned>
+		</Text>
+	);
+}

@@ -1,0 +1,26 @@
+import {Box, Text} from 'ink';
+import type {StepInfo} from '../../incident/checklist.js';
+import type {StepState} from '../../incident/incident-store.js';
+import {Toned} from '../theme.js';
+
+/** The selected step's summary under the panes; enter opens it. */
+export function StepPanel({step, state}: {step: StepInfo; state: StepState}) {
+	return (
+		<Box flexDirection="column" paddingX={1}>
+			<Text wrap="truncate-end">
+				<Text bold>
+					Step {step.number} · {step.title}
+				</Text>
+				{'  '}
+				<Toned tone="muted">
+					{state.status}
+					{state.reason ? ` (${state.reason})` : ''}
+				</Toned>
+			</Text>
+			<Text wrap="truncate-end">
+				{step.pending ? <Toned tone="warn">Not available yet: {step.pending}. </Toned> : null}
+				{step.summary}
+			</Text>
+		</Box>
+	);
+}
