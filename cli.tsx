@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 import {readFileSync} from 'node:fs';
 import module from 'node:module';
-import type {GlobalOptions} from './source/commands/global-options.js';
-import {ConsoleError, exitCodes, isConsoleError, type ExitCode} from './source/errors.js';
+import type {CommandFlag, GlobalOptions} from './source/commands/global-options.js';
+import {COMMANDS, flagNames} from './source/commands/table.js';
+import {ConsoleError, exitCodes, isConsoleError} from './source/errors.js';
 
 // Headless commands should start about as fast as `docker compose ps`: cache compiled code,
 // before the first library is loaded (static imports would be evaluated before this line).
 module.enableCompileCache?.();
 const {default: meow} = await import('meow');
 
-const headless = ['status'] as const;
-type Headless = (typeof headless)[number];
+const commandList = COMMANDS.map(c => `    $ rollback-console ${c.usage.padEnd(32)} ${c.summary}`).join('\n');
 
 const cli = meow(
 	`
   Usage
-    $ rollback-console [options]              the interactive incident console (needs a TTY)
-    $ rollback-console status [--json]        exit 0 when every service runs and is healthy, 1 otherwise
+    $ rollback-console [options]                       the interactive incident console (needs a TTY)
+${commandList}
 
   Options
     --project-dir DIR        the Compose project's directory (default: found from the current one)
@@ -41,18 +41,33 @@ const cli = meow(
 			projectName: {type: 'string', shortFlag: 'p'},
 			stateDir: {type: 'string'},
 			readOnly: {type: 'boolean', default: false},
-			json: {type: 'boolean', default: false},
 			color: {type: 'boolean', default: true},
+			json: {type: 'boolean'},
+			to: {type: 'string'},
+			yes: {type: 'boolean'},
+			out: {type: 'string'},
+			redact: {type: 'boolean', default: true},
+			ciLog: {type: 'string'},
 		},
 	},
 );
 
-function options(): GlobalOptions {
+function options(allowed: readonly CommandFlag[], command: string): GlobalOptions {
 	const {flags} = cli;
+	// meow gives booleans a value whether or not they were typed: false, or true for redact.
+	const given = (flag: CommandFlag) => (flag === 'redact' ? flags.redact === false : flag === 'json' || flag === 'yes' ? flags[flag] === true : flags[flag] !== undefined);
+	for (const flag of Object.keys(flagNames) as CommandFlag[]) {
+		if (given(flag) && !allowed.includes(flag)) {
+			throw new ConsoleError(`${command}: ${flagNames[flag]} is not an option of this command (see --help)`);
+		}
+	}
 	for (const [name, value] of [
 		['--project-dir', flags.projectDir],
 		['--project-name', flags.projectName],
 		['--state-dir', flags.stateDir],
+		['--to', flags.to],
+		['--out', flags.out],
+		['--ci-log', flags.ciLog],
 	] as const) {
 		if (value !== undefined && value.trim() === '') throw new ConsoleError(`${name} needs a value`);
 	}
@@ -63,29 +78,33 @@ function options(): GlobalOptions {
 		stateDir: flags.stateDir,
 		readOnly: flags.readOnly,
 		color: flags.color,
-		json: flags.json,
+		json: flags.json ?? false,
+		to: flags.to,
+		yes: flags.yes ?? false,
+		out: flags.out,
+		redact: flags.redact,
+		ciLog: flags.ciLog,
 	};
 }
 
-async function run(): Promise<ExitCode> {
-	const [command, ...rest] = cli.input;
+async function run(): Promise<number> {
+	const [command, ...args] = cli.input;
 	if (command === undefined) {
 		if (!process.stdin.isTTY || !process.stdout.isTTY) {
 			throw new ConsoleError(
-				`the console needs a terminal (stdin and stdout a TTY); without one use a headless command: ${headless.join(', ')} (see --help)`,
+				`the console needs a terminal (stdin and stdout a TTY); without one use a headless command: ${COMMANDS.map(c => c.name).join(', ')} (see --help)`,
 			);
 		}
-		const {consoleCommand} = await import('./source/commands/console.js');
+		const opts = options([], 'the console');
+		const {run: runConsole} = await import('./source/commands/console.js');
 		// Exit even if a follower's socket lingers: the terminal has been restored by now.
-		const code = await consoleCommand(options());
-		process.exit(code);
+		process.exit(await runConsole(opts));
 	}
-	if (!headless.includes(command as Headless)) {
-		throw new ConsoleError(`unknown command "${command}" (commands: ${headless.join(', ')}; see --help)`);
-	}
-	if (rest.length > 0) throw new ConsoleError(`${command}: unexpected argument "${rest[0]}"`);
-	const {statusCommand} = await import('./source/commands/status.js');
-	return statusCommand(options());
+	const spec = COMMANDS.find(c => c.name === command);
+	if (!spec) throw new ConsoleError(`unknown command "${command}" (commands: ${COMMANDS.map(c => c.name).join(', ')}; see --help)`);
+	const opts = options(spec.flags, command);
+	const {run: runCommand} = await spec.load();
+	return runCommand(opts, args);
 }
 
 try {

@@ -19,7 +19,7 @@ import type {ConsoleModel} from '../ui/console-model.js';
 import type {GlobalOptions} from './global-options.js';
 
 /** Builds the console's model from the real engine and state dir, then hands it to the UI. */
-export async function consoleCommand(options: GlobalOptions): Promise<number> {
+export async function run(options: GlobalOptions): Promise<number> {
 	const project = locateProject(options);
 	const operatorSettings = readOperatorSettings();
 	const outside = connect();

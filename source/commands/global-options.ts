@@ -1,9 +1,22 @@
 import type {ProjectOptions} from '../engine/compose-project.js';
 
-/** The flags every command shares (DESIGN.md, "Interfaces"). */
+/** The parsed command line: global flags, and the few that belong to one command. */
 export interface GlobalOptions extends ProjectOptions {
 	stateDir?: string | undefined;
 	readOnly: boolean;
 	color: boolean;
 	json: boolean;
+	/** rollback/deploy: a tag or sha256 digest. */
+	to?: string | undefined;
+	/** rollback/deploy/disk prune: confirm without asking (required without a TTY). */
+	yes: boolean;
+	/** capture/export/report: where to write. */
+	out?: string | undefined;
+	/** capture/export: redact secrets (default); --no-redact turns it off, on the record. */
+	redact: boolean;
+	/** capture: a CI log file path or URL to include. */
+	ciLog?: string | undefined;
 }
+
+/** Flags that only some commands take; any other command refuses them. */
+export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog';

@@ -1,6 +1,6 @@
 import {locateProject} from '../engine/compose-project.js';
 import {connect} from '../engine/connect.js';
-import {exitCodes, type ExitCode} from '../errors.js';
+import {ConsoleError, exitCodes, type ExitCode} from '../errors.js';
 import type {ProjectStatus} from '../incident/service-status.js';
 import {gatherStatus} from '../incident/status.js';
 import {formatDuration, formatTable, shortId, stateTone, useColor, type Tone} from '../presentation/format.js';
@@ -31,7 +31,8 @@ export function renderStatus(status: ProjectStatus, color: boolean): string {
 	return `${formatTable(header, rows, {color, tones})}\n\n${summary}\n`;
 }
 
-export async function statusCommand(options: GlobalOptions): Promise<ExitCode> {
+export async function run(options: GlobalOptions, args: string[] = []): Promise<ExitCode> {
+	if (args.length > 0) throw new ConsoleError(`status: unexpected argument "${args[0]}"`);
 	const project = locateProject(options);
 	const {status} = await gatherStatus(connect(), project);
 	process.stdout.write(

@@ -109,5 +109,7 @@ test('usage errors: unknown command, unknown flag, empty flag value, no TTY for 
 	assert.equal(unknownFlag.exitCode, 2);
 	assert.match(unknownFlag.stderr, /Unknown flag/);
 	await expectEnvironmentError(['status', '--project-dir', ''], /--project-dir needs a value/);
+	await expectEnvironmentError(['status', '--yes'], /status: --yes is not an option of this command/);
+	await expectEnvironmentError(['status', 'extra'], /status: unexpected argument "extra"/);
 	await expectEnvironmentError([], /the console needs a terminal .* use a headless command: status/, {cwd: ROOT});
 });

@@ -22,7 +22,7 @@ export function Header({project, host, engineVersion, incidentId, openedAt, now,
 	return (
 		<Box width="100%" justifyContent="space-between">
 			<Text wrap="truncate-end">
-				<Text bold>rollback-console</Text> {project} @ {host} · docker {engineVersion} · incident {incidentId} ({age})
+				<Text bold>{project}</Text> @ {host} · incident {incidentId} ({age}) · docker {engineVersion}
 			</Text>
 			<Box flexShrink={0} marginLeft={1}>
 				{readOnly ? <Toned tone="warn">READ-ONLY </Toned> : null}
