@@ -18,14 +18,19 @@ import {useColor} from '../presentation/format.js';
 import type {ConsoleModel} from '../ui/console-model.js';
 import type {GlobalOptions} from './global-options.js';
 
-/** Builds the console's model from the real engine and state dir, then hands it to the UI. */
-export async function run(options: GlobalOptions): Promise<number> {
+export interface OpenedConsole {
+	model: ConsoleModel;
+	/** Stops the feeds and followers. */
+	close(): void;
+}
+
+/** Builds the console's model from the real engine and the state dir, and starts its feeds. */
+export async function openConsole(options: GlobalOptions): Promise<OpenedConsole> {
 	const project = locateProject(options);
-	const operatorSettings = readOperatorSettings();
+	const reading = readOperatorSettings();
 	const outside = connect();
-	// The UI loads while the engine and compose answer.
-	const ui = import('../ui/run-console.js');
 	const {loaded, status} = await gatherStatus(outside, project);
+	const operatorSettings = await reading;
 	const engine = await outside.engine;
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
 	const operator = currentOperator();
@@ -63,10 +68,18 @@ export async function run(options: GlobalOptions): Promise<number> {
 		},
 	};
 
+	return {model, close: () => controller.abort()};
+}
+
+/** The interactive console: opens the model, hands it to the UI, closes it on the way out. */
+export async function run(options: GlobalOptions): Promise<number> {
+	// The UI loads while the engine and compose answer.
+	const ui = import('../ui/run-console.js');
+	const opened = await openConsole(options);
 	try {
 		const {renderConsole} = await ui;
-		return await renderConsole(model, {color: useColor(process.stdout, process.env, options.color)});
+		return await renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
 	} finally {
-		controller.abort();
+		opened.close();
 	}
 }

@@ -44,6 +44,7 @@ export class LogRing {
 export class LogStore {
 	readonly #rings = new Map<string, LogRing>();
 	readonly #listeners = new Set<() => void>();
+	readonly #receivedBy = new Map<string, number>();
 	#seq = 0;
 	received = 0;
 
@@ -65,9 +66,20 @@ export class LogStore {
 	append(service: string, lines: readonly LogLine[]): void {
 		if (lines.length === 0) return;
 		const ring = this.ring(service);
-		for (const line of lines) ring.push({...line, service, seq: ++this.#seq});
+		// The engine hands us fresh objects: tag them in place rather than copy each line.
+		for (const line of lines as StoredLine[]) {
+			line.service = service;
+			line.seq = ++this.#seq;
+			ring.push(line);
+		}
 		this.received += lines.length;
+		this.#receivedBy.set(service, (this.#receivedBy.get(service) ?? 0) + lines.length);
 		for (const listener of this.#listeners) listener();
+	}
+
+	/** Lines taken in for one service since the start, kept or not. */
+	receivedBy(service: string): number {
+		return this.#receivedBy.get(service) ?? 0;
 	}
 
 	subscribe(listener: () => void): () => void {

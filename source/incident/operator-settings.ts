@@ -1,4 +1,4 @@
-import Conf from 'conf';
+import type Conf from 'conf';
 import {ConsoleError} from '../errors.js';
 
 /** The operator's own settings (not the project's): ~/.config/rollback-console/config.json. */
@@ -16,10 +16,12 @@ const limits: Record<keyof OperatorSettings, [number, number]> = {
 	logTailLines: [0, 100_000],
 };
 
-export function readOperatorSettings(options: {cwd?: string} = {}): OperatorSettings {
+/** Async so the console can read it while the engine answers: loading conf takes ~100 ms. */
+export async function readOperatorSettings(options: {cwd?: string} = {}): Promise<OperatorSettings> {
+	const {default: ConfStore} = await import('conf');
 	let store: Conf<Partial<OperatorSettings>>;
 	try {
-		store = new Conf<Partial<OperatorSettings>>({projectName: 'rollback-console', projectSuffix: '', ...(options.cwd ? {cwd: options.cwd} : {})});
+		store = new ConfStore<Partial<OperatorSettings>>({projectName: 'rollback-console', projectSuffix: '', ...(options.cwd ? {cwd: options.cwd} : {})});
 	} catch (error) {
 		throw new ConsoleError(`cannot read the operator settings: ${(error as Error).message}`);
 	}
