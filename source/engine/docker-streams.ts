@@ -2,7 +2,7 @@
 import type {IncomingMessage} from 'node:http';
 import type Docker from 'dockerode';
 import {ConsoleError} from '../errors.js';
-import {explainEngineError} from './known-errors.js';
+import {engineAddress, explainEngineError} from './known-errors.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
 
 export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
@@ -63,16 +63,20 @@ const actions = new Set<string>([
 
 interface ModemAddress {
 	socketPath?: string | (() => unknown);
+	socketPathCache?: string;
 	host?: string;
 	port?: string | number;
 	protocol?: string;
 }
 
+/** Where the Engine is, for messages, as DockerEngine.address says it. */
 function addressOf(docker: Docker): string {
 	const modem = docker.modem as unknown as ModemAddress;
-	if (typeof modem.socketPath === 'string') return `unix://${modem.socketPath}`;
+	// docker-modem finds the default socket lazily (a function) and caches what it found.
+	const socket = typeof modem.socketPath === 'string' ? modem.socketPath : modem.socketPathCache;
+	if (typeof socket === 'string') return `unix://${socket}`;
 	if (modem.host) return `${modem.protocol ?? 'http'}://${modem.host}${modem.port ? `:${modem.port}` : ''}`;
-	return 'the Docker Engine';
+	return engineAddress();
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -130,9 +134,20 @@ function nsToApiTime(ns: bigint): string {
 	return `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
 
+/** Unix seconds from a caller → the Engine's form (String() would write 1e-7 as "1e-7"). */
+function secondsToApiTime(seconds: number): string {
+	return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(9);
+}
+
 function nsToRfc3339(ns: bigint): string {
 	const iso = new Date(Number(ns / 1_000_000n)).toISOString();
 	return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
+/** Inspect trims trailing zeros off its times, log lines do not: write markers like log lines. */
+function fixedTime(time: string): string {
+	const ns = timeToNs(time);
+	return ns === null ? time : nsToRfc3339(ns);
 }
 
 // ---------------------------------------------------------------- events
@@ -252,7 +267,7 @@ export async function* containerEvents(
 ): AsyncIterable<ContainerEvent> {
 	const query: EventQuery = {project: options.project};
 	if (options.service !== undefined) query.service = options.service;
-	if (options.since !== undefined) query.since = String(options.since);
+	if (options.since !== undefined) query.since = secondsToApiTime(options.since);
 	for await (const {event} of eventConnection(docker, query, signal)) yield event;
 }
 
@@ -463,6 +478,10 @@ async function* logConnection(
 		response = await dial(docker, `/containers/${encodeURIComponent(containerId)}/logs`, params, signal);
 	} catch (error) {
 		if (signal.aborted) return;
+		if (statusCode(error) === 404) {
+			// Kept as a property: followServiceLogs takes a 404 as "the container is gone".
+			throw Object.assign(new ConsoleError(`no such container: ${containerId}`), {statusCode: 404});
+		}
 		throw streamError('log', error, docker);
 	}
 	const stop = destroyOnAbort(response, signal);
@@ -515,7 +534,7 @@ function toLogQuery(options: LogOptions): LogQuery {
 		follow: options.follow ?? true,
 		timestamps: options.timestamps ?? true,
 	};
-	if (options.since !== undefined) query.since = String(options.since);
+	if (options.since !== undefined) query.since = secondsToApiTime(options.since);
 	return query;
 }
 
@@ -580,9 +599,16 @@ interface Die {
 	exitCode: number | null;
 }
 
+/**
+ * Where to resume: the newest time seen, not the last line's. The Engine stamps a line when
+ * it reads it from the container's stdout or stderr pipe and writes lines in the order they
+ * are written to the file; the two pipes race, so a stderr line may follow a stdout line
+ * stamped microseconds later. Everything until the container stopped was read, so `since`
+ * this time misses nothing and only returns the lines at exactly this time again.
+ */
 interface Cursor {
 	time: string;
-	/** Texts of the lines seen at exactly `time`: a `since` re-read returns them again. */
+	/** Texts of the lines seen at exactly `time`. */
 	texts: Set<string>;
 }
 
@@ -616,9 +642,6 @@ function marker(time: string | null, text: string): LogLine {
 	return {stream: 'stderr', time, text: `── ${text} ──`, marker: true};
 }
 
-function lostMarker(error: unknown): LogLine {
-	return marker(new Date().toISOString(), `log stream lost: ${error instanceof Error ? error.message : String(error)}; retrying`);
-}
 
 /**
  * Follows a Compose service's log across restarts (re-attaching from the last line seen)
@@ -649,20 +672,26 @@ async function* followService(
 	signal.addEventListener('abort', onAbort, {once: true});
 	if (signal.aborted) inner.abort();
 
+	let attached = null as {id: string; name: string; tty: boolean; startedAt: string} | null;
+	// Typed this way so TS does not narrow it to null: the closures below assign it.
+	let cursor = null as Cursor | null;
+	let lastMarkerNs = 0n;
+	// Wait (for an event or the poll interval) before looking again.
+	let idle = false;
+	// The last log stream just ended: look at once (to catch the exit), but do not spin on it.
+	let ended = false;
+
 	// Events give each exit its code and time and wake us at once; polling covers gaps.
 	const waker = new Waker();
 	const dies: Die[] = [];
-	let eventsLive = false;
+	// Set by the event supervisor's callback.
+	let eventsLive = false as boolean;
 	const events = superviseEvents(
 		docker,
 		target,
 		inner.signal,
 		({event, timeNano}) => {
-			if (event.action === 'die') {
-				dies.push({containerId: event.containerId, timeNano, exitCode: event.exitCode});
-				// Other replicas' exits are never taken off: keep the list short.
-				if (dies.length > 64) dies.shift();
-			}
+			if (event.action === 'die') addDie({containerId: event.containerId, timeNano, exitCode: event.exitCode});
 			waker.notify();
 		},
 		state => {
@@ -670,22 +699,38 @@ async function* followService(
 		},
 	).catch(() => {});
 
-	let attached: {id: string; name: string; tty: boolean; startedAt: string} | null = null;
-	// Typed this way so TS does not narrow it to null: the closures below assign it.
-	let cursor = null as Cursor | null;
-	// Exit code seen by inspect, for when no die event told us.
-	let stoppedExit: number | null = null;
-	let lastMarkerNs = 0n;
-	let idle = false;
+	/**
+	 * Known exits, oldest first: from die events, or from inspect's FinishedAt while the
+	 * event stream is down (runs that start and end between two polls then go unmarked).
+	 */
+	function addDie(die: Die): void {
+		if (die.timeNano <= lastMarkerNs) return;
+		// The same exit from the other source (times differ a little): keep what is known.
+		const same = dies.find(d => d.containerId === die.containerId && (d.timeNano > die.timeNano ? d.timeNano - die.timeNano : die.timeNano - d.timeNano) < 50_000_000n);
+		if (same) {
+			same.exitCode ??= die.exitCode;
+			return;
+		}
+		const at = dies.findIndex(d => d.timeNano > die.timeNano);
+		dies.splice(at === -1 ? dies.length : at, 0, die);
+		// Other replicas' exits are never taken off: keep the list short.
+		if (dies.length > 64) dies.shift();
+	}
+
+	// Say that the Engine fails once, not at every poll.
+	let failing = false;
+	const failed = (what: string, error: unknown): LogLine[] | null => {
+		if (failing) return null;
+		failing = true;
+		const message = (explainEngineError(error, addressOf(docker)) as Error | undefined)?.message ?? String(error);
+		return [marker(nsToRfc3339(BigInt(Date.now()) * 1_000_000n), `${what}: ${message}; retrying`)];
+	};
 
 	/** Drops lines already seen, places die markers by time, advances the cursor. */
 	const take = (batch: LogLine[], id: string, name: string): LogLine[] => {
 		const out: LogLine[] = [];
 		for (const line of batch) {
-			// The Engine writes fixed-width UTC nanosecond times: they compare as strings.
-			if (cursor && line.time !== null && line.time <= cursor.time) {
-				if (line.time < cursor.time || cursor.texts.has(line.text)) continue;
-			}
+			if (cursor && line.time === cursor.time && cursor.texts.has(line.text)) continue;
 			if (line.time !== null) {
 				for (;;) {
 					const next = dies.find(d => d.containerId === id && d.timeNano > lastMarkerNs);
@@ -694,8 +739,9 @@ async function* followService(
 					if (lineNs === null || lineNs <= next.timeNano) break;
 					out.push(restartMarker(next, name));
 				}
-				if (cursor && cursor.time === line.time) cursor.texts.add(line.text);
-				else cursor = {time: line.time, texts: new Set([line.text])};
+				// The Engine writes fixed-width UTC nanosecond times: they compare as strings.
+				if (!cursor || line.time > cursor.time) cursor = {time: line.time, texts: new Set([line.text])};
+				else if (line.time === cursor.time) cursor.texts.add(line.text);
 			}
 			out.push(line);
 		}
@@ -713,13 +759,16 @@ async function* followService(
 		while (!signal.aborted) {
 			if (idle) await waker.wait(pollMs, inner.signal);
 			if (signal.aborted) break;
+			const justEnded = ended;
 			idle = false;
+			ended = false;
 			let info: Docker.ContainerInspectInfo | null;
 			try {
 				info = await pickContainer(docker, target, options.number, inner.signal);
 			} catch (error) {
 				if (signal.aborted) break;
-				yield [marker(new Date().toISOString(), `cannot list containers: ${String((explainEngineError(error, addressOf(docker)) as Error).message)}`)];
+				const note = failed('cannot list containers', error);
+				if (note) yield note;
 				idle = true;
 				continue;
 			}
@@ -731,6 +780,11 @@ async function* followService(
 			// State.Running stays true while a restart policy waits to start it again: use Status.
 			const running = info.State?.Status === 'running' || info.State?.Status === 'paused';
 			const startedAt = info.State?.StartedAt ?? '';
+			if (!eventsLive && attached?.id === info.Id) {
+				// A running container's ExitCode is reset to 0: only a stopped one's is its exit.
+				const finishedNs = timeToNs(info.State?.FinishedAt ?? '');
+				if (finishedNs !== null) addDie({containerId: info.Id, timeNano: finishedNs, exitCode: running ? null : (info.State?.ExitCode ?? null)});
+			}
 			let query: LogQuery;
 			if (!attached || info.Id !== attached.id) {
 				if (!running && startedAt.startsWith('0001-')) {
@@ -738,11 +792,10 @@ async function* followService(
 					idle = true;
 					continue;
 				}
-				if (attached) yield [marker(startedAt.startsWith('0001-') ? info.Created : startedAt, `switched to container ${name}`)];
+				if (attached) yield [marker(fixedTime(startedAt.startsWith('0001-') ? info.Created : startedAt), `switched to container ${name}`)];
 				dies.splice(0, dies.length, ...dies.filter(d => d.containerId === info.Id));
 				attached = {id: info.Id, name, tty: Boolean(info.Config?.Tty), startedAt};
 				cursor = null;
-				stoppedExit = null;
 				lastMarkerNs = timeToNs(startedAt) ?? 0n;
 				query = {tail, follow: true, timestamps: true};
 			} else if (startedAt !== attached.startedAt) {
@@ -759,7 +812,8 @@ async function* followService(
 						}
 					} catch (error) {
 						if (signal.aborted) break;
-						if (statusCode(error) !== 404) yield [lostMarker(error)];
+						const note = statusCode(error) === 404 ? null : failed('log stream lost', error);
+						if (note) yield note;
 						idle = true;
 						continue;
 					}
@@ -775,38 +829,45 @@ async function* followService(
 					if (!next) break;
 					out.push(restartMarker(next, name));
 				}
-				// No die event told us about the exit that ended the previous run (events down?).
+				// Nothing told us about the exit that ended the previous run.
 				if (lastMarkerNs <= previousNs) {
 					lastMarkerNs = startNs ?? previousNs;
-					out.push(marker(startedAt, `container ${name} restarted (exit ${stoppedExit ?? '?'})`));
+					out.push(marker(fixedTime(startedAt), `container ${name} restarted (exit ?)`));
 				}
 				if (out.length > 0) yield out;
 				attached.startedAt = startedAt;
-				stoppedExit = null;
 				query = {tail: 'all', follow: true, timestamps: true};
 				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
 			} else if (!running) {
 				// Same run, still down: wait for it to start again or be replaced.
-				stoppedExit = info.State?.ExitCode ?? null;
+				idle = true;
+				continue;
+			} else if (justEnded) {
+				// The stream ended but the container still looks running: it is stopping, or the
+				// Engine let go of the stream. Look again shortly.
 				idle = true;
 				continue;
 			} else {
-				// Same run, still running: the stream broke or ended early; pick up where we were.
+				// Same run, still running: pick up where we were.
 				query = {tail: cursor ? 'all' : tail, follow: true, timestamps: true};
 				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
 			}
 
 			try {
 				for await (const batch of logConnection(docker, info.Id, query, attached.tty, inner.signal)) {
+					failing = false;
 					const out = take(batch, info.Id, name);
 					if (out.length > 0) yield out;
 				}
+				failing = false;
 			} catch (error) {
 				if (signal.aborted) break;
-				if (statusCode(error) !== 404) yield [lostMarker(error)];
+				const note = statusCode(error) === 404 ? null : failed('log stream lost', error);
+				if (note) yield note;
+				idle = true;
 			}
 			// The stream ended: the container stopped (or the Engine let go). Look again.
-			idle = true;
+			ended = true;
 		}
 	} finally {
 		inner.abort();

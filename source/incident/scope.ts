@@ -40,13 +40,13 @@ export const QUESTIONS: readonly Question[] = [
 	{
 		id: 'security',
 		text: 'Did this deploy introduce a security issue?',
-		help: 'A vulnerability or data exposure comes out of production first, then gets fixed.',
+		help: 'A vulnerability or a data leak leaves production first, then gets fixed.',
 		short: 'security issue',
 	},
 	{
 		id: 'quick-fix',
 		text: 'Can it be hot-fixed and deployed in under 30 minutes?',
-		help: 'Known cause, small change, a pipeline that fast. Be honest about the hour.',
+		help: 'Known cause, small change, a fast pipeline. Be honest about the hour.',
 		short: 'fix < 30 min',
 	},
 ];
@@ -64,8 +64,8 @@ export const NEXT_STEPS: Readonly<Record<Decision, string>> = {
 
 const migrationCheck = (answer: Answer | undefined) =>
 	answer === 'yes'
-		? 'A migration was applied since: step 4 Database must check it before the rollback.'
-		: 'A migration may have been applied since: step 4 Database must check it before the rollback.';
+		? 'A migration was applied since: step 4 Database checks it first.'
+		: 'A migration may have run since: step 4 Database checks it first.';
 
 /**
  * The runbooks' guide, first rule that applies wins: unsure about anything → roll back;
@@ -80,11 +80,12 @@ export function decide(answers: Answers): {decision: Decision; reasons: string[]
 	const withMigration = (reasons: string[]) =>
 		answer('migration') === 'no' ? reasons : [...reasons, migrationCheck(answer('migration'))];
 
+	// Checked before "when unsure": a rollback to a release the operator calls bad helps no one.
+	if (answer('previous-stable') === 'no') {
+		return {decision: 'hotfix', reasons: ['Previous version not stable: no good release to return to; roll forward.']};
+	}
 	if (unsure.length > 0) {
 		return {decision: 'rollback', reasons: withMigration([`When unsure, roll back (unsure: ${unsure.map(q => q.short).join(', ')}).`])};
-	}
-	if (answer('previous-stable') === 'no') {
-		return {decision: 'hotfix', reasons: ['The previous version was not stable: there is no good release to go back to; roll forward.']};
 	}
 	if (answer('security') === 'yes') {
 		return {decision: 'rollback', reasons: withMigration(['This deploy introduced a security issue: take it out of production now.'])};
@@ -93,9 +94,9 @@ export function decide(answers: Answers): {decision: Decision; reasons: string[]
 		return {decision: 'rollback', reasons: withMigration(['Roll back to the previous version, which was stable.'])};
 	}
 	if (answer('quick-fix') === 'yes') {
-		return {decision: 'hotfix', reasons: ['A fix can ship in under 30 minutes and nothing above calls for a rollback.']};
+		return {decision: 'hotfix', reasons: ['A fix can ship in under 30 minutes and nothing calls for a rollback.']};
 	}
-	return {decision: 'rollback', reasons: ['No fix within 30 minutes: roll back to the previous version, which was stable.']};
+	return {decision: 'rollback', reasons: ['No fix within 30 minutes: roll back to the previous, stable version.']};
 }
 
 /** The scope_decision event's data, with the operator's override (if any) explained first. */
@@ -155,6 +156,26 @@ export function scopeRecord(events: readonly TimelineEvent[]): ScopeRecord | nul
 		};
 	}
 	return null;
+}
+
+/**
+ * Answers and note recorded since the last decision: what the operator had said before
+ * the console closed (esc, an SSH drop), so the questions resume where they stopped.
+ */
+export function pendingScope(events: readonly TimelineEvent[]): {answers: Answers; note: string | null} {
+	const answers: Answers = {};
+	let note: string | null = null;
+	for (const event of events) {
+		if (event.type === 'scope_decision') {
+			for (const id of QUESTION_IDS) delete answers[id];
+			note = null;
+		} else if (event.type === 'scope_answer' && isQuestionId(event.data['question']) && isAnswer(event.data['answer'])) {
+			answers[event.data['question']] = event.data['answer'];
+		} else if (event.type === 'scope_note' && typeof event.data['text'] === 'string') {
+			note = event.data['text'];
+		}
+	}
+	return {answers, note};
 }
 
 /** "previous stable: yes · migration since: no · …" for one-line summaries. */

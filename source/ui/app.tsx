@@ -1,6 +1,7 @@
 import {Box, useApp, useInput, useStdin, useWindowSize} from 'ink';
 import {useEffect, useReducer, useRef} from 'react';
 import {CHECKLIST} from '../incident/checklist.js';
+import {scopeRecord} from '../incident/scope.js';
 import {Checklist} from './components/checklist.js';
 import {Header} from './components/header.js';
 import {HelpOverlay} from './components/help-overlay.js';
@@ -58,9 +59,9 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 	const logRows = Math.max(1, bodyRows - servicesHeight - 3 - filterRow);
 	const logColumns = Math.max(10, rightColumns - 4);
 
-	// Opening a step that can run marks it in progress.
+	// Opening a step that can run marks it in progress (read-only records nothing).
 	useEffect(() => {
-		if (state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !CHECKLIST.find(s => s.id === state.openStep)?.pending) {
+		if (!model.readOnly && state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !CHECKLIST.find(s => s.id === state.openStep)?.pending) {
 			void timeline.record(state.openStep, 'step_status', {status: 'in-progress'});
 		}
 	}, [state.openStep]);
@@ -188,7 +189,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 					readOnly={model.readOnly}
 				/>
 				{body}
-				{state.view === 'main' ? <StepPanel step={step} state={timeline.statuses[step.id]} /> : null}
+				{state.view === 'main' ? <StepPanel step={step} state={timeline.statuses[step.id]} scope={step.id === 'scope' ? scopeRecord(timeline.events) : null} /> : null}
 				<KeyHint message={state.message} view={state.editingFilter ? 'main' : state.view} />
 			</Box>
 		</ColorContext.Provider>

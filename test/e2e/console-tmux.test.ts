@@ -76,6 +76,8 @@ test('the first full frame names the failing service within 2 s, and q leaves th
 	assert.ok(ms < 2000, `first full frame after ${ms} ms`);
 	assert.match(frame, /1 failing/);
 	assert.match(frame, /v1\.4\.0/);
+	// The logs pane keeps following the crash loop: the panic, then the next run after a restart.
+	await terminal.waitFor(screen => /panic: runtime error/.test(screen) && /container \S+-web-1 restarted \(exit 2\)/.test(screen), 15_000);
 	terminal.send('q');
 	await expectSaneTerminal();
 	assert.match(terminal.screen(), /Incident \d{8}-\d{6}-[0-9a-f]{4} stays open/);

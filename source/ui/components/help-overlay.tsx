@@ -1,11 +1,9 @@
 import {Box, Text} from 'ink';
 
 export const KEYS: ReadonlyArray<[string, string]> = [
-	['?', 'show or hide this help'],
+	['? esc', 'show or hide this help; esc also leaves a step'],
 	['q, Ctrl+C', 'quit (the incident stays open; reopening resumes it)'],
-	['↑ ↓, j k', 'move in the checklist'],
-	['enter', 'open the selected step'],
-	['esc', 'back from a step or this help'],
+	['↑↓ jk enter', 'move in the checklist; open the selected step'],
 	['tab, 1–9', 'show the next / the Nth service\'s logs'],
 	['a', 'all services\' logs interleaved'],
 	['f', 'follow the logs, or pause them where they are'],
@@ -15,11 +13,27 @@ export const KEYS: ReadonlyArray<[string, string]> = [
 	['s', 'save the visible log lines to a file in the incident (mode 0600)'],
 ];
 
+export const SCOPE_KEYS: ReadonlyArray<[string, string]> = [
+	['y n u', 'answer yes, no or unsure (unsure → roll back)'],
+	['⌫', 'back to the previous question'],
+	['enter r h', 'accept the recommendation, or choose roll back / hotfix'],
+	['c', 'change a recorded decision'],
+	['p', 'probe the health URLs again'],
+	['tab ↑↓', 'next failing service; scroll its last 50 log lines'],
+];
+
 export function HelpOverlay({readOnly}: {readOnly: boolean}) {
 	return (
 		<Box flexDirection="column" borderStyle="double" paddingX={1} flexGrow={1}>
 			<Text bold>Keys</Text>
 			{KEYS.map(([key, what]) => (
+				<Text key={key} wrap="truncate-end">
+					<Text bold>{key.padEnd(12)}</Text>
+					{what}
+				</Text>
+			))}
+			<Text bold>In the Scope step</Text>
+			{SCOPE_KEYS.map(([key, what]) => (
 				<Text key={key} wrap="truncate-end">
 					<Text bold>{key.padEnd(12)}</Text>
 					{what}

@@ -14,7 +14,7 @@ export function KeyHint({message, view}: {message: string | null; view: 'main' |
 			? '?:help q:quit ↑↓/jk:step enter:open tab/1-9:service a:all f:follow t:time w:wrap /:filter s:save'
 			: view === 'help'
 				? '?/esc: close help   q: quit'
-				: 'esc: back to the checklist   ?: help';
+				: 'esc: back to the checklist   q: quit';
 	return (
 		<Text wrap="truncate-end">
 			<Toned tone="muted">{hint}</Toned>

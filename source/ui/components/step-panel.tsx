@@ -1,10 +1,11 @@
 import {Box, Text} from 'ink';
 import type {StepInfo} from '../../incident/checklist.js';
 import type {StepState} from '../../incident/incident-store.js';
+import {DECISION_TITLES, type ScopeRecord} from '../../incident/scope.js';
 import {Toned} from '../theme.js';
 
 /** The selected step's summary under the panes; enter opens it. */
-export function StepPanel({step, state}: {step: StepInfo; state: StepState}) {
+export function StepPanel({step, state, scope}: {step: StepInfo; state: StepState; scope: ScopeRecord | null}) {
 	return (
 		<Box flexDirection="column" paddingX={1}>
 			<Text wrap="truncate-end">
@@ -16,6 +17,11 @@ export function StepPanel({step, state}: {step: StepInfo; state: StepState}) {
 					{state.status}
 					{state.reason ? ` (${state.reason})` : ''}
 				</Toned>
+				{scope ? (
+					<Toned tone="warn">
+						{'  '}decided {DECISION_TITLES[scope.decision]} at {scope.time.slice(11, 16)} UTC by {scope.user}
+					</Toned>
+				) : null}
 			</Text>
 			<Text wrap="truncate-end">
 				{step.pending ? <Toned tone="warn">Not available yet: {step.pending}. </Toned> : null}
