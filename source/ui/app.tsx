@@ -156,7 +156,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 			<Box flexDirection="row" height={bodyRows}>
 				<Checklist cursor={state.cursor} statuses={timeline.statuses} width={checklistWidth} />
 				<Box flexDirection="column" width={rightColumns}>
-					<ServicesPane snapshot={snapshot} selected={selected} allServices={state.allServices} rows={serviceRows} />
+					<ServicesPane snapshot={snapshot} now={now} selected={selected} allServices={state.allServices} rows={serviceRows} />
 					<LogsPane
 						store={model.logs}
 						services={logServices}

@@ -153,3 +153,10 @@ test('the frame fits 80×24 and every line fits the width', async () => {
 	for (const line of lines) assert.ok(line.length <= 80, `line too wide (${line.length}): ${line}`);
 	assert.match(frame, /Step 1 · Scope/);
 });
+
+test('uptime ages on screen between events', async () => {
+	const startedAt = new Date(Date.now() - 90_000).toISOString();
+	const container = {name: 'shop-web-1', id: 'c1', state: 'running' as const, health: 'none' as const, restartCount: 0, exitCode: null, oomKilled: false, startedAt, uptimeSeconds: 1};
+	const {ui} = await started([serviceRow('web', {containers: [container], uptimeSeconds: 1})]);
+	await frameWhere(ui.lastFrame, f => /web\s+running.*1m3\ds/.test(f));
+});

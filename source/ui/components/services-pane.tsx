@@ -1,10 +1,12 @@
 import {Box, Text} from 'ink';
+import type {ServiceStatus} from '../../incident/service-status.js';
 import type {ServicesSnapshot} from '../../incident/services-feed.js';
 import {formatDuration, stateTone} from '../../presentation/format.js';
 import {Toned} from '../theme.js';
 
 export interface ServicesPaneProps {
 	snapshot: ServicesSnapshot;
+	now: number;
 	selected: string | null;
 	allServices: boolean;
 	/** Rows for service lines (the pane adds a border, a title and a header). */
@@ -17,7 +19,13 @@ function cell(text: string, width: number): string {
 	return text.length > width - 1 ? `${text.slice(0, width - 2)}… ` : text.padEnd(width);
 }
 
-export function ServicesPane({snapshot, selected, allServices, rows}: ServicesPaneProps) {
+// The snapshot is only re-read on events: age the uptime on screen from the start time.
+function uptime(service: ServiceStatus, now: number): number | null {
+	const started = service.containers.filter(c => c.state === 'running' && c.startedAt).map(c => Date.parse(c.startedAt!));
+	return service.state === 'running' && started.length > 0 ? (now - Math.max(...started)) / 1000 : service.uptimeSeconds;
+}
+
+export function ServicesPane({snapshot, now, selected, allServices, rows}: ServicesPaneProps) {
 	const {services} = snapshot;
 	const shown = services.slice(0, rows);
 	const failing = services.filter(s => !s.ok).length;
@@ -54,7 +62,7 @@ export function ServicesPane({snapshot, selected, allServices, rows}: ServicesPa
 						<Toned tone={rising ? 'bad' : 'plain'}>{cell(`${s.restartCount}${rising ? ' ↑' : ''}`, columns.restarts)}</Toned>
 						{cell(s.exitCode === null ? '-' : String(s.exitCode), columns.exit)}
 						{cell(s.image.tag ?? '-', columns.tag)}
-						{formatDuration(s.uptimeSeconds)}
+						{formatDuration(uptime(s, now))}
 					</Text>
 				);
 			})}
