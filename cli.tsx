@@ -48,6 +48,7 @@ ${commandList}
 			out: {type: 'string'},
 			redact: {type: 'boolean', default: true},
 			ciLog: {type: 'string'},
+			volume: {type: 'string', isMultiple: true},
 		},
 	},
 );
@@ -55,7 +56,8 @@ ${commandList}
 function options(allowed: readonly CommandFlag[], command: string): GlobalOptions {
 	const {flags} = cli;
 	// meow gives booleans a value whether or not they were typed: false, or true for redact.
-	const given = (flag: CommandFlag) => (flag === 'redact' ? flags.redact === false : flag === 'json' || flag === 'yes' ? flags[flag] === true : flags[flag] !== undefined);
+	const given = (flag: CommandFlag) =>
+		flag === 'redact' ? flags.redact === false : flag === 'json' || flag === 'yes' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
 	for (const flag of Object.keys(flagNames) as CommandFlag[]) {
 		if (given(flag) && !allowed.includes(flag)) {
 			throw new ConsoleError(`${command}: ${flagNames[flag]} is not an option of this command (see --help)`);
@@ -84,6 +86,7 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 		out: flags.out,
 		redact: flags.redact,
 		ciLog: flags.ciLog,
+		volumes: flags.volume,
 	};
 }
 

@@ -4,9 +4,14 @@ import path from 'node:path';
 import {locateProject} from '../engine/compose-project.js';
 import {connect} from '../engine/connect.js';
 import {probeHealth} from '../engine/http-probe.js';
-import {ConsoleError} from '../errors.js';
+import {ConsoleError, isConsoleError} from '../errors.js';
+import {isEvidenceEngine} from '../engine/types.js';
 import {writeFileAtomic} from '../incident/atomic-file.js';
+import {captureEvidence} from '../incident/evidence/capture.js';
+import {planEvidence, type EvidenceSources} from '../incident/evidence/collectors.js';
 import {openIncident} from '../incident/incident-store.js';
+import {acquireLock, holderFor, lockState, releaseLockSync} from '../incident/project-lock.js';
+import {projectStateDir} from '../incident/state-dir.js';
 import {followLogs} from '../incident/log-followers.js';
 import {LogStore} from '../incident/log-store.js';
 import {currentOperator} from '../incident/operator.js';
@@ -17,6 +22,8 @@ import {gatherStatus} from '../incident/status.js';
 import {useColor} from '../presentation/format.js';
 import type {ConsoleModel} from '../ui/console-model.js';
 import type {GlobalOptions} from './global-options.js';
+import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-model.js';
+import {createDiskModel} from './disk.js';
 
 export interface OpenedConsole {
 	model: ConsoleModel;
@@ -41,24 +48,66 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 		context: {workingDir: project.workingDir, files: project.files},
 	});
 
+	// One operator at a time: this console holds the project's lock while it is open; when
+	// someone else does (another console, a rollback worker), it opens read-only, naming them.
+	const lockDir = projectStateDir(stateDir.dir, loaded.name);
+	const consoleLock: ConsoleLock = {held: null};
+	let lockedOut: string | null = null;
+	if (!options.readOnly) {
+		try {
+			consoleLock.held = (await acquireLock(lockDir, holderFor(operator, 'console'))).holder;
+		} catch (error) {
+			if (!isConsoleError(error)) throw error;
+			lockedOut = lockReason(await lockState(lockDir)) ?? error.message;
+		}
+	}
+
 	const controller = new AbortController();
 	const feed = new ServicesFeed(engine, loaded);
 	const logs = new LogStore(operatorSettings.logBufferLines);
 	void feed.start(controller.signal, status.services).catch(() => {});
 	void followLogs(engine, loaded.name, Object.keys(loaded.config.services), logs, {tail: operatorSettings.logTailLines}, controller.signal);
 
+	// Evidence reads the engine's raw answers; DockerEngine gives them.
+	const evidenceSources = (): EvidenceSources => {
+		if (!isEvidenceEngine(engine)) throw new ConsoleError(`the engine at ${engine.address} cannot give raw evidence`);
+		return {
+			engine,
+			compose: outside.compose,
+			project,
+			projectName: loaded.name,
+			settings: loaded.settings,
+			probeHealth: signal => probeHealth(loaded.settings.health, {env: process.env, signal}),
+			timelineFile: () => incident.timeline.file,
+			ciLog: null,
+		};
+	};
+
 	const model: ConsoleModel = {
 		project: {name: loaded.name, workingDir: project.workingDir},
 		host: os.hostname(),
 		engine: {version: status.engine.version, address: engine.address},
 		incident: {id: incident.id, dir: incident.dir, openedAt: incident.openedAt, resumed: incident.resumed},
-		readOnly: options.readOnly,
-		readOnlyReason: options.readOnly ? '--read-only' : null,
+		readOnly: options.readOnly || lockedOut !== null,
+		readOnlyReason: options.readOnly ? '--read-only' : lockedOut,
 		settings: loaded.settings,
 		services: feed,
 		logs,
 		timeline: incident.timeline,
 		probeHealth: signal => probeHealth(loaded.settings.health, {env: process.env, ...(signal ? {signal} : {})}),
+		planEvidence: signal => planEvidence(evidenceSources(), signal ? {signal} : {}),
+		async captureEvidence({record, onNotice}, onProgress, signal) {
+			const plan = await planEvidence(evidenceSources(), signal ? {signal} : {});
+			return captureEvidence(plan, {
+				incident: {id: incident.id, dir: incident.dir},
+				operator,
+				record,
+				redact: true,
+				onProgress,
+				...(onNotice ? {onNotice} : {}),
+				...(signal ? {signal} : {}),
+			});
+		},
 		async saveFile(name, text) {
 			const file = path.resolve(incident.dir, name);
 			if (!file.startsWith(`${incident.dir}${path.sep}`)) throw new ConsoleError(`refusing to write outside the incident: ${name}`);
@@ -68,7 +117,28 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 		},
 	};
 
-	return {model, close: () => controller.abort()};
+	model.disk = createDiskModel({project, stateDir: stateDir.dir, incident: {id: incident.id, dir: incident.dir}});
+	model.stabilise = createStabiliseModel({
+		project,
+		stateDir: stateDir.dir,
+		projectDir: lockDir,
+		operator,
+		incidentDir: incident.dir,
+		lock: consoleLock,
+		onLock(held, reason) {
+			model.readOnly = options.readOnly || !held;
+			model.readOnlyReason = options.readOnly ? '--read-only' : reason;
+		},
+	});
+
+	return {
+		model,
+		close: () => {
+			controller.abort();
+			// Synchronous: the process exits right after (a worker still running keeps its own lock).
+			if (consoleLock.held) releaseLockSync(lockDir, consoleLock.held);
+		},
+	};
 }
 
 /** The interactive console: opens the model, hands it to the UI, closes it on the way out. */

@@ -16,7 +16,9 @@ export interface GlobalOptions extends ProjectOptions {
 	redact: boolean;
 	/** capture: a CI log file path or URL to include. */
 	ciLog?: string | undefined;
+	/** disk prune: anonymous volumes to remove, each named on purpose (--volume NAME, repeatable). */
+	volumes?: string[] | undefined;
 }
 
 /** Flags that only some commands take; any other command refuses them. */
-export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog';
+export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog' | 'volume';

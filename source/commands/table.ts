@@ -23,6 +23,49 @@ export const COMMANDS: readonly CommandSpec[] = [
 		flags: ['json'],
 		load: () => import('./status.js'),
 	},
+	{
+		name: 'capture',
+		usage: 'capture [--out FILE|DIR] [--ci-log FILE|URL] [--no-redact] [--json]',
+		summary: 'the evidence bundle (.tar.gz, 0600, with a .sha256): logs, inspect, events, versions, disk; changes nothing',
+		flags: ['json', 'out', 'redact', 'ciLog'],
+		load: () => import('./capture.js'),
+	},
+	{
+		name: 'export',
+		usage: 'export [INCIDENT] [--out FILE|DIR] [--no-redact] [--json]',
+		summary: 'the whole incident (timeline, evidence, reports) as one .tar.gz with a .sha256',
+		flags: ['json', 'out', 'redact'],
+		load: () => import('./export.js'),
+	},
+	{
+		name: 'rollback',
+		usage: 'rollback [--to TAG|sha256:DIGEST] [--yes] [--json]',
+		summary: 'roll the release services back (default: the last known good), durably, in a detached worker',
+		flags: ['json', 'to', 'yes'],
+		load: () => import('./rollback.js'),
+	},
+	{
+		name: 'deploy',
+		usage: 'deploy --to TAG|sha256:DIGEST [--yes] [--json]',
+		summary: 'the same machinery forward: deploy a release and record it (verified when healthy)',
+		flags: ['json', 'to', 'yes'],
+		load: () => import('./deploy.js'),
+	},
+	{
+		name: 'history',
+		usage: 'history [--json]',
+		summary: 'releases seen and verified on this box, the registry\'s tags and local images; the last known good marked',
+		flags: ['json'],
+		load: () => import('./history.js'),
+	},
+	{
+		name: 'disk',
+		usage: 'disk [prune [--yes] [--volume NAME]... [log:CONTAINER]...] [--json]',
+		summary: 'disk usage and the prune plan (changes nothing; exit 1 over the threshold); `prune` runs the plan\'s safe actions, keeping rollback images and every named volume',
+		// `--yes` and `--volume` only with `prune`: the command refuses them otherwise.
+		flags: ['json', 'yes', 'volume'],
+		load: () => import('./disk.js'),
+	},
 ];
 
 export const flagNames: Record<CommandFlag, string> = {
@@ -32,4 +75,5 @@ export const flagNames: Record<CommandFlag, string> = {
 	out: '--out',
 	redact: '--no-redact',
 	ciLog: '--ci-log',
+	volume: '--volume',
 };

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {$} from 'zx/core';
 import {ConsoleError} from '../errors.js';
+import {streamCommand} from './command-stream.js';
 import {composeProjectArgs} from './compose-project.js';
-import type {Compose, ComposeConfig, ComposeProject, ComposeService} from './types.js';
+import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, ComposeRun, ComposeService, ComposeStreamOptions} from './types.js';
 
 export interface ComposeResult {
 	stdout: string;
@@ -95,7 +96,7 @@ export function parseComposeConfig(json: string): ComposeConfig {
 }
 
 /** Compose v2 through its CLI (zx), as the operator would run it. */
-export class ComposeCli implements Compose {
+export class ComposeCli implements Compose, ComposeCommands {
 	readonly #command: string[];
 
 	constructor(readonly env: NodeJS.ProcessEnv = process.env) {
@@ -137,5 +138,50 @@ export class ComposeCli implements Compose {
 		});
 		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
 		return parseComposeConfig(result.stdout);
+	}
+
+	argv(project: ComposeProject, args: string[]): string[] {
+		return [...this.#command, ...composeProjectArgs(project), ...args];
+	}
+
+	async configWith(project: ComposeProject, env: Record<string, string>, signal?: AbortSignal): Promise<ComposeConfig> {
+		const result = await this.run([...composeProjectArgs(project), 'config', '--format', 'json'], {
+			cwd: project.workingDir,
+			env,
+			...(signal ? {signal} : {}),
+		});
+		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
+		return parseComposeConfig(result.stdout);
+	}
+
+	async rawImages(project: ComposeProject, signal?: AbortSignal): Promise<Record<string, string | null>> {
+		const result = await this.run([...composeProjectArgs(project), 'config', '--no-interpolate', '--format', 'json'], {
+			cwd: project.workingDir,
+			...(signal ? {signal} : {}),
+		});
+		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
+		const raw = JSON.parse(result.stdout) as {services?: Record<string, {image?: unknown}>};
+		return Object.fromEntries(
+			Object.entries(raw.services ?? {}).map(([name, service]) => [name, typeof service.image === 'string' ? service.image : null]),
+		);
+	}
+
+	stream(project: ComposeProject, args: string[], options: ComposeStreamOptions = {}): Promise<ComposeRun> {
+		return streamCommand(this.argv(project, args), {
+			cwd: project.workingDir,
+			env: {...this.env, ...options.env},
+			...(options.signal ? {signal: options.signal} : {}),
+			...(options.onOutput ? {onOutput: options.onOutput} : {}),
+		});
+	}
+
+	async logTail(project: ComposeProject, service: string, lines: number, env: Record<string, string> = {}): Promise<string[]> {
+		const result = await this.run([...composeProjectArgs(project), 'logs', '--no-color', '--no-log-prefix', '--tail', String(lines), service], {
+			cwd: project.workingDir,
+			env,
+		});
+		// compose clears each line with an escape sequence even with --no-color.
+		const text = `${result.stdout}${result.stderr}`.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, '');
+		return text.split('\n').filter(line => line.trim() !== '').slice(-lines);
 	}
 }

@@ -22,10 +22,7 @@ const summaries: Record<StepId, string> = {
 
 // Steps whose machinery has not landed yet say so rather than pretend.
 const pending: Partial<Record<StepId, string>> = {
-	evidence: 'evidence capture and export (`rollback-console capture`) are not built yet',
-	stabilise: 'the rollback machinery (`rollback-console rollback`) is not built yet',
 	database: 'the migration check (`rollback-console db`) is not built yet',
-	disk: 'the guided prune (`rollback-console disk`) is not built yet',
 	verify: 'the verify loop (`rollback-console verify`) is not built yet',
 	'follow-up': 'the incident report (`rollback-console report`) is not built yet',
 };

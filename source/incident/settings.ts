@@ -1,4 +1,5 @@
 import {ConsoleError} from '../errors.js';
+import {patternProblem} from './redaction.js';
 
 /** The project's `x-rollback-console` settings, with every default filled in. */
 export interface Settings {
@@ -6,6 +7,8 @@ export interface Settings {
 	health: Array<{url: string; headers: Record<string, string>; expectStatus: number; timeoutMs: number}>;
 	database: {service: string; engine: string; migrationsTable: string | null} | null;
 	disk: {thresholdPercent: number; retainReleases: number};
+	/** Extra redaction patterns for evidence; present only when the Compose file sets them. */
+	redact?: {patterns: string[]};
 }
 
 type Raw = Record<string, unknown>;
@@ -42,7 +45,7 @@ function integer(value: unknown, key: string, fallback: number, min: number, max
 
 export function parseSettings(extension: unknown): Settings {
 	const root = object(extension, '');
-	onlyKeys(root, '', ['release', 'health', 'database', 'disk']);
+	onlyKeys(root, '', ['release', 'health', 'database', 'disk', 'redact']);
 
 	const release = object(root['release'], 'release');
 	onlyKeys(release, 'release', ['variable', 'services', 'persist']);
@@ -95,6 +98,7 @@ export function parseSettings(extension: unknown): Settings {
 
 	const disk = object(root['disk'], 'disk');
 	onlyKeys(disk, 'disk', ['threshold_percent', 'retain_releases']);
+	const redact = parseRedact(root['redact']);
 	return {
 		release: {variable, services, persist},
 		health,
@@ -103,5 +107,22 @@ export function parseSettings(extension: unknown): Settings {
 			thresholdPercent: integer(disk['threshold_percent'], 'disk.threshold_percent', 80, 1, 100),
 			retainReleases: integer(disk['retain_releases'], 'disk.retain_releases', 5, 1, 100),
 		},
+		...(redact ? {redact} : {}),
 	};
+}
+
+function parseRedact(value: unknown): Settings['redact'] | null {
+	if (value === undefined || value === null) return null;
+	const redact = object(value, 'redact');
+	onlyKeys(redact, 'redact', ['patterns']);
+	const list = redact['patterns'] ?? [];
+	if (!Array.isArray(list)) throw fail('redact.patterns', 'expected a list of regular expressions');
+	const patterns = list.map((pattern, i) => {
+		const key = `redact.patterns[${i}]`;
+		if (typeof pattern !== 'string' || pattern === '') throw fail(key, 'expected a regular expression as a string');
+		const problem = patternProblem(pattern);
+		if (problem) throw fail(key, problem);
+		return pattern;
+	});
+	return {patterns};
 }

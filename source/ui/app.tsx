@@ -14,8 +14,11 @@ import {consoleReducer, initialState} from './console-state.js';
 import {useNow} from './hooks/use-now.js';
 import {useServices} from './hooks/use-services.js';
 import {useTimeline} from './hooks/use-timeline.js';
+import {DiskStep} from './steps/disk-step.js';
+import {EvidenceStep} from './steps/evidence-step.js';
 import {PendingStep} from './steps/pending-step.js';
 import {ScopeStep} from './steps/scope-step.js';
+import {StabiliseStep} from './steps/stabilise-step.js';
 import {ColorContext} from './theme.js';
 
 export interface AppProps {
@@ -127,8 +130,8 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 			if (input === '/') return dispatch({type: 'edit-filter'});
 			if (input === 's') return void saveVisible();
 		},
-		// An open step that takes input (Scope) handles its own keys.
-		{isActive: isRawModeSupported && !(state.view === 'step' && state.openStep === 'scope')},
+		// An open step that takes input (Scope, Evidence) handles its own keys.
+		{isActive: isRawModeSupported && !(state.view === 'step' && (state.openStep === 'scope' || state.openStep === 'evidence' || state.openStep === 'stabilise' || state.openStep === 'disk'))},
 	);
 
 	const step = CHECKLIST[state.cursor]!;
@@ -142,6 +145,42 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 				snapshot={snapshot}
 				record={timeline.record}
 				events={timeline.events}
+				rows={bodyRows}
+				columns={columns}
+				active={isRawModeSupported}
+				onClose={() => dispatch({type: 'close'})}
+				onQuit={quit}
+			/>
+		);
+	} else if (state.view === 'step' && state.openStep === 'evidence') {
+		body = (
+			<EvidenceStep
+				model={model}
+				record={timeline.record}
+				events={timeline.events}
+				rows={bodyRows}
+				columns={columns}
+				active={isRawModeSupported}
+				onClose={() => dispatch({type: 'close'})}
+				onQuit={quit}
+			/>
+		);
+	} else if (state.view === 'step' && state.openStep === 'stabilise') {
+		body = (
+			<StabiliseStep
+				model={model}
+				rows={bodyRows}
+				columns={columns}
+				active={isRawModeSupported}
+				onClose={() => dispatch({type: 'close'})}
+				onQuit={quit}
+			/>
+		);
+	} else if (state.view === 'step' && state.openStep === 'disk') {
+		body = (
+			<DiskStep
+				model={model}
+				record={timeline.record}
 				rows={bodyRows}
 				columns={columns}
 				active={isRawModeSupported}

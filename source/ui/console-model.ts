@@ -1,8 +1,12 @@
 import type {Settings} from '../incident/settings.js';
+import type {StabiliseModel} from './stabilise-model.js';
 import type {LogStore} from '../incident/log-store.js';
 import type {ServicesSnapshot} from '../incident/services-feed.js';
 import type {StepId, TimelineEvent} from '../incident/timeline.js';
 import type {HealthProbe} from '../incident/health.js';
+import type {DiskAction, DiskReport} from '../incident/disk-plan.js';
+import type {DiskActionResult, DiskPruneResult} from '../incident/disk-run.js';
+import type {CaptureProgress, CaptureResult, EvidencePlanView} from '../incident/evidence/types.js';
 
 /**
  * Everything the console shows and can ask for, as domain objects: the UI never talks to
@@ -30,4 +34,29 @@ export interface ConsoleModel {
 	probeHealth(signal?: AbortSignal): Promise<HealthProbe[]>;
 	/** Writes text under the incident directory (mode 0600); returns the path. */
 	saveFile(name: string, text: string): Promise<string>;
+	/** What an evidence capture would collect now, and about how big it is (reads only). */
+	planEvidence(signal?: AbortSignal): Promise<EvidencePlanView>;
+	/**
+	 * Captures the evidence bundle (redacted). It changes nothing on the box, so read-only
+	 * mode allows it. Timeline events go through `record`, so the console sees them at once.
+	 */
+	captureEvidence(
+		options: {record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>; onNotice?: (text: string) => void},
+		onProgress: (progress: CaptureProgress) => void,
+		signal?: AbortSignal,
+	): Promise<CaptureResult>;
+	/** The Stabilise step: plan, run and follow a rollback (absent in UI tests that do not need it). */
+	stabilise?: StabiliseModel;
+	/** The Disk step (absent where there is no engine to free space on). */
+	disk?: DiskModel;
+}
+
+/** The Disk step's reads and actions; `run` records each action and the totals through `record`. */
+export interface DiskModel {
+	gather(signal?: AbortSignal): Promise<DiskReport>;
+	run(
+		actions: DiskAction[],
+		record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>,
+		onResult?: (result: DiskActionResult, index: number) => void,
+	): Promise<DiskPruneResult>;
 }

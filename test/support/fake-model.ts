@@ -4,6 +4,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {mkdir, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {captureEvidence} from '../../source/incident/evidence/capture.js';
+import type {EvidencePlan} from '../../source/incident/evidence/types.js';
 import type {HealthProbe} from '../../source/incident/health.js';
 import {LogStore} from '../../source/incident/log-store.js';
 import type {ServiceStatus} from '../../source/incident/service-status.js';
@@ -38,8 +40,63 @@ export interface FakeModel {
 	cleanup(): void;
 }
 
+/** An in-memory evidence item: its text, or why it fails; `gate` holds it until the test lets it go. */
+export interface FakeEvidenceItem {
+	file: string;
+	what?: string;
+	text?: string;
+	error?: string;
+	gate?: Promise<void>;
+	estimate?: number;
+}
+
+const defaultEvidence: FakeEvidenceItem[] = [
+	{file: 'compose/config.json', what: 'the resolved Compose configuration', text: '{"services":{"web":{"environment":{"DB_PASSWORD":"pw"}}}}'},
+	{file: 'containers/shop-web-1/log.txt', what: 'full log of shop-web-1 with timestamps', text: 'connecting to postgres://app:pw@db/app\npanic: nil pointer\n', estimate: 2_400_000},
+	{file: 'engine/info.json', what: 'Engine info', text: '{"Name":"prod-1"}'},
+];
+
+/** A plan of in-memory items that the real capture machinery runs. */
+export function fakeEvidencePlan(items: FakeEvidenceItem[], options: {settings?: Settings} = {}): EvidencePlan {
+	return {
+		project: 'shop',
+		items: items.map((item, i) => ({
+			id: `fake-${i}`,
+			group: item.file.startsWith('containers/') ? 'container' : item.file.startsWith('compose/') ? 'compose' : 'engine',
+			what: item.what ?? item.file,
+			how: `test: ${item.file}`,
+			file: item.file,
+			estimate: item.estimate ?? 1000,
+			async collect(signal) {
+				// Like the real collectors, a held item lets go when the capture is stopped.
+				await Promise.race([item.gate, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), {once: true}))]);
+				if (item.error) throw new Error(item.error);
+				const text = item.text ?? '';
+				return item.file.endsWith('.json') ? {json: JSON.parse(text) as unknown} : {text};
+			},
+		})),
+		estimateBytes: items.reduce((sum, item) => sum + (item.estimate ?? 1000), 0),
+		estimateIncomplete: false,
+		logCapBytes: 25 * 1024 * 1024,
+		containers: items.filter(item => item.file.startsWith('containers/')).length,
+		images: 0,
+		healthUrls: options.settings?.health.length ?? 0,
+		ciLog: null,
+		extraPatterns: [],
+	};
+}
+
 export async function fakeModel(
-	options: {services?: ServiceStatus[]; settings?: unknown; probes?: HealthProbe[]; readOnly?: boolean; dir?: string} = {},
+	options: {
+		services?: ServiceStatus[];
+		settings?: unknown;
+		probes?: HealthProbe[];
+		readOnly?: boolean;
+		dir?: string;
+		evidence?: FakeEvidenceItem[];
+		/** planEvidence fails with this. */
+		evidencePlanError?: string;
+	} = {},
 ): Promise<FakeModel> {
 	const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'rc-ui-'));
 	const timeline = await Timeline.open(path.join(dir, 'timeline.jsonl'), {
@@ -68,6 +125,21 @@ export async function fakeModel(
 		logs: new LogStore(5000),
 		timeline,
 		probeHealth: async () => options.probes ?? [],
+		async planEvidence() {
+			if (options.evidencePlanError) throw new Error(options.evidencePlanError);
+			return fakeEvidencePlan(options.evidence ?? defaultEvidence, {settings});
+		},
+		captureEvidence: ({record, onNotice}, onProgress, signal) =>
+			captureEvidence(fakeEvidencePlan(options.evidence ?? defaultEvidence, {settings}), {
+				incident: {id: '20261122-030000-abcd', dir},
+				operator: {user: 'tester', host: 'prod-1', sshConnection: null, sudoUser: null},
+				record,
+				redact: true,
+				onProgress,
+				...(onNotice ? {onNotice} : {}),
+				...(signal ? {signal} : {}),
+				env: {ROLLBACK_CONSOLE_FALLBACK_DIR: path.join(dir, 'fallback')},
+			}),
 		async saveFile(name, text) {
 			const file = path.join(dir, name);
 			await mkdir(path.dirname(file), {recursive: true});

@@ -1,0 +1,327 @@
+import {createInterface} from 'node:readline/promises';
+import {join} from 'node:path';
+import {ComposeCli} from '../engine/compose-cli.js';
+import {locateProject} from '../engine/compose-project.js';
+import {DockerEngine} from '../engine/docker-engine.js';
+import {localDiskHost} from '../engine/host-disk.js';
+import {ConsoleError, exitCodes, isConsoleError} from '../errors.js';
+import {isDiskFull} from '../incident/atomic-file.js';
+import {gatherDisk, type DiskOutside, type GatheredDisk} from '../incident/disk-gather.js';
+import {selectActions, type DiskAction, type DiskReport, type ProtectedItem} from '../incident/disk-plan.js';
+import {runDiskPrune, type DiskActionResult, type DiskRunner} from '../incident/disk-run.js';
+import {incidentFiles, openIncident, recordStepStatus} from '../incident/incident-store.js';
+import {currentOperator} from '../incident/operator.js';
+import {acquireLock, describeHolder, holderFor, lockState, releaseLock, type LockHolder} from '../incident/project-lock.js';
+import {projectStateDir, resolveStateDir, tmpfsFallbackDir} from '../incident/state-dir.js';
+import {actionVerbs, clip, clipName, formatPercent, usageBar} from '../presentation/disk-format.js';
+import {formatBytes, formatTable, paint, useColor} from '../presentation/format.js';
+import type {ComposeProject} from '../engine/types.js';
+import type {DiskModel} from '../ui/console-model.js';
+import type {GlobalOptions} from './global-options.js';
+
+/** The real engine, compose and host for `disk` and the console's Disk step. */
+export function connectDisk(env: NodeJS.ProcessEnv = process.env): DiskOutside {
+	return {compose: new ComposeCli(env), engine: DockerEngine.connect(env), host: localDiskHost};
+}
+
+/** Where a log's tail goes when the evidence dir's disk is full: the incident's tmpfs mirror. */
+async function fallbackEvidence(project: string, incident: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+	const root = await tmpfsFallbackDir(env);
+	return root ? join(root, project, 'incidents', incident, 'evidence') : null;
+}
+
+/**
+ * The console's Disk step over the real engine: gathers afresh each time, runs a list of
+ * actions one at a time (recording each, and the totals) with the plan it last gathered.
+ */
+export function createDiskModel(options: {project: ComposeProject; stateDir: string; incident: {id: string; dir: string}; env?: NodeJS.ProcessEnv}): DiskModel {
+	const env = options.env ?? process.env;
+	const outside = connectDisk(env);
+	let last: GatheredDisk | null = null;
+	return {
+		async gather() {
+			last = await gatherDisk(outside, options.project, {stateDir: options.stateDir});
+			return last.report;
+		},
+		async run(actions, record, onResult) {
+			const gathered = last ?? (await gatherDisk(outside, options.project, {stateDir: options.stateDir}));
+			const runner: DiskRunner = {
+				engine: gathered.engine,
+				host: outside.host,
+				report: gathered.report,
+				evidenceDir: incidentFiles(options.incident.dir).evidence,
+				fallbackDir: () => fallbackEvidence(gathered.report.project, options.incident.id, env),
+				record,
+			};
+			return runDiskPrune(runner, actions, onResult ? {onResult} : {});
+		},
+	};
+}
+
+const labels = {root: '/', docker: 'docker', state: 'state'} as const;
+// Protected items of these kinds are many on a shared box: the text shows a few, --json all.
+const summarised = new Set<ProtectedItem['category']>(['other-project', 'in-use', 'compose-container', 'digest-of-other-repository']);
+const maxListed = 6;
+
+function usageLines(report: DiskReport, color: boolean): string[] {
+	const lines = [`Disk usage · threshold ${report.thresholdPercent}% (x-rollback-console.disk.threshold_percent)`];
+	for (const f of report.filesystems) {
+		const name = `${labels[f.label].padEnd(6)} ${clip(f.path, 28).padEnd(28)}`;
+		if (f.sameAs) {
+			lines.push(`  ${name} same filesystem as ${report.filesystems.find(x => x.label === f.sameAs)!.path}`);
+			continue;
+		}
+		const bar = paint(usageBar(f.usedPercent, report.thresholdPercent, 24), f.over ? 'bad' : 'good', color);
+		lines.push(
+			`  ${name} ${bar} ${formatPercent(f.usedPercent).padStart(4)}  ${formatBytes(f.used)} used, ${formatBytes(f.free)} free of ${formatBytes(f.size)}${f.over ? paint('  OVER THE THRESHOLD', 'bad', color) : ''}`,
+		);
+	}
+	return lines;
+}
+
+function dockerLines(report: DiskReport): string[] {
+	const d = report.docker;
+	const row = (name: string, s: typeof d.images) => [name, String(s.total), String(s.active), formatBytes(s.size), formatBytes(s.reclaimable)];
+	return [
+		`Docker (system df, at ${report.engine.dockerRootDir}) — what Docker calls reclaimable, not what this plan removes`,
+		formatTable(
+			['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+			[row('Images', d.images), row('Containers', d.containers), row('Local volumes', d.volumes), row('Build cache', d.buildCache)],
+		).replace(/^/gm, '  '),
+	];
+}
+
+function logLines(report: DiskReport): string[] {
+	if (report.logs.length === 0) return [report.engine.local ? 'Largest container logs: none readable (json-file)' : 'Largest container logs: not on this box'];
+	return [
+		'Largest container logs (json-file)',
+		formatTable(
+			['CONTAINER', 'STATE', 'SIZE', 'FILE'],
+			report.logs.map(l => [l.container, l.state, formatBytes(l.allocated), l.path]),
+		).replace(/^/gm, '  '),
+	];
+}
+
+function actionRows(actions: readonly DiskAction[]): string[][] {
+	return actions.map(a => [actionVerbs[a.kind]!, a.kind === 'remove-volume' ? clip(a.name, 16) : clipName(a.kind, a.name, 48), formatBytes(a.bytes), a.detail]);
+}
+
+function planLines(report: DiskReport, color: boolean): string[] {
+	const {plan} = report;
+	const safe = plan.actions.filter(a => a.safe);
+	const optional = plan.actions.filter(a => !a.safe);
+	const lines: string[] = [];
+	lines.push(
+		safe.length > 0
+			? `Plan: \`disk prune --yes\` frees about ${paint(formatBytes(plan.estimate.safe), 'good', color)} in ${safe.length} action${safe.length === 1 ? '' : 's'}, one at a time`
+			: 'Plan: nothing to remove safely',
+	);
+	if (safe.length > 0) lines.push(formatTable(['ACTION', 'TARGET', 'SIZE', 'WHY'], actionRows(safe)).replace(/^/gm, '  '));
+	if (optional.length > 0) {
+		lines.push('', `Only when named (--volume NAME, log:CONTAINER) or confirmed in the console: about ${formatBytes(plan.estimate.optional)}`);
+		lines.push(formatTable(['ACTION', 'TARGET', 'SIZE', 'WHAT'], actionRows(optional)).replace(/^/gm, '  '));
+	}
+	lines.push('', 'Kept, and why');
+	const rows: string[][] = [];
+	const groups = new Map<string, ProtectedItem[]>();
+	for (const item of plan.protected) {
+		if (!summarised.has(item.category)) {
+			rows.push([item.kind, clipName(item.kind, item.name, 48), formatBytes(item.bytes), item.reason]);
+			continue;
+		}
+		groups.set(item.category, [...(groups.get(item.category) ?? []), item]);
+	}
+	for (const items of groups.values()) {
+		for (const item of items.slice(0, maxListed)) rows.push([item.kind, clipName(item.kind, item.name, 48), formatBytes(item.bytes), item.reason]);
+		if (items.length > maxListed) rows.push(['', `… and ${items.length - maxListed} more like these`, '', '(--json lists every one)']);
+	}
+	lines.push(rows.length > 0 ? formatTable(['KIND', 'NAME', 'SIZE', 'REASON'], rows).replace(/^/gm, '  ') : '  nothing');
+	return lines;
+}
+
+export function renderDiskReport(report: DiskReport, color: boolean): string {
+	const lines = [...usageLines(report, color), '', ...dockerLines(report), '', ...logLines(report), ''];
+	if (report.releases) {
+		const r = report.releases;
+		lines.push(
+			`Releases of ${r.repositories.join(', ')}: current ${r.current ?? '-'} · last known good ${r.lastKnownGood ?? 'none verified'} · keeping ${r.kept.map(k => k.tag).join(', ') || 'none'}`,
+			'',
+		);
+	}
+	lines.push(...planLines(report, color));
+	if (report.notes.length > 0) lines.push('', ...report.notes.map(n => `Note: ${n}`));
+	lines.push('', report.over ? `${report.project}: over the ${report.thresholdPercent}% threshold` : `${report.project}: under the ${report.thresholdPercent}% threshold`);
+	return `${lines.join('\n')}\n`;
+}
+
+function resultLine(r: DiskActionResult, index: number, total: number): string {
+	const head = `[${index + 1}/${total}] ${actionVerbs[r.action]} ${r.action === 'remove-image' && r.name.startsWith('<none>') ? r.name : clip(r.name, 60)}`;
+	if (!r.ok) return `${head}: FAILED — ${r.error}`;
+	const how = r.measuredBy === 'statfs' ? 'statfs' : r.measuredBy === 'engine' ? 'engine' : 'estimated';
+	return `${head}: freed ${formatBytes(r.bytesFreed)} (${how}; estimate ${formatBytes(r.estimate)}, ${r.ms} ms)${r.saved ? ` · tail (${r.saved.lines} lines) saved to ${r.saved.file}` : ''}`;
+}
+
+/** Asks about each action on the terminal: y, n, a (this and all the rest), q. */
+async function confirmEach(actions: DiskAction[]): Promise<DiskAction[]> {
+	const rl = createInterface({input: process.stdin, output: process.stderr});
+	const chosen: DiskAction[] = [];
+	let all = false;
+	try {
+		for (const action of actions) {
+			const what = `${actionVerbs[action.kind]} ${action.name} (${formatBytes(action.bytes)}): ${action.does}`;
+			if (action.typed) {
+				// Destructive and optional: the name typed back, however "all" was answered.
+				const answer = await rl.question(`${what}\n  type ${action.typed} to confirm (anything else skips it): `);
+				if (answer.trim() === action.typed) chosen.push(action);
+				continue;
+			}
+			if (all) {
+				chosen.push(action);
+				continue;
+			}
+			const answer = (await rl.question(`${what}\n  run it? [y]es [n]o [a]ll the rest [q]uit: `)).trim().toLowerCase();
+			if (answer === 'q') break;
+			if (answer === 'a') all = true;
+			if (answer === 'y' || answer === 'a') chosen.push(action);
+		}
+	} finally {
+		rl.close();
+	}
+	return chosen;
+}
+
+export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
+	const [word, ...rest] = args;
+	const prune = word === 'prune';
+	if (word !== undefined && !prune) throw new ConsoleError(`disk: unexpected argument "${word}" (disk [--json], or disk prune [--yes] [--json])`);
+	const volumes = options.volumes ?? [];
+	if (!prune && options.yes) throw new ConsoleError('disk: --yes goes with `disk prune` (plain `disk` changes nothing)');
+	if (!prune && volumes.length > 0) throw new ConsoleError('disk: --volume goes with `disk prune`');
+	const logs: string[] = [];
+	for (const item of rest) {
+		const match = /^log:(.+)$/.exec(item);
+		if (!match) throw new ConsoleError(`disk prune: unexpected argument "${item}" (name a log to truncate as log:CONTAINER)`);
+		logs.push(match[1]!);
+	}
+	if (prune && options.readOnly) throw new ConsoleError('disk prune: --read-only forbids removing anything');
+
+	const project = locateProject(options);
+	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
+	const outside = connectDisk();
+	const gathered = await gatherDisk(outside, project, {stateDir: stateDir.dir});
+	const {report} = gathered;
+	const color = useColor(process.stdout, process.env, options.color);
+	if (!prune) {
+		process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDiskReport(report, color));
+		return report.over ? exitCodes.wanting : exitCodes.ok;
+	}
+
+	let actions = selectActions(report, gathered.facts, {volumes, logs});
+	if (!options.json) process.stdout.write(renderDiskReport(report, color));
+	if (!options.yes) {
+		if (!process.stdin.isTTY || !process.stdout.isTTY) {
+			throw new ConsoleError('disk prune refused: no terminal to confirm on; pass --yes to run the plan\'s safe actions (volumes and logs only when named)');
+		}
+		actions = await confirmEach(actions);
+	}
+	if (actions.length === 0) {
+		if (options.json) process.stdout.write(`${JSON.stringify({project: report.project, plan: report, results: [], freedBytes: 0}, null, 2)}\n`);
+		else process.stdout.write('\nNothing to run: nothing was changed.\n');
+		return report.over ? exitCodes.wanting : exitCodes.ok;
+	}
+
+	// One operator at a time: a rollback in flight may be about to start an image.
+	const operator = currentOperator();
+	const lockDir = projectStateDir(stateDir.dir, report.project);
+	const held = await takeLock(lockDir, holderFor(operator, 'disk prune'), options.yes);
+	try {
+		return await runPrune(options, {project, report, gathered, outside, actions, operator, stateDir: stateDir.dir});
+	} finally {
+		if (held) await releaseLock(lockDir, held).catch(() => {});
+	}
+}
+
+/** The project's lock for the prune; on a disk too full to write the lock file, only a check that nobody holds it. */
+async function takeLock(lockDir: string, holder: LockHolder, takeOverStale: boolean): Promise<LockHolder | null> {
+	try {
+		return (await acquireLock(lockDir, holder, {takeOverStale})).holder;
+	} catch (error) {
+		if (isConsoleError(error)) throw new ConsoleError(`disk prune refused: ${error.message}`);
+		if (!isDiskFull(error)) throw error;
+		const lock = await lockState(lockDir);
+		if (lock.state === 'held') throw new ConsoleError(`disk prune refused: the project is locked by ${describeHolder(lock.holder)}`);
+		return null;
+	}
+}
+
+interface Pruning {
+	project: ComposeProject;
+	report: DiskReport;
+	gathered: GatheredDisk;
+	outside: DiskOutside;
+	actions: DiskAction[];
+	operator: ReturnType<typeof currentOperator>;
+	stateDir: string;
+}
+
+async function runPrune(options: GlobalOptions, {project, report, gathered, outside, actions, operator, stateDir}: Pruning): Promise<number> {
+	const incident = await openIncident({
+		stateDir,
+		project: report.project,
+		operator,
+		context: {workingDir: project.workingDir, files: project.files},
+	});
+	const record = (step: Parameters<typeof incident.timeline.append>[0], type: string, data: Record<string, unknown>) => incident.timeline.append(step, type, data);
+	await recordStepStatus(incident.timeline, 'disk', 'in-progress');
+	await record('disk', 'disk_plan', {
+		estimate: actions.reduce((sum, a) => sum + a.bytes, 0),
+		actions: actions.map(a => ({id: a.id, action: a.kind, target: a.target, name: a.name, bytes: a.bytes, does: a.does})),
+		protected: report.plan.protected.length,
+	});
+	const runner: DiskRunner = {
+		engine: gathered.engine,
+		host: outside.host,
+		report,
+		evidenceDir: incidentFiles(incident.dir).evidence,
+		fallbackDir: () => fallbackEvidence(report.project, incident.id),
+		record,
+	};
+	if (!options.json) process.stdout.write(`\nRunning ${actions.length} action${actions.length === 1 ? '' : 's'}, one at a time (incident ${incident.id}):\n`);
+	const result = await runDiskPrune(runner, actions, {
+		onResult: (r, i) => {
+			if (!options.json) process.stdout.write(`${resultLine(r, i, actions.length)}\n`);
+		},
+	});
+	const after = await Promise.all(report.filesystems.map(f => outside.host.fsUsage(f.path).catch(() => null)));
+	const over = after.some(f => f !== null && f.usedPercent >= report.thresholdPercent);
+	if (result.failed > 0) await recordStepStatus(incident.timeline, 'disk', 'failed', `${result.failed} of ${actions.length} actions failed`);
+	else if (!over) await recordStepStatus(incident.timeline, 'disk', 'done');
+
+	if (options.json) {
+		const json = {
+			project: report.project,
+			incident: incident.id,
+			plan: report,
+			ran: actions.map(a => a.id),
+			results: result.results,
+			before: result.before,
+			after: result.after,
+			freedBytes: result.freedBytes,
+			estimate: result.estimate,
+			failed: result.failed,
+			over,
+		};
+		process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+	} else {
+		const freeLine =
+			result.before !== null && result.after !== null
+				? `free space on ${report.engine.dockerRootDir}: ${formatBytes(result.before)} → ${formatBytes(result.after)}`
+				: 'free space not measured (the Engine is not on this box)';
+		process.stdout.write(
+			`\nFreed ${formatBytes(result.freedBytes)} (estimated ${formatBytes(result.estimate)}); ${freeLine}${result.failed > 0 ? `; ${result.failed} failed` : ''}\n` +
+				`${over ? `Still over the ${report.thresholdPercent}% threshold.` : `Under the ${report.thresholdPercent}% threshold.`} Recorded in incident ${incident.id}${incident.timeline.fellBack ? ` (timeline on tmpfs: ${incident.timeline.file})` : ''}.\n`,
+		);
+	}
+	if (result.failed > 0) return exitCodes.failedMidway;
+	return over ? exitCodes.wanting : exitCodes.ok;
+}

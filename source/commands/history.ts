@@ -1,0 +1,82 @@
+import {locateProject} from '../engine/compose-project.js';
+import {ConsoleError, exitCodes} from '../errors.js';
+import {lockState} from '../incident/project-lock.js';
+import type {Candidate} from '../incident/releases.js';
+import {gather, listCandidates} from '../incident/rollback-prepare.js';
+import {latestRun} from '../incident/stabilise.js';
+import {resolveStateDir} from '../incident/state-dir.js';
+import {formatTable, useColor, type Tone} from '../presentation/format.js';
+import type {GlobalOptions} from './global-options.js';
+import {connectStabilise} from './stabilise-outside.js';
+
+const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
+
+function status(c: Candidate): string {
+	const marks: string[] = [];
+	if (c.current) marks.push('current');
+	if (c.lastKnownGood) marks.push('last known good');
+	if (c.verified) marks.push('verified');
+	else if (c.rolledBack) marks.push('rolled back from');
+	else if (c.recorded) marks.push(c.recorded.lastEvent);
+	if (c.repushed) marks.push('re-pushed since verified');
+	return marks.join(', ') || '-';
+}
+
+/** `history`: the rollback candidates, newest first. Changes nothing. */
+export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
+	if (args.length > 0) throw new ConsoleError(`history: unexpected argument "${args[0]}"`);
+	const project = locateProject(options);
+	const outside = connectStabilise();
+	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
+	const gathered = await gather(outside, project, stateDir.dir);
+	const [{candidates, registryError}, lock, last] = await Promise.all([
+		listCandidates(outside, gathered),
+		lockState(gathered.projectDir),
+		latestRun(gathered.projectDir),
+	]);
+	const good = candidates.find(c => c.lastKnownGood) ?? null;
+	if (options.json) {
+		const json = {
+			project: gathered.loaded.name,
+			variable: gathered.release.variable,
+			releaseServices: gathered.release.services,
+			repository: gathered.release.repositories[0],
+			current: gathered.currentTag,
+			lastKnownGood: good?.tag ?? null,
+			registryError: registryError?.message ?? null,
+			lock: lock.state === 'free' ? {state: 'free'} : lock,
+			lastRun: last ? {runId: last.runId, running: last.running, output: last.paths.output, result: last.result} : null,
+			candidates,
+			records: gathered.records,
+		};
+		process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+		return exitCodes.ok;
+	}
+	const color = useColor(process.stdout, process.env, options.color);
+	const tones: Array<Array<Tone | undefined>> = [];
+	const rows = candidates.map(c => {
+		tones.push([c.lastKnownGood ? 'good' : c.current ? 'warn' : undefined, c.lastKnownGood ? 'good' : c.repushed ? 'warn' : undefined]);
+		return [
+			`${c.lastKnownGood ? '★ ' : c.current ? '▶ ' : '  '}${c.tag}`,
+			status(c),
+			c.registry.present === null ? '?' : c.registry.present ? short(c.registry.digest) : 'no',
+			c.recorded ? short(c.recorded.digests[gathered.release.services[0]!] ?? null) : '-',
+			c.local ? short(c.local.digest ?? c.local.imageId.replace('sha256:', '')) : 'no',
+			c.verifiedAt ? c.verifiedAt.slice(0, 16).replace('T', ' ') : '-',
+		];
+	});
+	const lines = [formatTable(['TAG', 'STATUS', 'REGISTRY', 'RECORDED', 'LOCAL', 'VERIFIED (UTC)'], rows, {color, tones}), ''];
+	lines.push(`${gathered.loaded.name}: ${gathered.release.services.join(', ')} from ${gathered.release.repositories.join(', ')} (\${${gathered.release.variable}})`);
+	lines.push(`current: ${gathered.currentTag ?? '-'} · last known good: ${good?.tag ?? 'none verified yet'}`);
+	if (registryError) lines.push(`registry: ${registryError.message}`);
+	if (lock.state !== 'free') lines.push(`lock: ${lock.state} — ${lock.holder.user}, pid ${lock.holder.pid}: ${lock.holder.what}`);
+	if (last) {
+		lines.push(
+			last.running
+				? `last run: ${last.runId} still running (output: ${last.paths.output})`
+				: `last run: ${last.runId} ${last.result ? (last.result.success ? 'succeeded' : `failed: ${last.result.message}`) : 'ended without a result'}`,
+		);
+	}
+	process.stdout.write(`${lines.join('\n')}\n`);
+	return exitCodes.ok;
+}

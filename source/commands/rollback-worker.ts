@@ -1,0 +1,43 @@
+// The detached rollback worker: `node rollback-worker.js JOB`. Started by `rollback`,
+// `deploy` or the console in its own session (detached), with stdout and stderr going to
+// files in the incident's worker/ directory, so the operator's SSH session dropping (SIGHUP)
+// or the console being killed does not stop it. Never loads Ink or React.
+import {readFileSync} from 'node:fs';
+import module from 'node:module';
+import {dirname} from 'node:path';
+import {streamCommand} from '../engine/command-stream.js';
+
+// No terminal to hang up on, but a stray SIGHUP (a process-group kill) must not stop it either.
+process.on('SIGHUP', () => {});
+
+const jobFile = process.argv[2];
+if (!jobFile) {
+	process.stderr.write('usage: rollback-worker JOB.json\n');
+	process.exit(2);
+}
+type Job = import('../incident/rollback-run.js').WorkerJob;
+const job = JSON.parse(readFileSync(jobFile, 'utf8')) as Job;
+const write = (text: string) => process.stdout.write(text);
+
+// Every millisecond before the pull starts adds to the rollback: start it first, with only
+// node builtins loaded, and load the rest while it runs.
+const pull = job.plan.commands[0];
+let startedPull: ReturnType<typeof streamCommand> | undefined;
+if (pull && !pull.skip) {
+	write(`» ${job.plan.kind} ${job.plan.project.name}: ${job.plan.from.tag ?? '-'} → ${job.plan.to.tag} (worker pid ${process.pid})\n» ${pull.display}\n`);
+	startedPull = streamCommand(pull.argv, {cwd: job.plan.project.workingDir, env: {...process.env, ...pull.env}, onOutput: (_stream, chunk) => write(chunk)});
+	startedPull.catch(() => {});
+}
+module.enableCompileCache?.();
+const {ComposeCli} = await import('../engine/compose-cli.js');
+const {runWorker, workerPaths, writeResult} = await import('../incident/rollback-run.js');
+
+const engine = async () => {
+	const {DockerEngine} = await import('../engine/docker-engine.js');
+	return DockerEngine.connect();
+};
+const result = await runWorker(job, {compose: new ComposeCli(), engine, ...(startedPull ? {startedPull} : {})}, write);
+await writeResult(workerPaths(dirname(dirname(jobFile)), job.runId), result);
+process.exitCode = result.success ? 0 : 3;
+// Exit even if the engine client keeps a socket open.
+setTimeout(() => process.exit(), 50).unref();

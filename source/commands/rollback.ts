@@ -1,0 +1,114 @@
+import {createInterface} from 'node:readline/promises';
+import {locateProject} from '../engine/compose-project.js';
+import {ConsoleError, exitCodes} from '../errors.js';
+import {currentOperator} from '../incident/operator.js';
+import {describeHolder, lockState} from '../incident/project-lock.js';
+import {followWorker} from '../incident/rollback-launch.js';
+import {planText, type RollbackPlan, type RunKind} from '../incident/rollback-plan.js';
+import {gather, parseRef, planFrom} from '../incident/rollback-prepare.js';
+import type {WorkerResult} from '../incident/rollback-run.js';
+import {startRun} from '../incident/stabilise.js';
+import {resolveStateDir} from '../incident/state-dir.js';
+import type {GlobalOptions} from './global-options.js';
+import {connectStabilise} from './stabilise-outside.js';
+
+// ROLLBACK_CONSOLE_TRACE=1: when each phase ended, in ms since the process started.
+const trace = (phase: string) => {
+	if (process.env['ROLLBACK_CONSOLE_TRACE'] === '1') process.stderr.write(`[trace] ${phase} ${performance.now().toFixed(0)} ms\n`);
+};
+
+/** Asks for the target tag to be typed back; anything else cancels. */
+async function confirmTyped(plan: RollbackPlan): Promise<boolean> {
+	const rl = createInterface({input: process.stdin, output: process.stderr});
+	try {
+		const answer = await rl.question(`Type ${plan.to.tag} to ${plan.kind === 'rollback' ? 'roll back' : 'deploy'} (anything else cancels): `);
+		return answer.trim() === plan.to.tag;
+	} finally {
+		rl.close();
+	}
+}
+
+function summary(result: WorkerResult | null, plan: RollbackPlan): string {
+	if (!result) return `the worker ended without a result: see its output above`;
+	const secs = (result.duration / 1000).toFixed(1);
+	if (result.success) {
+		return `${plan.kind === 'rollback' ? 'Rolled back' : 'Deployed'} ${plan.project.name} to ${plan.to.tag} in ${secs} s: ${plan.services.map(s => s.service).join(', ')} run it and are healthy`;
+	}
+	return `${plan.kind} to ${plan.to.tag} FAILED after ${secs} s: ${result.message}${result.failedService ? ` (service ${result.failedService})` : ''}; the stack is left as it is`;
+}
+
+/** `rollback` and `deploy`: plan, confirm, start the detached worker, follow it to the end. */
+export async function runRelease(kind: RunKind, options: GlobalOptions, args: string[]): Promise<number> {
+	if (args.length > 0) throw new ConsoleError(`${kind}: unexpected argument "${args[0]}"`);
+	if (kind === 'deploy' && !options.to) throw new ConsoleError('deploy: --to TAG (or sha256:DIGEST) is required');
+	// A malformed --to is refused before anything else happens.
+	if (options.to) parseRef(options.to);
+	if (options.readOnly) throw new ConsoleError(`${kind}: --read-only forbids changing the stack`);
+	const project = locateProject(options);
+	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
+	// Connecting starts loading the engine and HTTP clients; gathering starts compose at once,
+	// so they load while compose parses the project.
+	const outside = connectStabilise();
+	const gathered = await gather(outside, project, stateDir.dir, {prefetch: options.to ?? null});
+	trace('gathered');
+
+	// One operator at a time: refuse early, naming who holds the project.
+	const lock = await lockState(gathered.projectDir);
+	if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
+
+	const plan = await planFrom(outside, gathered, {kind, to: options.to ?? null});
+	trace('planned');
+	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+	if (!options.json) {
+		if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
+		process.stdout.write(planText(plan));
+		if (lock.state === 'stale') process.stdout.write(`\nStale lock (${lock.reason}) of ${describeHolder(lock.holder)}: confirming takes it over.\n`);
+	}
+	if (!options.yes) {
+		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
+		if (!(await confirmTyped(plan))) {
+			process.stderr.write('cancelled: nothing was changed\n');
+			return exitCodes.wanting;
+		}
+	}
+
+	const operator = currentOperator();
+	const started = await startRun({
+		plan,
+		stateProjectDir: gathered.projectDir,
+		stateDir: stateDir.dir,
+		operator,
+		held: null,
+		takeOverStale: lock.state === 'stale' || options.yes,
+	});
+	trace(`worker ${started.pid} started`);
+	if (!options.json) {
+		if (started.tookOver) process.stdout.write(`Took over the stale lock of ${describeHolder(started.tookOver)}\n`);
+		process.stdout.write(
+			`\nWorker pid ${started.pid} runs it (output: ${started.paths.output}); it carries on if this session drops: rollback-console history shows the result.\n\n`,
+		);
+	}
+	const onInterrupt = () => {
+		process.stderr.write(`\nstopped following; worker pid ${started.pid} carries on (rollback-console history shows the result)\n`);
+		process.exit(130);
+	};
+	process.once('SIGINT', onInterrupt);
+	let result: WorkerResult | null = null;
+	for await (const progress of followWorker(started.paths, started)) {
+		if (!options.json && progress.output) process.stdout.write(progress.output);
+		if (!progress.running) result = progress.result;
+	}
+	process.off('SIGINT', onInterrupt);
+	trace('worker done');
+	if (options.json) {
+		process.stdout.write(
+			`${JSON.stringify({plan, runId: started.runId, incident: started.incident, worker: {pid: started.pid, output: started.paths.output}, result}, null, 2)}\n`,
+		);
+	} else process.stdout.write(`\n${summary(result, plan)}\n`);
+	if (!result?.success) return exitCodes.failedMidway;
+	return exitCodes.ok;
+}
+
+export function run(options: GlobalOptions, args: string[] = []): Promise<number> {
+	return runRelease('rollback', options, args);
+}

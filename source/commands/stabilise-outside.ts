@@ -1,0 +1,10 @@
+import {ComposeCli} from '../engine/compose-cli.js';
+import {DockerEngine} from '../engine/docker-engine.js';
+import {preloadRegistry, RegistryClient} from '../engine/registry.js';
+import type {StabiliseOutside} from '../incident/rollback-prepare.js';
+
+/** The real engine, compose and registry for rollback, deploy, history and the console's Stabilise step. */
+export function connectStabilise(env: NodeJS.ProcessEnv = process.env): StabiliseOutside & {compose: ComposeCli} {
+	preloadRegistry();
+	return {compose: new ComposeCli(env), engine: DockerEngine.connect(env), registry: new RegistryClient({env})};
+}

@@ -1,0 +1,160 @@
+import {join} from 'node:path';
+import semver from 'semver';
+import type {RepositoryImage} from '../engine/types.js';
+import {appendLine, appendText, readJsonLines} from './atomic-file.js';
+
+/**
+ * `<state>/<project>/releases.jsonl`: every release this box has seen, deployed, verified or
+ * rolled back from, one line each, append-only. The candidates for a rollback are merged
+ * from it, the registry's tags and the local images of the repository.
+ */
+
+export type ReleaseEvent = 'seen' | 'deployed' | 'verified' | 'rolled_back';
+
+export interface ReleaseRecord {
+	time: string;
+	event: ReleaseEvent;
+	tag: string;
+	/** Repo digest per release service (null: the image was never pushed or pulled). */
+	digests: Record<string, string | null>;
+	imageIds: Record<string, string | null>;
+	/** The database's migration head at the time, once the Database step knows it. */
+	migrationHead: string | null;
+	operator: {user: string; ssh: string | null; pid: number} | null;
+	incident?: string | null;
+}
+
+export const releasesFile = (projectStateDir: string) => join(projectStateDir, 'releases.jsonl');
+
+const events = new Set<ReleaseEvent>(['seen', 'deployed', 'verified', 'rolled_back']);
+
+export async function readReleases(file: string): Promise<ReleaseRecord[]> {
+	const records = await readJsonLines<Partial<ReleaseRecord>>(file);
+	return records.filter(
+		(r): r is ReleaseRecord => typeof r.tag === 'string' && typeof r.time === 'string' && events.has(r.event as ReleaseEvent),
+	);
+}
+
+export function appendRelease(file: string, record: ReleaseRecord): Promise<void> {
+	return appendLine(file, JSON.stringify(record));
+}
+
+/** Several records in one write (and one fsync): a run's outcome lands whole or not at all. */
+export function appendReleases(file: string, records: readonly ReleaseRecord[]): Promise<void> {
+	return appendText(file, records.map(r => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** A tag as SemVer ('v1.3.9' → '1.3.9'), or null for tags like 'latest' or 'main-4f2a'. */
+export const semverOf = (tag: string): string | null => semver.valid(semver.clean(tag, {loose: true}) ?? '') ?? null;
+
+export interface Candidate {
+	tag: string;
+	semver: string | null;
+	/** Newest date known for the tag: its local image's creation, else its first record. */
+	date: string | null;
+	registry: {
+		/** Null when the registry was not asked or did not answer. */
+		present: boolean | null;
+		digest: string | null;
+	};
+	local: {imageId: string; digest: string | null; created: string} | null;
+	/** What releases.jsonl says; digests from the latest verified record, else the latest record. */
+	recorded: {digests: Record<string, string | null>; imageIds: Record<string, string | null>; lastEvent: ReleaseEvent; lastTime: string} | null;
+	/** Verified on this box, and not rolled back from since. */
+	verified: boolean;
+	verifiedAt: string | null;
+	rolledBack: boolean;
+	current: boolean;
+	lastKnownGood: boolean;
+	/** Verified with one digest, and the registry's tag points at another now. */
+	repushed: boolean;
+}
+
+export interface CandidateSources {
+	records: readonly ReleaseRecord[];
+	/** The registry's tags, or null when it was not asked / did not answer. */
+	registryTags: readonly string[] | null;
+	/** Registry digests of some tags (HEAD manifests). */
+	registryDigests?: ReadonlyMap<string, string | null>;
+	local: readonly RepositoryImage[];
+	/** The tag running now; null when nothing runs. */
+	currentTag: string | null;
+	/** The service whose digest stands for the release when comparing with the registry. */
+	primaryService?: string | null;
+}
+
+/** Verified per tag: a verified record with no rolled_back after it. */
+function verification(records: readonly ReleaseRecord[]): Map<string, {verifiedAt: string | null; rolledBack: boolean}> {
+	const result = new Map<string, {verifiedAt: string | null; rolledBack: boolean}>();
+	for (const r of records) {
+		const entry = result.get(r.tag) ?? {verifiedAt: null, rolledBack: false};
+		if (r.event === 'verified') {
+			entry.verifiedAt = r.time;
+			entry.rolledBack = false;
+		} else if (r.event === 'rolled_back') {
+			entry.rolledBack = true;
+		}
+		result.set(r.tag, entry);
+	}
+	return result;
+}
+
+/** Newest first: SemVer tags by version, then the others by date. */
+export function compareCandidates(a: Pick<Candidate, 'tag' | 'semver' | 'date'>, b: Pick<Candidate, 'tag' | 'semver' | 'date'>): number {
+	if (a.semver && b.semver) return semver.rcompare(a.semver, b.semver) || a.tag.localeCompare(b.tag);
+	if (a.semver) return -1;
+	if (b.semver) return 1;
+	return (b.date ?? '').localeCompare(a.date ?? '') || a.tag.localeCompare(b.tag);
+}
+
+/** Whether `a` is an older release than `b` (SemVer when both are, else by date). */
+function olderThan(a: Candidate, b: Candidate | null): boolean {
+	if (!b) return true;
+	if (a.semver && b.semver) return semver.lt(a.semver, b.semver);
+	if (a.date && b.date) return a.date < b.date;
+	return false;
+}
+
+/** The rollback candidates, newest first, with the last known good marked. */
+export function buildCandidates(sources: CandidateSources): Candidate[] {
+	const tags = new Set<string>();
+	for (const r of sources.records) tags.add(r.tag);
+	for (const t of sources.registryTags ?? []) tags.add(t);
+	for (const image of sources.local) for (const t of image.tags) tags.add(t);
+	if (sources.currentTag) tags.add(sources.currentTag);
+	const verified = verification(sources.records);
+	const candidates = [...tags].map((tag): Candidate => {
+		const records = sources.records.filter(r => r.tag === tag);
+		const lastVerified = records.findLast(r => r.event === 'verified');
+		const last = records.at(-1);
+		const reference = lastVerified ?? last;
+		const image = sources.local.find(i => i.tags.includes(tag));
+		const v = verified.get(tag);
+		const registryDigest = sources.registryDigests?.get(tag) ?? null;
+		const primary = sources.primaryService ?? (reference ? Object.keys(reference.digests).sort()[0] : undefined);
+		const verifiedDigest = lastVerified && primary ? (lastVerified.digests[primary] ?? null) : null;
+		return {
+			tag,
+			semver: semverOf(tag),
+			date: image?.created ?? records[0]?.time ?? null,
+			registry: {present: sources.registryTags ? sources.registryTags.includes(tag) : null, digest: registryDigest},
+			local: image ? {imageId: image.id, digest: image.digest, created: image.created} : null,
+			recorded: reference
+				? {digests: reference.digests, imageIds: reference.imageIds, lastEvent: last!.event, lastTime: last!.time}
+				: null,
+			verified: Boolean(v?.verifiedAt) && !v?.rolledBack,
+			verifiedAt: v?.verifiedAt ?? null,
+			rolledBack: v?.rolledBack ?? false,
+			current: tag === sources.currentTag,
+			lastKnownGood: false,
+			repushed: Boolean(verifiedDigest && registryDigest && verifiedDigest !== registryDigest),
+		};
+	});
+	candidates.sort(compareCandidates);
+	const current = candidates.find(c => c.current) ?? null;
+	const good = candidates.find(c => c.verified && !c.current && olderThan(c, current));
+	if (good) good.lastKnownGood = true;
+	return candidates;
+}
+
+export const lastKnownGood = (candidates: readonly Candidate[]): Candidate | null => candidates.find(c => c.lastKnownGood) ?? null;

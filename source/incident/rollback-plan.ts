@@ -1,0 +1,348 @@
+import {basename, dirname, join} from 'node:path';
+import {ConsoleError} from '../errors.js';
+import type {ComposeProject} from '../engine/types.js';
+import {unifiedDiff} from '../presentation/unified-diff.js';
+import {backupName, setEnvValue} from './env-file.js';
+import {tagFor, type ReleaseServices} from './release-services.js';
+import type {TimelineEvent} from './timeline.js';
+
+/**
+ * The Stabilise step's plan, built from facts already gathered: per release service from →
+ * to, the exact compose commands, the file change that makes it last, and the warnings the
+ * operator must acknowledge. Pure: the worker runs exactly what it says.
+ */
+
+export type RunKind = 'rollback' | 'deploy';
+
+/** What a release service runs now. */
+export interface RunningService {
+	tag: string | null;
+	digest: string | null;
+	imageId: string | null;
+	ok: boolean;
+}
+
+/** Where the target image of one release service is. */
+export interface TargetService {
+	/** `repo@sha256:…` when pinned, else `repo:tag`: what the worker checks the containers run. */
+	reference: string;
+	digest: string | null;
+	local: boolean;
+	imageId: string | null;
+}
+
+/** The release to go to, resolved against the registry, the local images and releases.jsonl. */
+export interface Target {
+	/** What the operator asked for: a tag or a sha256 digest. */
+	requested: string;
+	tag: string;
+	/** The digest pinned in the variable's value, when rolling back by digest. */
+	pinned: string | null;
+	pinReason: string | null;
+	/** The tag variable's new value: the tag, or `tag@sha256:…` when pinned. */
+	value: string;
+	services: Record<string, TargetService>;
+	/** Why the pull is skipped (registry down, tag not in the registry), or null to pull. */
+	skipPull: string | null;
+	verified: boolean;
+	verifiedAt: string | null;
+	/** The target release's migration head, when recorded. */
+	migrationHead: string | null;
+}
+
+export interface PlanService {
+	service: string;
+	repository: string;
+	from: RunningService;
+	to: TargetService & {tag: string};
+}
+
+export interface PlanCommand {
+	/** Exactly what the worker runs. */
+	argv: string[];
+	/** The compose subcommand and its arguments (argv after the project arguments). */
+	args: string[];
+	/** Set in the command's environment only. */
+	env: Record<string, string>;
+	/** The same as the operator would type it. */
+	display: string;
+	/** Why it is not run; null when it is. */
+	skip: string | null;
+}
+
+export type Persist = 'env' | 'override' | 'none';
+
+export interface DurableChange {
+	persist: Persist;
+	/** The file written; null for persist: none. */
+	file: string | null;
+	/** Where the previous file is kept (the time in the name is the plan's; the worker's may differ). */
+	backup: string | null;
+	before: string | null;
+	after: string | null;
+	diff: string;
+}
+
+export type WarningId = 'evidence' | 'unverified' | 'migration' | 'persist-none' | 'shadowed-variable';
+
+export interface PlanWarning {
+	id: WarningId;
+	text: string;
+}
+
+export interface RollbackPlan {
+	version: 1;
+	kind: RunKind;
+	createdAt: string;
+	project: {name: string; workingDir: string; files: string[]; composeName: string | null};
+	variable: string;
+	previousValue: string | null;
+	value: string;
+	from: {tag: string | null};
+	to: {requested: string; tag: string; pinned: string | null; verified: boolean};
+	services: PlanService[];
+	commands: PlanCommand[];
+	durable: DurableChange;
+	/** Must be acknowledged before it runs (--yes, or the typed confirmation). */
+	warnings: PlanWarning[];
+	/** Said, not asked: skipped pull, pinned digest. */
+	notes: string[];
+}
+
+export interface OverrideFile {
+	path: string;
+	text: string | null;
+	/** Written by us before (it carries our marker), so it may be replaced. */
+	ours: boolean;
+}
+
+export interface PlanInput {
+	kind: RunKind;
+	now: number;
+	project: ComposeProject;
+	projectName: string;
+	/** The full argv that runs compose for a project (ComposeCli.argv). */
+	argv: (project: ComposeProject, args: string[]) => string[];
+	release: ReleaseServices;
+	persist: Persist;
+	current: Record<string, RunningService>;
+	/** The variable's value as compose resolves it now (.env or the environment). */
+	previousValue: string | null;
+	target: Target;
+	envFile: {path: string; text: string | null};
+	override: OverrideFile | null;
+	/** The open incident's timeline; null when none is open. */
+	incidentEvents: readonly TimelineEvent[] | null;
+	/** The variable is exported in the operator's environment (it beats .env). */
+	shellHasVariable: boolean;
+	/** The current release's migration head, when recorded. */
+	currentMigrationHead?: string | null;
+}
+
+export const OVERRIDE_MARKER = '# Written by rollback-console: pins the release services to the images of a rollback.';
+
+const safeWord = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one word for a POSIX shell, for display only. */
+export const shellQuote = (word: string) => (safeWord.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/** The argv as a command line, with `docker compose` for the plugin binary. */
+export function displayCommand(argv: readonly string[], env: Record<string, string>): string {
+	const words = [...argv];
+	if (words[0] && basename(words[0]) === 'docker-compose' && words[0].includes('cli-plugins')) words.splice(0, 1, 'docker', 'compose');
+	const prefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+	return [...prefix, ...words.map(shellQuote)].join(' ');
+}
+
+/** Refuses a plan that changes nothing: every release service runs the target already. */
+export function assertChanges(release: ReleaseServices, current: Record<string, RunningService>, target: Target): void {
+	const same = release.services.every(service => {
+		const now = current[service];
+		const to = target.services[service];
+		if (!now || !to) return false;
+		if (to.imageId && now.imageId) return to.imageId === now.imageId;
+		if (to.digest && now.digest) return to.digest === now.digest;
+		return now.tag === target.tag && !target.pinned;
+	});
+	if (same) {
+		throw new ConsoleError(
+			`${target.requested} is the current release: ${release.services.join(', ')} already run it (nothing to do; pick another with --to)`,
+		);
+	}
+}
+
+/** The auto-loaded override file of a project compose found by itself, or null when compose was given files. */
+export function overridePath(project: ComposeProject): string | null {
+	const [main, ...rest] = project.files;
+	if (!main) return null;
+	const names: Record<string, string> = {
+		'compose.yaml': 'compose.override.yaml',
+		'compose.yml': 'compose.override.yml',
+		'docker-compose.yml': 'docker-compose.override.yml',
+		'docker-compose.yaml': 'docker-compose.override.yaml',
+	};
+	const name = names[basename(main)];
+	if (!name) return null;
+	const override = join(dirname(main), name);
+	if (rest.length === 0 || (rest.length === 1 && rest[0] === override)) return override;
+	return null;
+}
+
+function overrideText(plan: {services: PlanService[]}): string {
+	const lines = [OVERRIDE_MARKER, '# Remove this file (or deploy again) to follow the tag variable again.', 'services:'];
+	for (const s of plan.services) {
+		const pin = s.to.digest ? `${s.repository}@${s.to.digest}` : `${s.repository}:${s.to.tag}`;
+		lines.push(`  ${s.service}:`, `    image: ${pin}`);
+	}
+	return `${lines.join('\n')}\n`;
+}
+
+function durableChange(input: PlanInput, services: PlanService[]): {durable: DurableChange; files: string[]} {
+	const files = [...input.project.files];
+	if (input.persist === 'none') {
+		return {durable: {persist: 'none', file: null, backup: null, before: null, after: null, diff: ''}, files};
+	}
+	if (input.persist === 'env') {
+		const before = input.envFile.text ?? '';
+		const after = setEnvValue(before, input.release.variable, input.target.value);
+		const name = basename(input.envFile.path);
+		return {
+			durable: {
+				persist: 'env',
+				file: input.envFile.path,
+				backup: input.envFile.text === null ? null : backupName(input.envFile.path, input.now),
+				before: input.envFile.text,
+				after,
+				diff: unifiedDiff(before, after, {from: input.envFile.text === null ? '/dev/null' : `${name}`, to: name}),
+			},
+			files,
+		};
+	}
+	const override = input.override;
+	if (!override) {
+		throw new ConsoleError(
+			'persist: override needs a project compose finds by itself (compose.yaml, no -f or COMPOSE_FILE): use persist: env',
+		);
+	}
+	if (override.text !== null && !override.ours) {
+		throw new ConsoleError(`persist: override would replace ${override.path}, which rollback-console did not write: use persist: env`);
+	}
+	const after = overrideText({services});
+	if (!files.includes(override.path)) files.push(override.path);
+	const name = basename(override.path);
+	return {
+		durable: {
+			persist: 'override',
+			file: override.path,
+			backup: override.text === null ? null : backupName(override.path, input.now),
+			before: override.text,
+			after,
+			diff: unifiedDiff(override.text ?? '', after, {from: override.text === null ? '/dev/null' : name, to: name}),
+		},
+		files,
+	};
+}
+
+function warnings(input: PlanInput): PlanWarning[] {
+	const list: PlanWarning[] = [];
+	const {target, kind} = input;
+	if (kind === 'rollback' && !(input.incidentEvents ?? []).some(e => e.type === 'evidence_capture_complete')) {
+		list.push({
+			id: 'evidence',
+			text: 'evidence not captured yet: recreating the containers loses their logs and state (rollback-console capture first)',
+		});
+	}
+	if (kind === 'rollback' && !target.verified) {
+		list.push({id: 'unverified', text: `${target.tag} is not a verified release on this box (never deployed here and found healthy)`});
+	}
+	if (target.migrationHead && input.currentMigrationHead && target.migrationHead !== input.currentMigrationHead) {
+		list.push({
+			id: 'migration',
+			text: `the database migrated since ${target.tag} (${target.migrationHead} → ${input.currentMigrationHead}): check the Database step first`,
+		});
+	}
+	if (input.persist === 'none') {
+		list.push({
+			id: 'persist-none',
+			text: `persist: none: nothing records ${input.release.variable}=${target.value}, so a plain docker compose up brings ${input.previousValue ?? 'the old release'} back`,
+		});
+	}
+	if (input.shellHasVariable) {
+		list.push({
+			id: 'shadowed-variable',
+			text: `${input.release.variable} is exported in this shell: it overrides .env for docker compose commands run from it`,
+		});
+	}
+	return list;
+}
+
+export function buildPlan(input: PlanInput): RollbackPlan {
+	const {release, target} = input;
+	assertChanges(release, input.current, target);
+	if (target.pinned && release.services.some(s => release.templates[s]!.tagSuffix !== '') && input.persist === 'env') {
+		throw new ConsoleError(`cannot pin a digest through \${${release.variable}}: the image tag has text after it; use persist: override`);
+	}
+	const services: PlanService[] = release.services.map(service => ({
+		service,
+		repository: release.templates[service]!.repository,
+		from: input.current[service] ?? {tag: null, digest: null, imageId: null, ok: false},
+		to: {...target.services[service]!, tag: tagFor(release.templates[service]!, target.tag)},
+	}));
+	const {durable, files} = durableChange(input, services);
+	const composeProject: ComposeProject = {...input.project, files};
+	const env = {[release.variable]: target.value};
+	const pullArgs = ['pull', '--policy', 'always', ...release.services];
+	const upArgs = ['up', '-d', '--wait', '--wait-timeout', '60'];
+	const command = (args: string[], skip: string | null): PlanCommand => {
+		const argv = input.argv(composeProject, args);
+		return {argv, args, env, display: displayCommand(argv, env), skip};
+	};
+	const notes: string[] = [];
+	if (target.skipPull) notes.push(`skipping the pull: ${target.skipPull}`);
+	if (target.pinReason) notes.push(target.pinReason);
+	const fromTags = [...new Set(services.map(s => s.from.tag).filter(t => t !== null))];
+	return {
+		version: 1,
+		kind: input.kind,
+		createdAt: new Date(input.now).toISOString(),
+		project: {name: input.projectName, workingDir: input.project.workingDir, files, composeName: input.project.name},
+		variable: release.variable,
+		previousValue: input.previousValue,
+		value: target.value,
+		from: {tag: fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null},
+		to: {requested: target.requested, tag: target.tag, pinned: target.pinned, verified: target.verified},
+		services,
+		commands: [command(pullArgs, target.skipPull), command(upArgs, null)],
+		durable,
+		warnings: warnings(input),
+		notes,
+	};
+}
+
+const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
+
+/** The plan as the operator reads it (headless output; the console lays out the same facts). */
+export function planText(plan: RollbackPlan): string {
+	const lines: string[] = [];
+	const verb = plan.kind === 'rollback' ? 'Roll back' : 'Deploy';
+	lines.push(`${verb} ${plan.project.name}: ${plan.from.tag ?? '(nothing running)'} → ${plan.to.tag}${plan.to.pinned ? ` pinned to ${plan.to.pinned}` : ''}`);
+	lines.push('');
+	for (const s of plan.services) {
+		lines.push(
+			`  ${s.service.padEnd(14)} ${(s.from.tag ?? '-').padEnd(10)} ${short(s.from.digest).padEnd(12)} → ${s.to.tag.padEnd(10)} ${short(s.to.digest).padEnd(12)} ${s.to.local ? 'on this box' : 'to pull'}`,
+		);
+	}
+	lines.push('', 'Commands:');
+	for (const c of plan.commands) lines.push(`  ${c.skip ? '(skipped) ' : ''}${c.display}`);
+	lines.push('');
+	if (plan.durable.persist === 'none') lines.push('Durable change: none (persist: none)');
+	else {
+		lines.push(`Durable change: ${plan.durable.file}${plan.durable.backup ? ` (previous kept as ${basename(plan.durable.backup)})` : ''}`);
+		lines.push(...plan.durable.diff.trimEnd().split('\n').map(l => `  ${l}`));
+	}
+	for (const note of plan.notes) lines.push(`Note: ${note}`);
+	if (plan.warnings.length > 0) {
+		lines.push('', 'Warnings (confirming acknowledges them):');
+		for (const w of plan.warnings) lines.push(`  ! ${w.text}`);
+	}
+	return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,466 @@
+import {randomBytes} from 'node:crypto';
+import {readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {ConsoleError} from '../errors.js';
+import {readDotEnv} from '../engine/compose-project.js';
+import {isRegistryError, type Registry, type RegistryError} from '../engine/registry.js';
+import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, Engine, EngineImages, ImageInfo, RepositoryImage} from '../engine/types.js';
+import {readJsonLines} from './atomic-file.js';
+import {readTextOrNull} from './env-file.js';
+import {digestFor} from './image-ref.js';
+import {releaseServices, tagFor, valueFor, type ReleaseServices} from './release-services.js';
+import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
+import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './rollback-plan.js';
+import {parseSettings, type Settings} from './settings.js';
+import {projectStateDir} from './state-dir.js';
+import {buildServiceStatus, type ServiceStatus} from './service-status.js';
+import type {LoadedProject} from './status.js';
+import type {TimelineEvent} from './timeline.js';
+
+/**
+ * Gathering for the Stabilise step: what runs, which services are the release, what this
+ * box has recorded, and where the target image is — then the plan. Changes nothing.
+ */
+
+export interface StabiliseOutside {
+	compose: Compose & ComposeCommands;
+	engine: Promise<Engine & EngineImages> | (Engine & EngineImages);
+	registry: Registry;
+}
+
+export type Ref = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: string};
+
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const digestPattern = /^sha256:[a-f0-9]{64}$/;
+
+/** A tag or `sha256:<64 hex>`; anything else (spaces, `;`, `$(…)`, quotes) is refused before anything runs. */
+export function parseRef(ref: string): Ref {
+	if (digestPattern.test(ref)) return {kind: 'digest', digest: ref};
+	if (tagPattern.test(ref)) return {kind: 'tag', tag: ref};
+	if (/^sha256:/i.test(ref)) throw new ConsoleError(`--to ${JSON.stringify(ref)}: a digest is sha256: and 64 lowercase hex digits`);
+	throw new ConsoleError(
+		`--to ${JSON.stringify(ref)}: not a tag or sha256 digest (a tag is letters, digits, "_", "." and "-", at most 128, no shell characters)`,
+	);
+}
+
+export interface Gathered {
+	project: ComposeProject;
+	loaded: LoadedProject;
+	services: ServiceStatus[];
+	release: ReleaseServices;
+	current: Record<string, RunningService>;
+	/** The release running now (the newest, when the release services disagree). */
+	currentTag: string | null;
+	stateDir: string;
+	projectDir: string;
+	records: ReleaseRecord[];
+	local: RepositoryImage[];
+	envFile: {path: string; text: string | null};
+	previousValue: string | null;
+	incidentEvents: TimelineEvent[] | null;
+	engine: Engine & EngineImages;
+	/** Target lookups already started (a --to tag), by `repository:tag`. */
+	lookups: Map<string, Promise<RepoLookup>>;
+}
+
+/** The open incident's events, read without opening it (gathering records nothing). */
+export async function peekIncidentEvents(projectDir: string): Promise<{id: string; dir: string; events: TimelineEvent[]} | null> {
+	try {
+		const pointer = JSON.parse(await readFile(join(projectDir, 'current'), 'utf8')) as {incident?: unknown};
+		if (typeof pointer.incident !== 'string' || !/^\d{8}-\d{6}-[0-9a-f]{4}$/.test(pointer.incident)) return null;
+		const dir = join(projectDir, 'incidents', pointer.incident);
+		const events = await readJsonLines<TimelineEvent>(join(dir, 'timeline.jsonl'));
+		if (events.some(e => e.type === 'incident_closed')) return null;
+		return {id: pointer.incident, dir, events};
+	} catch {
+		return null;
+	}
+}
+
+function running(release: ReleaseServices, services: ServiceStatus[]): Record<string, RunningService> {
+	const current: Record<string, RunningService> = {};
+	for (const name of release.services) {
+		const s = services.find(x => x.service === name);
+		if (!s || s.containers.length === 0) continue;
+		const template = release.templates[name]!;
+		const tag = s.image.tag;
+		current[name] = {tag: tag === null ? null : (valueFor(template, tag) ?? tag), digest: s.image.digest, imageId: s.image.id, ok: s.ok};
+	}
+	return current;
+}
+
+function newestTag(tags: Array<string | null>): string | null {
+	const known = [...new Set(tags.filter((t): t is string => t !== null))];
+	known.sort((a, b) => compareCandidates({tag: a, semver: semverOf(a), date: null}, {tag: b, semver: semverOf(b), date: null}));
+	return known[0] ?? null;
+}
+
+const replaceDeep = <T>(value: T, from: string, to: string): T => JSON.parse(JSON.stringify(value).replaceAll(from, to)) as T;
+
+/**
+ * The project as compose sees it, and its release services. One `config` call with the tag
+ * variable set to a marker shows which images use it and how (compose does the parsing,
+ * merging and interpolation); the marker replaced by the variable's real value is the
+ * ordinary config. When the variable is unset, or the settings name another one, it falls
+ * back to `config` plus `config --no-interpolate`.
+ */
+async function loadRelease(
+	compose: StabiliseOutside['compose'],
+	project: ComposeProject,
+	env: NodeJS.ProcessEnv,
+): Promise<{config: ComposeConfig; settings: Settings; release: ReleaseServices}> {
+	const guess = 'IMAGE_TAG';
+	const value = env[guess] ?? readDotEnv(join(project.workingDir, '.env'))[guess];
+	if (value !== undefined) {
+		const marker = `rcmarker${randomBytes(6).toString('hex')}`;
+		const marked = await compose.configWith(project, {[guess]: marker});
+		const config = replaceDeep(marked, marker, value);
+		const settings = parseSettings(config.extension);
+		if (settings.release.variable === guess) {
+			const raw = Object.fromEntries(Object.entries(marked.services).map(([name, s]) => [name, s.image?.replaceAll(marker, `\${${guess}}`) ?? null]));
+			return {config, settings, release: releaseServices(settings, raw, config.services)};
+		}
+	}
+	const [config, raw] = await Promise.all([compose.config(project), compose.rawImages(project)]);
+	const settings = parseSettings(config.extension);
+	return {config, settings, release: releaseServices(settings, raw, config.services)};
+}
+
+export interface GatherOptions {
+	env?: NodeJS.ProcessEnv;
+	/** A `--to` tag: its registry and local lookups start as soon as the repository is known. */
+	prefetch?: string | null;
+}
+
+/**
+ * Reads everything the plan and the candidates need. Each engine call starts as soon as what
+ * it needs is known — the containers while compose still parses, the images and the
+ * target's lookups once it has — because a rollback's wall time is the sum of the waits.
+ */
+export async function gather(outside: StabiliseOutside, project: ComposeProject, stateDir: string, options: GatherOptions = {}): Promise<Gathered> {
+	const env = options.env ?? process.env;
+	const loading = loadRelease(outside.compose, project, env);
+	const connecting = Promise.resolve(outside.engine);
+	const checking = connecting.then(engine => engine.version());
+	// -p or COMPOSE_PROJECT_NAME is the name compose will report: no need to wait for it.
+	const early = project.name ? connecting.then(engine => engine.projectContainers(project.name!)) : null;
+	const {config, settings, release} = await loading;
+	const engine = await connecting;
+	const name = config.name;
+	const projectDir = projectStateDir(stateDir, name);
+	const envPath = join(project.workingDir, '.env');
+	const lookups = new Map<string, Promise<RepoLookup>>();
+	const ref = options.prefetch ? parseRef(options.prefetch) : null;
+	if (ref?.kind === 'tag') {
+		for (const repository of release.repositories) {
+			const service = release.services.find(s => release.templates[s]!.repository === repository)!;
+			const imageTag = tagFor(release.templates[service]!, ref.tag);
+			const pending = lookup(outside, engine, repository, imageTag);
+			pending.catch(() => {});
+			lookups.set(`${repository}:${imageTag}`, pending);
+		}
+	}
+	const rest = Promise.all([
+		readReleases(releasesFile(projectDir)),
+		engine.repositoryImages(release.repositories[0]!),
+		readTextOrNull(envPath),
+		peekIncidentEvents(projectDir),
+	]);
+	const containers = await (early && project.name === name ? early : engine.projectContainers(name));
+	const images = new Map<string, ImageInfo>();
+	await Promise.all(
+		[...new Set(containers.map(c => c.imageId))].map(async id => {
+			const info = await engine.image(id);
+			if (info) images.set(id, info);
+		}),
+	);
+	await checking;
+	const [records, local, envText, incident] = await rest;
+	const services = buildServiceStatus(config, containers, images, Date.now());
+	const current = running(release, services);
+	const primary = release.templates[release.services[0]!]!;
+	const localValues = local.map(i => ({...i, tags: i.tags.map(t => valueFor(primary, t)).filter((t): t is string => t !== null)}));
+	return {
+		project,
+		loaded: {project, name, config, settings},
+		services,
+		release,
+		current,
+		currentTag: newestTag(Object.values(current).map(c => c.tag)),
+		stateDir,
+		projectDir,
+		records,
+		local: localValues,
+		envFile: {path: envPath, text: envText},
+		previousValue: readDotEnv(envPath)[release.variable] ?? null,
+		incidentEvents: incident?.events ?? null,
+		engine,
+		lookups,
+	};
+}
+
+/** The candidates: releases.jsonl, the registry's tags (with digests, when asked) and the local images. */
+export async function listCandidates(
+	outside: Pick<StabiliseOutside, 'registry'>,
+	gathered: Gathered,
+	{digests = true, limit = 30}: {digests?: boolean; limit?: number} = {},
+): Promise<{candidates: Candidate[]; registryError: RegistryError | null}> {
+	const primary = gathered.release.templates[gathered.release.services[0]!]!;
+	let registryTags: string[] | null = null;
+	let registryError: RegistryError | null = null;
+	try {
+		registryTags = (await outside.registry.tags(primary.repository)).map(t => valueFor(primary, t)).filter((t): t is string => t !== null);
+	} catch (error) {
+		if (!isRegistryError(error)) throw error;
+		registryError = error;
+	}
+	const base = {records: gathered.records, registryTags, local: gathered.local, currentTag: gathered.currentTag, primaryService: primary.service};
+	let candidates = buildCandidates(base);
+	if (digests && registryTags) {
+		const wanted = candidates.filter(c => c.registry.present).slice(0, limit);
+		const found = new Map<string, string | null>();
+		// A few at a time: a registry is a shared service.
+		for (let i = 0; i < wanted.length; i += 8) {
+			await Promise.all(
+				wanted.slice(i, i + 8).map(async c => {
+					found.set(c.tag, await outside.registry.digest(primary.repository, tagFor(primary, c.tag)).catch(() => null));
+				}),
+			);
+		}
+		candidates = buildCandidates({...base, registryDigests: found});
+	}
+	return {candidates, registryError};
+}
+
+/** The verified record of a tag (the latest), if it was verified and not rolled back from since. */
+function verifiedRecord(records: readonly ReleaseRecord[], tag: string): ReleaseRecord | null {
+	const candidates = buildCandidates({records, registryTags: null, local: [], currentTag: null});
+	if (!candidates.find(c => c.tag === tag)?.verified) return null;
+	return records.findLast(r => r.tag === tag && r.event === 'verified') ?? null;
+}
+
+const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'earlier');
+const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+interface RepoLookup {
+	repository: string;
+	imageTag: string;
+	registryDigest: string | null;
+	registryError: RegistryError | null;
+	local: {id: string; digest: string | null} | null;
+}
+
+async function lookup(outside: StabiliseOutside, engine: Engine, repository: string, imageTag: string): Promise<RepoLookup> {
+	const [registry, local] = await Promise.all([
+		outside.registry.digest(repository, imageTag).then(
+			digest => ({digest, error: null}),
+			(error: unknown) => {
+				if (!isRegistryError(error)) throw error;
+				return {digest: null, error};
+			},
+		),
+		engine.image(`${repository}:${imageTag}`),
+	]);
+	return {
+		repository,
+		imageTag,
+		registryDigest: registry.digest,
+		registryError: registry.error,
+		local: local ? {id: local.id, digest: digestFor(`${repository}:${imageTag}`, local.repoDigests)} : null,
+	};
+}
+
+async function byDigest(outside: StabiliseOutside, engine: Engine, repository: string, digest: string) {
+	const [inRegistry, local] = await Promise.all([
+		outside.registry.digest(repository, digest).then(
+			d => ({present: d !== null, error: null}),
+			(error: unknown) => {
+				if (!isRegistryError(error)) throw error;
+				return {present: false, error};
+			},
+		),
+		engine.image(`${repository}@${digest}`),
+	]);
+	return {present: inRegistry.present, error: inRegistry.error as RegistryError | null, local: local ? {id: local.id} : null};
+}
+
+function unreachable(error: RegistryError | null): error is RegistryError {
+	return error !== null;
+}
+
+async function resolveTag(outside: StabiliseOutside, g: Gathered, tag: string): Promise<Target> {
+	const {release} = g;
+	const verified = verifiedRecord(g.records, tag);
+	const byRepo = new Map<string, string[]>();
+	for (const s of release.services) byRepo.set(release.templates[s]!.repository, [...(byRepo.get(release.templates[s]!.repository) ?? []), s]);
+	const services: Record<string, TargetService> = {};
+	const skips: string[] = [];
+	let pinned: string | null = null;
+	let pinReason: string | null = null;
+	for (const [repository, names] of byRepo) {
+		const imageTag = tagFor(release.templates[names[0]!]!, tag);
+		const found = await (g.lookups.get(`${repository}:${imageTag}`) ?? lookup(outside, g.engine, repository, imageTag));
+		const recorded = verified?.digests[names[0]!] ?? null;
+		const known = found.registryDigest ?? found.local?.digest ?? null;
+		if (recorded && known && known !== recorded) {
+			// Re-pushed since it was verified: the verified content, by digest.
+			const where = await byDigest(outside, g.engine, repository, recorded);
+			if (!where.present && !where.local) {
+				throw new ConsoleError(
+					`${tag} was verified as ${short(recorded)} but now points to ${short(known)}, and ${short(recorded)} is gone from the registry and this box: pass --to ${known} to deploy the new content`,
+				);
+			}
+			if (byRepo.size > 1) throw new ConsoleError(`${tag} was re-pushed since it was verified, and the release services use ${byRepo.size} repositories: one pinned digest cannot serve them all; use persist: override with --to sha256:…`);
+			pinned = recorded;
+			pinReason = `${tag} was re-pushed since it was verified on ${when(verified!.time)} (the tag now points to ${short(known)}): deploying the verified digest ${short(recorded)}`;
+			if (unreachable(where.error)) skips.push(`${where.error.message}: using the verified image on this box`);
+			else if (!where.present) skips.push(`${repository}@${short(recorded)} is no longer in the registry: using the image on this box`);
+			for (const s of names) services[s] = {reference: `${repository}@${recorded}`, digest: recorded, local: Boolean(where.local), imageId: where.local?.id ?? null};
+			continue;
+		}
+		if (!found.registryDigest && !found.local) {
+			if (unreachable(found.registryError)) {
+				throw new ConsoleError(`${found.registryError.message}, and ${repository}:${imageTag} is not on this box: nothing to roll back from`);
+			}
+			throw new ConsoleError(`${tag} does not exist: ${repository}:${imageTag} is neither in the registry nor on this box`);
+		}
+		if (unreachable(found.registryError)) skips.push(`${found.registryError.message}: rolling back from the local image`);
+		else if (!found.registryDigest) skips.push(`${repository}:${imageTag} is not in the registry: using the local image`);
+		// The local image is the target unless the registry's tag points elsewhere now.
+		const localIsTarget = Boolean(found.local) && (!found.registryDigest || found.local!.digest === found.registryDigest);
+		for (const s of names) {
+			services[s] = {
+				reference: `${repository}:${imageTag}`,
+				digest: found.registryDigest ?? found.local?.digest ?? recorded,
+				local: localIsTarget,
+				imageId: localIsTarget ? found.local!.id : null,
+			};
+		}
+	}
+	return {
+		requested: tag,
+		tag,
+		pinned,
+		pinReason,
+		value: pinned ? `${tag}@${pinned}` : tag,
+		services,
+		skipPull: skips.length > 0 ? skips.join('; ') : null,
+		verified: Boolean(verified),
+		verifiedAt: verified?.time ?? null,
+		migrationHead: verified?.migrationHead ?? null,
+	};
+}
+
+async function resolveDigest(outside: StabiliseOutside, g: Gathered, digest: string): Promise<Target> {
+	const {release} = g;
+	if (release.repositories.length > 1) {
+		throw new ConsoleError(`--to ${digest}: the release services use ${release.repositories.length} repositories (${release.repositories.join(', ')}); a digest names one image: pass a tag`);
+	}
+	const repository = release.repositories[0]!;
+	const where = await byDigest(outside, g.engine, repository, digest);
+	if (!where.present && !where.local) {
+		if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${short(digest)} is not on this box`);
+		const elsewhere = (await g.engine.repositoriesWithDigest(digest)).filter(r => r !== repository);
+		if (elsewhere.length > 0) throw new ConsoleError(`${digest} is a digest of ${elsewhere.join(', ')}, not of ${repository}`);
+		throw new ConsoleError(`${digest} does not exist: ${repository}@${short(digest)} is neither in the registry nor on this box`);
+	}
+	// The variable needs a tag in front of the digest: the one this digest was recorded or pulled as.
+	const primary = release.templates[release.services[0]!]!;
+	let tag: string | null = g.records.findLast(r => Object.values(r.digests).includes(digest))?.tag ?? null;
+	tag ??= g.local.find(i => i.digest === digest)?.tags[0] ?? null;
+	if (!tag && !where.error) {
+		const tags = (await outside.registry.tags(repository).catch(() => [] as string[])).map(t => valueFor(primary, t)).filter((t): t is string => t !== null);
+		tags.sort((a, b) => compareCandidates({tag: a, semver: semverOf(a), date: null}, {tag: b, semver: semverOf(b), date: null}));
+		for (let i = 0; i < tags.length && i < 100 && !tag; i += 8) {
+			const batch = tags.slice(i, i + 8);
+			const digests = await Promise.all(batch.map(t => outside.registry.digest(repository, tagFor(primary, t)).catch(() => null)));
+			tag = batch.find((_, k) => digests[k] === digest) ?? null;
+		}
+	}
+	if (!tag) throw new ConsoleError(`${digest} carries no tag in ${repository}; the image reference needs one in front of the digest: pass a tag`);
+	const verified = verifiedRecord(g.records, tag);
+	const services: Record<string, TargetService> = {};
+	for (const s of release.services) services[s] = {reference: `${repository}@${digest}`, digest, local: Boolean(where.local), imageId: where.local?.id ?? null};
+	const skip = unreachable(where.error)
+		? `${where.error.message}: rolling back from the local image`
+		: !where.present
+			? `${repository}@${short(digest)} is not in the registry: using the local image`
+			: null;
+	return {
+		requested: digest,
+		tag,
+		pinned: digest,
+		pinReason: null,
+		value: `${tag}@${digest}`,
+		services,
+		skipPull: skip,
+		verified: Boolean(verified && Object.values(verified.digests).includes(digest)),
+		verifiedAt: verified?.time ?? null,
+		migrationHead: verified?.migrationHead ?? null,
+	};
+}
+
+export interface Prepared {
+	gathered: Gathered;
+	plan: RollbackPlan;
+}
+
+/** The target a rollback without --to goes to: the last known good. */
+export function defaultTarget(g: Gathered): string {
+	const good = lastKnownGood(buildCandidates({records: g.records, registryTags: null, local: [], currentTag: g.currentTag}));
+	if (!good) {
+		throw new ConsoleError(
+			`no last known good release: nothing older than ${g.currentTag ?? 'the current release'} was verified on this box (releases.jsonl); pass --to TAG (see rollback-console history)`,
+		);
+	}
+	return good.tag;
+}
+
+/** Resolves the target and builds the plan (ConsoleError for every bad input; nothing changes). */
+export async function planFrom(
+	outside: StabiliseOutside,
+	g: Gathered,
+	{kind, to, env = process.env, now = Date.now()}: {kind: RunKind; to: string | null; env?: NodeJS.ProcessEnv; now?: number},
+): Promise<RollbackPlan> {
+	const ref = parseRef(to ?? defaultTarget(g));
+	const target = ref.kind === 'tag' ? await resolveTag(outside, g, ref.tag) : await resolveDigest(outside, g, ref.digest);
+	const persist = g.loaded.settings.release.persist;
+	let override = null;
+	if (persist === 'override') {
+		const path = overridePath(g.project);
+		if (path) {
+			const text = await readTextOrNull(path);
+			override = {path, text, ours: text?.startsWith(OVERRIDE_MARKER) ?? false};
+		}
+	}
+	const currentRecord = g.currentTag ? g.records.findLast(r => r.tag === g.currentTag) : undefined;
+	return buildPlan({
+		kind,
+		now,
+		project: g.project,
+		projectName: g.loaded.name,
+		argv: (project, args) => outside.compose.argv(project, args),
+		release: g.release,
+		persist,
+		current: g.current,
+		previousValue: g.previousValue,
+		target,
+		envFile: g.envFile,
+		override,
+		incidentEvents: g.incidentEvents,
+		shellHasVariable: env[g.release.variable] !== undefined,
+		currentMigrationHead: currentRecord?.migrationHead ?? null,
+	});
+}
+
+/** Gathers and plans in one go. */
+export async function prepare(
+	outside: StabiliseOutside,
+	project: ComposeProject,
+	options: {stateDir: string; kind: RunKind; to: string | null; env?: NodeJS.ProcessEnv},
+): Promise<Prepared> {
+	// A malformed --to is refused before anything is asked of compose or the engine.
+	if (options.to !== null) parseRef(options.to);
+	const gathered = await gather(outside, project, options.stateDir, {env: options.env ?? process.env, prefetch: options.to});
+	return {gathered, plan: await planFrom(outside, gathered, options)};
+}

@@ -1,0 +1,314 @@
+import {join} from 'node:path';
+import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../engine/types.js';
+import {writeFileAtomic} from './atomic-file.js';
+import {readTextOrNull, replaceWithBackup, setEnvValue} from './env-file.js';
+import {digestFor} from './image-ref.js';
+import {recordStepStatus} from './incident-store.js';
+import {handOver, holderFor, isSelf, judge, readLock, releaseLock, type LockHolder} from './project-lock.js';
+import {appendRelease, appendReleases, readReleases, type ReleaseEvent, type ReleaseRecord} from './releases.js';
+import type {RollbackPlan} from './rollback-plan.js';
+import {containerOk} from './service-status.js';
+import {Timeline} from './timeline.js';
+
+/**
+ * What the detached worker does with a confirmed plan: pull, make it durable, up, check that
+ * every release service runs the target, record. No retries and no second rollback: on
+ * failure it records compose's message and the failing service's last 50 log lines and
+ * leaves the stack as it is.
+ */
+
+export interface WorkerJob {
+	version: 1;
+	runId: string;
+	plan: RollbackPlan;
+	timelineFile: string;
+	/** `<state>/<project>`: the lock and releases.jsonl. */
+	projectDir: string;
+	incident: string | null;
+	/** Who confirmed it: the worker acts (and locks) on their behalf. */
+	operator: {user: string; sshConnection: string | null; host: string};
+	/** The lock the launcher held; the worker takes it over from it. */
+	lockFrom: Pick<LockHolder, 'pid' | 'processStart'>;
+	/** A console that is still open gets the lock back at the end. */
+	returnLockTo: LockHolder | null;
+}
+
+export interface WorkerPaths {
+	dir: string;
+	job: string;
+	/** Everything compose printed, and the worker's own progress lines. */
+	output: string;
+	/** The worker process's stderr: empty unless it crashed. */
+	errors: string;
+	result: string;
+}
+
+export const workerPaths = (workerDir: string, runId: string): WorkerPaths => {
+	const dir = join(workerDir, runId);
+	return {dir, job: join(dir, 'job.json'), output: join(dir, 'output.log'), errors: join(dir, 'errors.log'), result: join(dir, 'result.json')};
+};
+
+export interface ServiceCheck {
+	service: string;
+	ok: boolean;
+	expectedImageId: string | null;
+	imageIds: string[];
+	states: string[];
+	problem: string | null;
+}
+
+export interface WorkerResult {
+	runId: string;
+	kind: RollbackPlan['kind'];
+	success: boolean;
+	/** Milliseconds from the worker's start to the end. */
+	duration: number;
+	from: string | null;
+	to: string;
+	message: string | null;
+	failedCommand: string | null;
+	failedService: string | null;
+	logs: string[];
+	checks: ServiceCheck[];
+	durable: {file: string | null; backup: string | null};
+	finishedAt: string;
+}
+
+export interface WorkerOutside {
+	compose: ComposeCommands;
+	/** Called once the commands run: loading the engine client must not delay the pull. */
+	engine: () => Promise<Engine>;
+	/** The pull, already started by the worker's entry before it loaded this module (its lines already written). */
+	startedPull?: Promise<ComposeRun>;
+}
+
+/** The worker's first lines: what it does, then the pull's command line. */
+export const workerHeader = (plan: RollbackPlan, pid: number) => `» ${plan.kind} ${plan.project.name}: ${plan.from.tag ?? '-'} → ${plan.to.tag} (worker pid ${pid})\n`;
+
+const LOG_LINES = 50;
+
+/** The first error line compose printed, in its own words. */
+export function composeMessage(run: ComposeRun): string {
+	const lines = `${run.stderr}\n${run.stdout}`
+		.split('\n')
+		.map(l => l.trim())
+		.filter(Boolean);
+	const error = lines.findLast(l => /error|unhealthy|exited|failed|denied|not found|manifest unknown|no such|refused|timeout/i.test(l));
+	return error ?? lines.at(-1) ?? `exit code ${run.exitCode}`;
+}
+
+/** The service a compose message names (`container shop-web-1 is unhealthy`), if any. */
+export function serviceInMessage(message: string, project: string, services: readonly string[]): string | null {
+	for (const service of services) {
+		if (message.includes(`${project}-${service}-`) || message.includes(`${project}_${service}_`) || new RegExp(`\\b${service}\\b`).test(message)) {
+			return service;
+		}
+	}
+	return null;
+}
+
+async function verify(engine: Engine, plan: RollbackPlan): Promise<ServiceCheck[]> {
+	const containers = await engine.projectContainers(plan.project.name);
+	return Promise.all(
+		plan.services.map(async s => {
+			const expected = (await engine.image(s.to.reference))?.id ?? null;
+			const mine = containers.filter(c => c.service === s.service);
+			const imageIds = [...new Set(mine.map(c => c.imageId))];
+			const states = mine.map(c => (c.health === 'none' ? c.state : `${c.state} (${c.health})`));
+			let problem: string | null = null;
+			if (mine.length === 0) problem = 'no container';
+			else if (!expected) problem = `${s.to.reference} is not on this box`;
+			else if (imageIds.some(id => id !== expected)) problem = `runs ${imageIds.map(id => id.slice(7, 19)).join(', ')}, not ${expected.slice(7, 19)}`;
+			else if (!mine.every(containerOk)) problem = states.join(', ');
+			return {service: s.service, ok: problem === null, expectedImageId: expected, imageIds, states, problem};
+		}),
+	);
+}
+
+async function releaseDigests(engine: Engine, plan: RollbackPlan, ids: Record<string, string | null>) {
+	const digests: Record<string, string | null> = {};
+	await Promise.all(
+		plan.services.map(async s => {
+			const id = ids[s.service];
+			const image = id ? await engine.image(id) : null;
+			digests[s.service] = image ? digestFor(s.to.reference, image.repoDigests) : (s.to.digest ?? null);
+		}),
+	);
+	return digests;
+}
+
+/** Runs the job to the end; never throws for a failed rollback (that is a result). */
+export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (text: string) => void, now = Date.now): Promise<WorkerResult> {
+	const started = now();
+	const {plan} = job;
+	const kind = plan.kind;
+	const step = kind === 'rollback' ? 'stabilise' : null;
+	const me = holderFor(job.operator, `${kind} to ${plan.to.tag} (worker)`);
+	// The launcher handed the lock over already unless it died first; then we take it here.
+	await handOver(job.projectDir, job.lockFrom, me).catch(() => false);
+	const timeline = await Timeline.open(job.timelineFile, {operator: {user: job.operator.user, sshConnection: job.operator.sshConnection, pid: process.pid}, now});
+	const releases = join(job.projectDir, 'releases.jsonl');
+	const operator = {user: job.operator.user, ssh: job.operator.sshConnection, pid: process.pid};
+	const entry = (event: ReleaseEvent, tag: string, digests: Record<string, string | null>, imageIds: Record<string, string | null>): ReleaseRecord => ({
+		time: new Date(now()).toISOString(),
+		event,
+		tag,
+		digests,
+		imageIds,
+		migrationHead: null,
+		operator,
+		incident: job.incident,
+	});
+	const record = (...args: Parameters<typeof entry>) => appendRelease(releases, entry(...args));
+
+	await timeline.append(step, `${kind}_start`, {
+		runId: job.runId,
+		from: plan.from.tag,
+		to: plan.to.tag,
+		pinned: plan.to.pinned,
+		worker: process.pid,
+		services: plan.services.map(s => ({service: s.service, from: s.from, to: s.to})),
+	});
+	if (!outside.startedPull) write(workerHeader(plan, process.pid));
+
+	const result: WorkerResult = {
+		runId: job.runId,
+		kind,
+		success: false,
+		duration: 0,
+		from: plan.from.tag,
+		to: plan.to.tag,
+		message: null,
+		failedCommand: null,
+		failedService: null,
+		logs: [],
+		checks: [],
+		durable: {file: null, backup: null},
+		finishedAt: '',
+	};
+	const project: ComposeProject = {workingDir: plan.project.workingDir, files: plan.project.files, name: plan.project.name};
+	const [pull, up] = plan.commands;
+	try {
+		// The release running now, as seen before it is replaced.
+		const seen = await readReleases(releases);
+		const fromTag = plan.from.tag;
+		if (fromTag && !fromTag.includes('+')) {
+			const digests = Object.fromEntries(plan.services.map(s => [s.service, s.from.digest]));
+			const known = seen.some(r => r.tag === fromTag && JSON.stringify(r.digests) === JSON.stringify(digests));
+			if (!known) await record('seen', fromTag, digests, Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])));
+		}
+
+		const run = async (command: NonNullable<typeof pull>, started?: Promise<ComposeRun>) => {
+			if (!started) write(`» ${command.display}\n`);
+			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, onOutput: (_stream, chunk) => write(chunk)}));
+			await timeline.append(step, 'command', {runId: job.runId, argv: command.argv, env: command.env, exit: done.exitCode, ms: done.ms});
+			write(`» exit ${done.exitCode} after ${(done.ms / 1000).toFixed(1)} s\n`);
+			return done;
+		};
+
+		if (pull) {
+			if (pull.skip) {
+				write(`» skipped: ${pull.display}\n  (${pull.skip})\n`);
+				await timeline.append(step, 'command', {runId: job.runId, argv: pull.argv, env: pull.env, skipped: pull.skip});
+			} else {
+				const done = await run(pull, outside.startedPull);
+				if (done.exitCode !== 0) {
+					result.failedCommand = pull.display;
+					result.message = `pull failed: ${composeMessage(done)}`;
+					return result;
+				}
+			}
+		}
+
+		// Durable before `up`: should the worker die during it, a plain `up` still brings the target.
+		if (plan.durable.persist !== 'none' && plan.durable.file) {
+			const file = plan.durable.file;
+			const text =
+				plan.durable.persist === 'env' ? setEnvValue((await readTextOrNull(file)) ?? '', plan.variable, plan.value) : (plan.durable.after ?? '');
+			const persisted = await replaceWithBackup(file, text, now());
+			result.durable = persisted;
+			await timeline.append(step, 'durable_change', {runId: job.runId, persist: plan.durable.persist, file, backup: persisted.backup, diff: plan.durable.diff});
+			write(`» wrote ${file}${persisted.backup ? ` (previous kept as ${persisted.backup})` : ''}\n`);
+		}
+
+		const upRun = run(up!);
+		const loading = outside.engine();
+		const done = await upRun;
+		const engine = await loading;
+		result.checks = await verify(engine, plan);
+		await timeline.append(step, 'verify', {runId: job.runId, checks: result.checks});
+		const failing = result.checks.filter(c => !c.ok);
+		for (const c of result.checks) write(`» ${c.service}: ${c.ok ? `runs ${plan.to.tag}, ${c.states.join(', ')}` : c.problem}\n`);
+		const ids = Object.fromEntries(result.checks.map(c => [c.service, c.imageIds[0] ?? null]));
+		if (done.exitCode !== 0) {
+			result.failedCommand = up!.display;
+			result.message = composeMessage(done);
+			result.failedService = serviceInMessage(result.message, plan.project.name, plan.services.map(s => s.service)) ?? failing[0]?.service ?? null;
+			return result;
+		}
+		const digests = await releaseDigests(engine, plan, ids);
+		if (failing.length > 0) {
+			await record('deployed', plan.to.tag, digests, ids);
+			result.failedCommand = up!.display;
+			result.message = `after up: ${failing.map(c => `${c.service} ${c.problem}`).join('; ')}`;
+			result.failedService = failing[0]!.service;
+			return result;
+		}
+		const outcome = [entry('deployed', plan.to.tag, digests, ids), entry('verified', plan.to.tag, digests, ids)];
+		if (kind === 'rollback' && fromTag && !fromTag.includes('+')) {
+			outcome.push(
+				entry(
+					'rolled_back',
+					fromTag,
+					Object.fromEntries(plan.services.map(s => [s.service, s.from.digest])),
+					Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])),
+				),
+			);
+		}
+		await appendReleases(releases, outcome);
+		result.success = true;
+		return result;
+	} catch (error) {
+		result.message = `the worker stopped on an error: ${(error as Error)?.message ?? String(error)}`;
+		return result;
+	} finally {
+		if (!result.success && result.failedService) {
+			result.logs = await outside.compose.logTail(project, result.failedService, LOG_LINES, {[plan.variable]: plan.value}).catch(() => []);
+		}
+		result.duration = now() - started;
+		result.finishedAt = new Date(now()).toISOString();
+		if (!result.success) {
+			await timeline
+				.append(step, `${kind}_failure`, {runId: job.runId, command: result.failedCommand, message: result.message, service: result.failedService, logs: result.logs})
+				.catch(() => {});
+			write(`» FAILED: ${result.message}\n`);
+			if (result.failedService) write(`» last ${result.logs.length} log lines of ${result.failedService}:\n${result.logs.map(l => `  ${l}`).join('\n')}\n`);
+		}
+		await timeline.append(step, `${kind}_complete`, {runId: job.runId, success: result.success, duration: result.duration, message: result.message}).catch(() => {});
+		if (step) {
+			await recordStepStatus(timeline, step, result.success ? 'done' : 'failed', result.success ? `${kind} to ${plan.to.tag}` : (result.message ?? 'failed')).catch(() => {});
+		}
+		write(result.success ? `» ${kind} to ${plan.to.tag} complete in ${(result.duration / 1000).toFixed(1)} s\n` : '');
+		await finishLock(job, me);
+	}
+}
+
+/** Gives the lock back to the console that started us, if it is still there; else frees it. */
+async function finishLock(job: WorkerJob, me: LockHolder): Promise<void> {
+	try {
+		const current = await readLock(job.projectDir);
+		if (!current || !isSelf(current)) return;
+		if (job.returnLockTo && judge(job.returnLockTo).state === 'held') {
+			await handOver(job.projectDir, me, {...job.returnLockTo});
+			return;
+		}
+		await releaseLock(job.projectDir, me);
+	} catch {
+		// A lock left behind names a gone process: the next operator sees it as stale.
+	}
+}
+
+/** Writes the result beside the output (the launcher and a reopened console read it). */
+export function writeResult(paths: WorkerPaths, result: WorkerResult): Promise<void> {
+	return writeFileAtomic(paths.result, `${JSON.stringify(result, null, 2)}\n`, {mode: 0o600});
+}

@@ -1,0 +1,124 @@
+import {readdir, readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {openIncident} from './incident-store.js';
+import type {Operator} from './operator.js';
+import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from './project-lock.js';
+import {launchWorker, readResult, workerAlive, type Launched} from './rollback-launch.js';
+import type {RollbackPlan} from './rollback-plan.js';
+import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './rollback-run.js';
+
+/**
+ * Starting a confirmed plan, the same way for the headless commands and the console: take
+ * the lock, open (or resume) the incident, launch the worker and hand it the lock.
+ */
+
+export interface StartOptions {
+	plan: RollbackPlan;
+	stateProjectDir: string;
+	stateDir: string;
+	operator: Operator;
+	/** The lock this process already holds (an open console); null: take it now. */
+	held: LockHolder | null;
+	takeOverStale: boolean;
+	/** Facts for incident_opened when a rollback opens a new incident. */
+	context?: Record<string, unknown>;
+}
+
+export interface Started extends Launched {
+	incident: string | null;
+	timelineFile: string;
+	tookOver: LockHolder | null;
+}
+
+/** Where a run's timeline and worker output go: the open incident for a rollback, `deploys/` for a deploy outside one. */
+export async function startRun(options: StartOptions): Promise<Started> {
+	const {plan, operator} = options;
+	const what = `${plan.kind} to ${plan.to.tag}`;
+	const acquired = options.held
+		? {holder: options.held, tookOver: null}
+		: await acquireLock(options.stateProjectDir, holderFor(operator, what), {takeOverStale: options.takeOverStale});
+	try {
+		let timelineFile: string;
+		let workerDir: string;
+		let incident: string | null = null;
+		if (plan.kind === 'rollback') {
+			const opened = await openIncident({
+				stateDir: options.stateDir,
+				project: plan.project.name,
+				operator,
+				context: options.context ?? {workingDir: plan.project.workingDir, files: plan.project.files},
+			});
+			if (acquired.tookOver) await opened.timeline.append('stabilise', 'lock_taken_over', {stale: acquired.tookOver});
+			await opened.timeline.settled();
+			timelineFile = opened.timeline.file;
+			workerDir = join(opened.dir, 'worker');
+			incident = opened.id;
+		} else {
+			timelineFile = join(options.stateProjectDir, 'deploys', 'timeline.jsonl');
+			workerDir = join(options.stateProjectDir, 'deploys');
+		}
+		const launched = await launchWorker({
+			plan,
+			workerDir,
+			timelineFile,
+			projectDir: options.stateProjectDir,
+			incident,
+			operator: {user: operator.user, sshConnection: operator.sshConnection, host: operator.host},
+			lock: {...acquired.holder, what},
+			// A console keeps the project after the run; a headless command lets it go.
+			returnLockTo: options.held,
+		});
+		return {...launched, incident, timelineFile, tookOver: acquired.tookOver};
+	} catch (error) {
+		if (!options.held) await releaseLock(options.stateProjectDir, acquired.holder).catch(() => {});
+		throw error;
+	}
+}
+
+export interface RunSummary {
+	runId: string;
+	paths: WorkerPaths;
+	job: WorkerJob | null;
+	running: boolean;
+	pid: number | null;
+	processStart: number | null;
+	result: WorkerResult | null;
+}
+
+async function runsIn(workerDir: string): Promise<string[]> {
+	try {
+		return (await readdir(workerDir)).filter(name => /^\d{8}T\d{6}Z-(rollback|deploy)-[0-9a-f]{4}$/.test(name));
+	} catch {
+		return [];
+	}
+}
+
+/** The newest run of the project (any incident, or deploys/), running or finished. */
+export async function latestRun(stateProjectDir: string, {incidentDir}: {incidentDir?: string} = {}): Promise<RunSummary | null> {
+	const dirs: string[] = [join(stateProjectDir, 'deploys')];
+	if (incidentDir) dirs.push(join(incidentDir, 'worker'));
+	else {
+		const incidents = await readdir(join(stateProjectDir, 'incidents')).catch(() => [] as string[]);
+		for (const id of incidents) dirs.push(join(stateProjectDir, 'incidents', id, 'worker'));
+	}
+	let newest: {runId: string; dir: string} | null = null;
+	for (const dir of dirs) {
+		for (const runId of await runsIn(dir)) {
+			if (!newest || runId > newest.runId) newest = {runId, dir};
+		}
+	}
+	if (!newest) return null;
+	const paths = workerPaths(newest.dir, newest.runId);
+	const result = await readResult(paths);
+	let job: WorkerJob | null = null;
+	try {
+		job = JSON.parse(await readFile(paths.job, 'utf8')) as WorkerJob;
+	} catch {
+		// Being written, or damaged: the output still tells.
+	}
+	// The worker's pid is in the lock while it runs.
+	const holder = await readLock(stateProjectDir);
+	const pid = holder && holder.what.endsWith('(worker)') ? holder.pid : null;
+	const running = !result && pid !== null && workerAlive(pid, holder!.processStart);
+	return {runId: newest.runId, paths, job, running, pid, processStart: holder?.processStart ?? null, result};
+}

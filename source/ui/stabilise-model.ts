@@ -1,0 +1,42 @@
+import type {LockState} from '../incident/project-lock.js';
+import type {Candidate} from '../incident/releases.js';
+import type {RollbackPlan} from '../incident/rollback-plan.js';
+import type {WorkerResult} from '../incident/rollback-run.js';
+
+/** What the Stabilise step knows before anything runs. */
+export interface StabilisePrepared {
+	/** Null when the target was refused (`error` says why, in one line). */
+	plan: RollbackPlan | null;
+	error: string | null;
+	candidates: Candidate[];
+	current: string | null;
+	lastKnownGood: string | null;
+	/** The registry could not be asked: why (the candidates come from this box only). */
+	registryProblem: string | null;
+	lock: LockState;
+}
+
+export interface RunView {
+	runId: string;
+	kind: 'rollback' | 'deploy';
+	from: string | null;
+	to: string;
+	running: boolean;
+	pid: number | null;
+	output: string;
+	result: WorkerResult | null;
+}
+
+/** The Stabilise step's view of the world (commands/stabilise-model.ts builds it from the real one). */
+export interface StabiliseModel {
+	/** Gathers and plans a rollback to `to` (null: the last known good). Never rejects for bad input. */
+	prepare(to: string | null): Promise<StabilisePrepared>;
+	/** Starts the detached worker for a confirmed plan. Rejects (one line) when the lock is not ours. */
+	start(plan: RollbackPlan): Promise<RunView>;
+	/** The newest run of this project: running (after a reopen) or finished. */
+	latest(): Promise<RunView | null>;
+	/** Follows a run until it ends, calling back with its output so far. */
+	follow(runId: string, onProgress: (run: RunView) => void, signal: AbortSignal): Promise<RunView | null>;
+	/** Takes the project lock (a stale one only with `takeOverStale`); true when this console holds it now. */
+	takeLock(takeOverStale: boolean): Promise<{ok: boolean; message: string}>;
+}

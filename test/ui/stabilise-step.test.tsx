@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import {afterEach, test} from 'node:test';
+import {render} from 'ink-testing-library';
+import {buildCandidates} from '../../source/incident/releases.js';
+import {releaseServices} from '../../source/incident/release-services.js';
+import {buildPlan, type RollbackPlan} from '../../source/incident/rollback-plan.js';
+import {parseSettings} from '../../source/incident/settings.js';
+import type {RunView, StabiliseModel, StabilisePrepared} from '../../source/ui/stabilise-model.js';
+import {StabiliseStep} from '../../source/ui/steps/stabilise-step.js';
+import {fakeModel, frameWhere} from '../support/fake-model.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+	while (cleanups.length) cleanups.pop()!();
+});
+const tick = () => new Promise(resolve => setTimeout(resolve, 30));
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+
+const release = releaseServices(parseSettings(null), {web: 'r/app:${IMAGE_TAG}', worker: 'r/app:${IMAGE_TAG}'}, {web: {image: 'r/app:v1.4.0'}, worker: {image: 'r/app:v1.4.0'}});
+
+function plan(tag: string): RollbackPlan {
+	return buildPlan({
+		kind: 'rollback',
+		now: Date.parse('2026-11-22T03:12:09Z'),
+		project: {workingDir: '/srv/shop', files: ['/srv/shop/compose.yaml'], name: 'shop'},
+		projectName: 'shop',
+		argv: (p, args) => ['docker', 'compose', '--project-directory', p.workingDir, '-f', p.files[0]!, '-p', 'shop', ...args],
+		release,
+		persist: 'env',
+		current: {web: {tag: 'v1.4.0', digest: d('4'), imageId: 'i140', ok: false}, worker: {tag: 'v1.4.0', digest: d('4'), imageId: 'i140', ok: true}},
+		previousValue: 'v1.4.0',
+		target: {
+			requested: tag,
+			tag,
+			pinned: null,
+			pinReason: null,
+			value: tag,
+			services: {
+				web: {reference: `r/app:${tag}`, digest: d('9'), local: false, imageId: null},
+				worker: {reference: `r/app:${tag}`, digest: d('9'), local: false, imageId: null},
+			},
+			skipPull: null,
+			verified: tag === 'v1.3.9',
+			verifiedAt: null,
+			migrationHead: null,
+		},
+		envFile: {path: '/srv/shop/.env', text: 'IMAGE_TAG=v1.4.0\n'},
+		override: null,
+		incidentEvents: [],
+		shellHasVariable: false,
+	});
+}
+
+const candidates = buildCandidates({
+	records: [
+		{time: '2026-11-20T00:00:00Z', event: 'verified', tag: 'v1.3.9', digests: {web: d('9')}, imageIds: {}, migrationHead: null, operator: null},
+	],
+	registryTags: ['v1.3.8', 'v1.3.9', 'v1.4.0'],
+	local: [],
+	currentTag: 'v1.4.0',
+});
+
+function fakeStabilise(options: {latest?: RunView | null; lock?: StabilisePrepared['lock']} = {}) {
+	const started: RollbackPlan[] = [];
+	let progress: ((run: RunView) => void) | null = null;
+	let finish: ((run: RunView) => void) | null = null;
+	const api: StabiliseModel = {
+		async prepare(to) {
+			const tag = to ?? 'v1.3.9';
+			return {plan: plan(tag), error: null, candidates, current: 'v1.4.0', lastKnownGood: 'v1.3.9', registryProblem: null, lock: options.lock ?? {state: 'free'}};
+		},
+		async start(p) {
+			started.push(p);
+			return {runId: 'run-1', kind: 'rollback', from: 'v1.4.0', to: p.to.tag, running: true, pid: 4242, output: '', result: null};
+		},
+		async latest() {
+			return options.latest ?? null;
+		},
+		follow(runId, onProgress) {
+			progress = onProgress;
+			return new Promise(resolve => (finish = resolve));
+		},
+		async takeLock() {
+			return {ok: true, message: 'this console holds the project now'};
+		},
+	};
+	return {api, started, progress: (run: RunView) => progress?.(run), finish: (run: RunView) => finish?.(run)};
+}
+
+test('the plan: candidates with the last known good marked, per-service change, commands, the .env diff and the warnings', async () => {
+	const fake = await fakeModel();
+	const stabilise = fakeStabilise();
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	const frame = await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	assert.match(frame, /current v1\.4\.0 · last known good v1\.3\.9/);
+	assert.match(frame, /›● ★ v1\.3\.9\s+last known good, verified/);
+	assert.match(frame, /v1\.4\.0\s+current/);
+	assert.match(frame, /web\s+v1\.4\.0\s+444444444444 → v1\.3\.9\s+999999999999\s+to pull/);
+	assert.match(frame, /\$ IMAGE_TAG=v1\.3\.9 docker compose pull --policy always web worker/);
+	assert.match(frame, /-IMAGE_TAG=v1\.4\.0/);
+	assert.match(frame, /\+IMAGE_TAG=v1\.3\.9/);
+	assert.match(frame, /! evidence not captured yet/);
+});
+
+test('typing the target tag runs it; a wrong tag runs nothing; the worker\'s output and result follow', async () => {
+	const fake = await fakeModel();
+	const stabilise = fakeStabilise();
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	ui.stdin.write('\r');
+	await frameWhere(ui.lastFrame, f => f.includes('Type v1.3.9 and Enter'));
+	for (const c of 'v1.3.8') ui.stdin.write(c);
+	await tick();
+	ui.stdin.write('\r');
+	await frameWhere(ui.lastFrame, f => f.includes('not v1.3.9: nothing runs'));
+	assert.equal(stabilise.started.length, 0);
+	for (let i = 0; i < 6; i++) ui.stdin.write('\u007F');
+	await tick();
+	for (const c of 'v1.3.9') ui.stdin.write(c);
+	await tick();
+	ui.stdin.write('\r');
+	await frameWhere(ui.lastFrame, f => f.includes('running in worker pid 4242'));
+	assert.equal(stabilise.started.length, 1);
+	assert.equal(stabilise.started[0]!.to.tag, 'v1.3.9');
+	stabilise.progress({runId: 'run-1', kind: 'rollback', from: 'v1.4.0', to: 'v1.3.9', running: true, pid: 4242, output: ' web Pulled\n', result: null});
+	await frameWhere(ui.lastFrame, f => f.includes('web Pulled'));
+	stabilise.finish({
+		runId: 'run-1',
+		kind: 'rollback',
+		from: 'v1.4.0',
+		to: 'v1.3.9',
+		running: false,
+		pid: 4242,
+		output: ' web Pulled\n» rollback to v1.3.9 complete in 3.1 s\n',
+		result: {runId: 'run-1', kind: 'rollback', success: true, duration: 3100, from: 'v1.4.0', to: 'v1.3.9', message: null, failedCommand: null, failedService: null, logs: [], checks: [], durable: {file: null, backup: null}, finishedAt: ''},
+	});
+	const done = await frameWhere(ui.lastFrame, f => f.includes('✓ rollback to v1.3.9 complete in 3.1 s'));
+	assert.match(done, /release services run it and are healthy/);
+});
+
+test('read-only: the holder is named and Enter runs nothing', async () => {
+	const fake = await fakeModel({readOnly: true});
+	fake.model.readOnlyReason = 'locked by alice (ssh from 10.0.0.5, pid 77 on prod-1) since 2026-11-22 03:10 UTC: rollback to v1.3.9 (worker)';
+	const stabilise = fakeStabilise({lock: {state: 'held', holder: {user: 'alice', ssh: null, pid: 77, processStart: 1, since: '', what: 'x', host: 'prod-1'}}});
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={160} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	const frame = await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	assert.match(frame, /read-only: locked by alice .*pid 77/);
+	ui.stdin.write('\r');
+	// The refusal says why (the line is cut at the edge).
+	await frameWhere(ui.lastFrame, f => /^│ read-only \(locked by alice/m.test(f));
+	assert.doesNotMatch(ui.lastFrame() ?? '', /Type v1\.3\.9/);
+});
+
+test('reopened while the worker runs: it is followed, not planned anew', async () => {
+	const fake = await fakeModel();
+	const stabilise = fakeStabilise({latest: {runId: 'run-0', kind: 'rollback', from: 'v1.4.0', to: 'v1.3.9', running: true, pid: 999, output: ' web Recreated\n', result: null}});
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	const frame = await frameWhere(ui.lastFrame, f => f.includes('running in worker pid 999'));
+	assert.match(frame, /web Recreated/);
+	assert.match(frame, /closing the console does not stop it/);
+});
