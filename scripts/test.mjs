@@ -16,7 +16,9 @@ const files = patterns => patterns.flatMap(p => globSync(p, {cwd: root})).sort()
 const suites = {
 	unit: files(['test/unit/**/*.test.ts']),
 	ui: files(['test/ui/**/*.test.ts', 'test/ui/**/*.test.tsx']),
-	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts']),
+	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts']),
+	// Run alone, after the rest: it times the first frame in a real terminal.
+	e2e: files(['test/e2e/**/*.test.ts']),
 };
 
 function run(command, args, options = {}) {
@@ -41,15 +43,18 @@ if (engine.ok) {
 	skipped = engine.reason;
 }
 
+const testEnv = {env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'}};
 const selected = [...suites.unit, ...suites.ui, ...(engine.ok ? suites.engine : [])];
-const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected], {
-	env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'},
-});
+let status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected], testEnv);
+if (engine.ok && suites.e2e.length > 0) {
+	say('end-to-end suite (a real terminal in tmux), alone');
+	status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...suites.e2e], testEnv) || status;
+}
 
 if (skipped) {
 	const banner = '!'.repeat(78);
 	process.stderr.write(
-		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length} files: integration, e2e)\n!! because: ${skipped}\n${banner}\n`,
+		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length + suites.e2e.length} files: integration, e2e)\n!! because: ${skipped}\n${banner}\n`,
 	);
 	if (process.env.ROLLBACK_CONSOLE_REQUIRE_ENGINE === '1') {
 		say('ROLLBACK_CONSOLE_REQUIRE_ENGINE=1: a skipped engine suite is a failure');

@@ -3,7 +3,7 @@ import {execFileSync} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {after, before, test} from 'node:test';
+import {after, afterEach, before, test} from 'node:test';
 import {setTimeout as delay} from 'node:timers/promises';
 import {CLI} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
@@ -30,6 +30,13 @@ before(async () => {
 	}
 	terminal = openTerminal({columns: 120, rows: 36, env: {CI: 'true'}});
 	terminal.run(`cd ${stack.dir}`);
+});
+
+// A failed test must not leave its console running into the next one.
+afterEach(() => {
+	const pid = consolePid();
+	if (pid) process.kill(pid, 'SIGKILL');
+	terminal?.run('stty sane; clear');
 });
 
 after(async () => {
