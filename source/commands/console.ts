@@ -23,7 +23,7 @@ import {useColor} from '../presentation/format.js';
 import type {ConsoleModel} from '../ui/console-model.js';
 import type {GlobalOptions} from './global-options.js';
 import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-model.js';
-import {createDiskModel} from './disk.js';
+import {createDiskModel} from './disk-model.js';
 
 export interface OpenedConsole {
 	model: ConsoleModel;

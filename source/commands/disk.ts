@@ -1,5 +1,4 @@
 import {createInterface} from 'node:readline/promises';
-import {join} from 'node:path';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {locateProject} from '../engine/compose-project.js';
 import {DockerEngine} from '../engine/docker-engine.js';
@@ -12,50 +11,16 @@ import {runDiskPrune, type DiskActionResult, type DiskRunner} from '../incident/
 import {incidentFiles, openIncident, recordStepStatus} from '../incident/incident-store.js';
 import {currentOperator} from '../incident/operator.js';
 import {acquireLock, describeHolder, holderFor, lockState, releaseLock, type LockHolder} from '../incident/project-lock.js';
-import {projectStateDir, resolveStateDir, tmpfsFallbackDir} from '../incident/state-dir.js';
+import {projectStateDir, resolveStateDir} from '../incident/state-dir.js';
 import {actionVerbs, clip, clipName, formatPercent, usageBar} from '../presentation/disk-format.js';
 import {formatBytes, formatTable, paint, useColor} from '../presentation/format.js';
 import type {ComposeProject} from '../engine/types.js';
-import type {DiskModel} from '../ui/console-model.js';
+import {fallbackEvidence} from './disk-model.js';
 import type {GlobalOptions} from './global-options.js';
 
 /** The real engine, compose and host for `disk` and the console's Disk step. */
 export function connectDisk(env: NodeJS.ProcessEnv = process.env): DiskOutside {
 	return {compose: new ComposeCli(env), engine: DockerEngine.connect(env), host: localDiskHost};
-}
-
-/** Where a log's tail goes when the evidence dir's disk is full: the incident's tmpfs mirror. */
-async function fallbackEvidence(project: string, incident: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-	const root = await tmpfsFallbackDir(env);
-	return root ? join(root, project, 'incidents', incident, 'evidence') : null;
-}
-
-/**
- * The console's Disk step over the real engine: gathers afresh each time, runs a list of
- * actions one at a time (recording each, and the totals) with the plan it last gathered.
- */
-export function createDiskModel(options: {project: ComposeProject; stateDir: string; incident: {id: string; dir: string}; env?: NodeJS.ProcessEnv}): DiskModel {
-	const env = options.env ?? process.env;
-	const outside = connectDisk(env);
-	let last: GatheredDisk | null = null;
-	return {
-		async gather() {
-			last = await gatherDisk(outside, options.project, {stateDir: options.stateDir});
-			return last.report;
-		},
-		async run(actions, record, onResult) {
-			const gathered = last ?? (await gatherDisk(outside, options.project, {stateDir: options.stateDir}));
-			const runner: DiskRunner = {
-				engine: gathered.engine,
-				host: outside.host,
-				report: gathered.report,
-				evidenceDir: incidentFiles(options.incident.dir).evidence,
-				fallbackDir: () => fallbackEvidence(gathered.report.project, options.incident.id, env),
-				record,
-			};
-			return runDiskPrune(runner, actions, onResult ? {onResult} : {});
-		},
-	};
 }
 
 const labels = {root: '/', docker: 'docker', state: 'state'} as const;
@@ -195,6 +160,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const prune = word === 'prune';
 	if (word !== undefined && !prune) throw new ConsoleError(`disk: unexpected argument "${word}" (disk [--json], or disk prune [--yes] [--json])`);
 	const volumes = options.volumes ?? [];
+	if (volumes.some(v => v.trim() === '')) throw new ConsoleError('--volume needs a value (the volume\'s name, or at least its first 12 characters)');
 	if (!prune && options.yes) throw new ConsoleError('disk: --yes goes with `disk prune` (plain `disk` changes nothing)');
 	if (!prune && volumes.length > 0) throw new ConsoleError('disk: --volume goes with `disk prune`');
 	const logs: string[] = [];

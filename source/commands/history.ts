@@ -67,7 +67,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	});
 	const lines = [formatTable(['TAG', 'STATUS', 'REGISTRY', 'RECORDED', 'LOCAL', 'VERIFIED (UTC)'], rows, {color, tones}), ''];
 	lines.push(`${gathered.loaded.name}: ${gathered.release.services.join(', ')} from ${gathered.release.repositories.join(', ')} (\${${gathered.release.variable}})`);
-	lines.push(`current: ${gathered.currentTag ?? '-'} · last known good: ${good?.tag ?? 'none verified yet'}`);
+	lines.push(`current: ${gathered.currentTag ?? '-'} · last known good: ${good?.tag ?? 'none (no older release verified here and not rolled back from since)'}`);
 	if (registryError) lines.push(`registry: ${registryError.message}`);
 	if (lock.state !== 'free') lines.push(`lock: ${lock.state} — ${lock.holder.user}, pid ${lock.holder.pid}: ${lock.holder.what}`);
 	if (last) {

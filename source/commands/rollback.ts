@@ -1,16 +1,27 @@
-import {createInterface} from 'node:readline/promises';
 import {locateProject} from '../engine/compose-project.js';
+import {ComposeCli} from '../engine/compose-cli.js';
 import {ConsoleError, exitCodes} from '../errors.js';
-import {currentOperator} from '../incident/operator.js';
-import {describeHolder, lockState} from '../incident/project-lock.js';
-import {followWorker} from '../incident/rollback-launch.js';
-import {planText, type RollbackPlan, type RunKind} from '../incident/rollback-plan.js';
-import {gather, parseRef, planFrom} from '../incident/rollback-prepare.js';
+import {startMarkedConfig} from '../incident/marked-config.js';
+import {parseRef} from '../incident/release-ref.js';
+import type {RollbackPlan, RunKind} from '../incident/rollback-plan.js';
 import type {WorkerResult} from '../incident/rollback-run.js';
-import {startRun} from '../incident/stabilise.js';
-import {resolveStateDir} from '../incident/state-dir.js';
 import type {GlobalOptions} from './global-options.js';
-import {connectStabilise} from './stabilise-outside.js';
+
+// Only light modules above: compose is started first thing, and the rest of the command
+// (engine client, registry client, planning, the worker's launcher) loads while it parses
+// the project. A rollback's overhead over the raw compose commands is mostly start-up.
+const load = () =>
+	Promise.all([
+		import('node:readline/promises'),
+		import('../incident/project-lock.js'),
+		import('../incident/rollback-launch.js'),
+		import('../incident/rollback-plan.js'),
+		import('../incident/rollback-prepare.js'),
+		import('../incident/stabilise.js'),
+		import('../incident/state-dir.js'),
+		import('../incident/operator.js'),
+		import('./stabilise-outside.js'),
+	]);
 
 // ROLLBACK_CONSOLE_TRACE=1: when each phase ended, in ms since the process started.
 const trace = (phase: string) => {
@@ -18,8 +29,8 @@ const trace = (phase: string) => {
 };
 
 /** Asks for the target tag to be typed back; anything else cancels. */
-async function confirmTyped(plan: RollbackPlan): Promise<boolean> {
-	const rl = createInterface({input: process.stdin, output: process.stderr});
+async function confirmTyped(plan: RollbackPlan, readline: typeof import('node:readline/promises')): Promise<boolean> {
+	const rl = readline.createInterface({input: process.stdin, output: process.stderr});
 	try {
 		const answer = await rl.question(`Type ${plan.to.tag} to ${plan.kind === 'rollback' ? 'roll back' : 'deploy'} (anything else cancels): `);
 		return answer.trim() === plan.to.tag;
@@ -45,35 +56,40 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	if (options.to) parseRef(options.to);
 	if (options.readOnly) throw new ConsoleError(`${kind}: --read-only forbids changing the stack`);
 	const project = locateProject(options);
-	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
-	// Connecting starts loading the engine and HTTP clients; gathering starts compose at once,
-	// so they load while compose parses the project.
-	const outside = connectStabilise();
-	const gathered = await gather(outside, project, stateDir.dir, {prefetch: options.to ?? null});
+	const compose = new ComposeCli();
+	const marked = startMarkedConfig(compose, project);
+	// The engine client next (it is the biggest module), then the rest.
+	const engine = import('../engine/docker-engine.js').then(m => m.DockerEngine.connect());
+	engine.catch(() => {});
+	const [readline, lockModule, launch, planModule, prepare, stabilise, state, operatorModule, {connectStabilise}] = await load();
+	const {describeHolder, lockState} = lockModule;
+	const stateDir = await state.resolveStateDir({flag: options.stateDir, env: process.env});
+	const outside = connectStabilise(process.env, compose, engine);
+	const gathered = await prepare.gather(outside, project, stateDir.dir, {prefetch: options.to ?? null, marked});
 	trace('gathered');
 
 	// One operator at a time: refuse early, naming who holds the project.
 	const lock = await lockState(gathered.projectDir);
 	if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
 
-	const plan = await planFrom(outside, gathered, {kind, to: options.to ?? null});
+	const plan = await prepare.planFrom(outside, gathered, {kind, to: options.to ?? null});
 	trace('planned');
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	if (!options.json) {
 		if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
-		process.stdout.write(planText(plan));
+		process.stdout.write(planModule.planText(plan));
 		if (lock.state === 'stale') process.stdout.write(`\nStale lock (${lock.reason}) of ${describeHolder(lock.holder)}: confirming takes it over.\n`);
 	}
 	if (!options.yes) {
 		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
-		if (!(await confirmTyped(plan))) {
+		if (!(await confirmTyped(plan, readline))) {
 			process.stderr.write('cancelled: nothing was changed\n');
 			return exitCodes.wanting;
 		}
 	}
 
-	const operator = currentOperator();
-	const started = await startRun({
+	const operator = operatorModule.currentOperator();
+	const started = await stabilise.startRun({
 		plan,
 		stateProjectDir: gathered.projectDir,
 		stateDir: stateDir.dir,
@@ -94,7 +110,7 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	};
 	process.once('SIGINT', onInterrupt);
 	let result: WorkerResult | null = null;
-	for await (const progress of followWorker(started.paths, started)) {
+	for await (const progress of launch.followWorker(started.paths, started)) {
 		if (!options.json && progress.output) process.stdout.write(progress.output);
 		if (!progress.running) result = progress.result;
 	}

@@ -4,7 +4,11 @@ import {preloadRegistry, RegistryClient} from '../engine/registry.js';
 import type {StabiliseOutside} from '../incident/rollback-prepare.js';
 
 /** The real engine, compose and registry for rollback, deploy, history and the console's Stabilise step. */
-export function connectStabilise(env: NodeJS.ProcessEnv = process.env): StabiliseOutside & {compose: ComposeCli} {
+export function connectStabilise(
+	env: NodeJS.ProcessEnv = process.env,
+	compose = new ComposeCli(env),
+	engine: StabiliseOutside['engine'] = DockerEngine.connect(env),
+): StabiliseOutside & {compose: ComposeCli} {
 	preloadRegistry();
-	return {compose: new ComposeCli(env), engine: DockerEngine.connect(env), registry: new RegistryClient({env})};
+	return {compose, engine, registry: new RegistryClient({env})};
 }

@@ -145,11 +145,8 @@ export class ComposeCli implements Compose, ComposeCommands {
 	}
 
 	async configWith(project: ComposeProject, env: Record<string, string>, signal?: AbortSignal): Promise<ComposeConfig> {
-		const result = await this.run([...composeProjectArgs(project), 'config', '--format', 'json'], {
-			cwd: project.workingDir,
-			env,
-			...(signal ? {signal} : {}),
-		});
+		// Spawned directly, not through zx's shell: this call is on a rollback's critical path.
+		const result = await this.stream(project, ['config', '--format', 'json'], {env, ...(signal ? {signal} : {})});
 		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
 		return parseComposeConfig(result.stdout);
 	}

@@ -243,6 +243,7 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 			size: Number(i['Size'] ?? 0),
 			sharedSize: Number(i['SharedSize'] ?? -1),
 			containers: Number(i['Containers'] ?? -1),
+			parentId: String(i['ParentId'] ?? ''),
 		}));
 		const containers: DfContainer[] = (raw['Containers'] ?? []).map((c: Record<string, any>) => ({
 			id: String(c['Id']),

@@ -234,6 +234,8 @@ export interface DfImage {
 	sharedSize: number;
 	/** Containers created from it, stopped ones included; -1 when not computed. */
 	containers: number;
+	/** The image it was built on, for images built on this box; '' otherwise. */
+	parentId: string;
 }
 
 export interface DfContainer {

@@ -49,7 +49,8 @@ export type ProtectedCategory =
 	| 'compose-container'
 	| 'named-volume'
 	| 'compose-volume'
-	| 'digest-of-other-repository';
+	| 'digest-of-other-repository'
+	| 'parent-image';
 
 export interface ProtectedItem {
 	kind: 'image' | 'container' | 'volume';
@@ -279,6 +280,25 @@ export function logAction(container: Pick<DiskContainer, 'id' | 'name' | 'logPat
 	};
 }
 
+/** Whether `child` was built on `parent`: its parent link, or its layers extending the parent's. */
+function builtOn(child: string, parent: string, images: ReadonlyMap<string, {parentId: string}>, layers: ReadonlyMap<string, ImageLayers | null>): boolean {
+	if (images.get(child)?.parentId === parent) return true;
+	const [c, p] = [layers.get(child)?.layers, layers.get(parent)?.layers];
+	return Boolean(c && p && c.length > p.length && p.every((layer, i) => c[i] === layer));
+}
+
+/** `ordered`, with each image moved after every image in the list built on it (the Engine removes children first). */
+function childrenFirst(ordered: DiskAction[], images: ReadonlyMap<string, {parentId: string}>, layers: ReadonlyMap<string, ImageLayers | null>): DiskAction[] {
+	const result: DiskAction[] = [];
+	const pending = [...ordered];
+	while (pending.length > 0) {
+		const next = pending.findIndex(a => !pending.some(b => b !== a && builtOn(b.target, a.target, images, layers)));
+		// A cycle cannot happen; should the data say otherwise, keep the order given.
+		result.push(...pending.splice(next === -1 ? 0 : next, 1));
+	}
+	return result;
+}
+
 export function buildDiskPlan(facts: DiskFacts): DiskReport {
 	const {df, containers, retention} = facts;
 	const actions: DiskAction[] = [];
@@ -414,10 +434,28 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 			detail: removableReason(retention, facts.records, image, repository),
 		});
 	}
+	// The Engine will not remove an image another image was built on: keep a parent whose child stays.
+	const byId = new Map(df.images.map(i => [i.id, i]));
+	for (let changed = true; changed; ) {
+		changed = false;
+		const removing = new Set(imageActions.map(a => a.target));
+		for (const action of [...imageActions]) {
+			const child = df.images.find(i => i.parentId === action.target && !removing.has(i.id));
+			if (!child) continue;
+			imageActions.splice(imageActions.indexOf(action), 1);
+			const image = byId.get(action.target)!;
+			const childName = child.repoTags[0] ?? child.repoDigests[0] ?? `<none> ${short(child.id)}`;
+			kept.push({kind: 'image', target: image.id, name: action.name, bytes: image.size, category: 'parent-image', reason: `${childName} was built on it and stays: the Engine removes a parent only after its children`});
+			changed = true;
+		}
+	}
 	const estimates = imageEstimates(imageActions.map(a => a.target), df.images, facts.layers);
 	for (const action of imageActions) action.bytes = estimates.get(action.target) ?? 0;
-	// Dangling first, then release images oldest first (the order the list shows them).
-	actions.push(...imageActions.filter(a => a.name.startsWith('<none>')), ...imageActions.filter(a => !a.name.startsWith('<none>')));
+	// Dangling first, then release images oldest first; but a child always before its parent.
+	const created = new Map(df.images.map(i => [i.id, i.created]));
+	const oldestFirst = (a: DiskAction, b: DiskAction) => (created.get(a.target) ?? '').localeCompare(created.get(b.target) ?? '');
+	const dangling = (a: DiskAction) => a.name.startsWith('<none>');
+	actions.push(...childrenFirst([...imageActions.filter(dangling).sort(oldestFirst), ...imageActions.filter(a => !dangling(a)).sort(oldestFirst)], byId, facts.layers));
 
 	// ---- build cache
 	const docker = summarise(df);
@@ -510,7 +548,7 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 	});
 
 	// What the operator most needs to see kept comes first.
-	const order: ProtectedCategory[] = ['release', 'compose-volume', 'named-volume', 'in-use', 'compose-container', 'other-project', 'digest-of-other-repository'];
+	const order: ProtectedCategory[] = ['release', 'compose-volume', 'named-volume', 'in-use', 'parent-image', 'compose-container', 'other-project', 'digest-of-other-repository'];
 	kept.sort((a, b) => order.indexOf(a.category) - order.indexOf(b.category));
 
 	const estimate = {

@@ -81,6 +81,13 @@ async function saveTail(runner: DiskRunner, action: DiskAction, now: number): Pr
 
 /** Runs one action and records `disk_action`; a failure is a result, not a throw. */
 export async function runDiskAction(runner: DiskRunner, action: DiskAction): Promise<DiskActionResult> {
+	const result = await executeDiskAction(runner, action);
+	await runner.record('disk', 'disk_action', {...result});
+	return result;
+}
+
+/** Runs one action and measures it, recording nothing. */
+async function executeDiskAction(runner: DiskRunner, action: DiskAction): Promise<DiskActionResult> {
 	const now = runner.now ?? Date.now;
 	const started = performance.now();
 	const before = await freeBytes(runner);
@@ -133,7 +140,6 @@ export async function runDiskAction(runner: DiskRunner, action: DiskAction): Pro
 		ms: Math.round(performance.now() - started),
 		...(saved ? {saved} : {}),
 	};
-	await runner.record('disk', 'disk_action', {...result});
 	return result;
 }
 
@@ -145,10 +151,21 @@ export async function runDiskPrune(
 ): Promise<DiskPruneResult> {
 	const before = await freeBytes(runner);
 	const results: DiskActionResult[] = [];
-	for (const [index, action] of actions.entries()) {
+	const queue = [...actions];
+	const deferred = new Set<DiskAction>();
+	for (let index = 0; queue.length > 0; index++) {
 		if (hooks.signal?.aborted) break;
+		const action = queue.shift()!;
 		hooks.onStart?.(action, index);
-		const result = await runDiskAction(runner, action);
+		const result = await executeDiskAction(runner, action);
+		// An image something unlisted was built on: once more after the rest (which may be it).
+		if (!result.ok && action.kind === 'remove-image' && /dependent child images/.test(result.error ?? '') && !deferred.has(action) && queue.length > 0) {
+			deferred.add(action);
+			queue.push(action);
+			index--;
+			continue;
+		}
+		await runner.record('disk', 'disk_action', {...result});
 		results.push(result);
 		hooks.onResult?.(result, index);
 	}

@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {ConsoleError} from '../errors.js';
@@ -7,6 +6,8 @@ import {isRegistryError, type Registry, type RegistryError} from '../engine/regi
 import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, Engine, EngineImages, ImageInfo, RepositoryImage} from '../engine/types.js';
 import {readJsonLines} from './atomic-file.js';
 import {readTextOrNull} from './env-file.js';
+import {parseRef} from './release-ref.js';
+import {startMarkedConfig, type MarkedConfig} from './marked-config.js';
 import {digestFor} from './image-ref.js';
 import {releaseServices, tagFor, valueFor, type ReleaseServices} from './release-services.js';
 import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
@@ -28,20 +29,7 @@ export interface StabiliseOutside {
 	registry: Registry;
 }
 
-export type Ref = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: string};
-
-const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const digestPattern = /^sha256:[a-f0-9]{64}$/;
-
-/** A tag or `sha256:<64 hex>`; anything else (spaces, `;`, `$(…)`, quotes) is refused before anything runs. */
-export function parseRef(ref: string): Ref {
-	if (digestPattern.test(ref)) return {kind: 'digest', digest: ref};
-	if (tagPattern.test(ref)) return {kind: 'tag', tag: ref};
-	if (/^sha256:/i.test(ref)) throw new ConsoleError(`--to ${JSON.stringify(ref)}: a digest is sha256: and 64 lowercase hex digits`);
-	throw new ConsoleError(
-		`--to ${JSON.stringify(ref)}: not a tag or sha256 digest (a tag is letters, digits, "_", "." and "-", at most 128, no shell characters)`,
-	);
-}
+export {parseRef, type Ref} from './release-ref.js';
 
 export interface Gathered {
 	project: ComposeProject;
@@ -98,26 +86,25 @@ function newestTag(tags: Array<string | null>): string | null {
 const replaceDeep = <T>(value: T, from: string, to: string): T => JSON.parse(JSON.stringify(value).replaceAll(from, to)) as T;
 
 /**
- * The project as compose sees it, and its release services. One `config` call with the tag
- * variable set to a marker shows which images use it and how (compose does the parsing,
- * merging and interpolation); the marker replaced by the variable's real value is the
- * ordinary config. When the variable is unset, or the settings name another one, it falls
- * back to `config` plus `config --no-interpolate`.
+ * The project as compose sees it, and its release services, from one marked `config` call
+ * (see marked-config.ts). When the variable is unset, or the settings name another one, it
+ * falls back to `config` plus `config --no-interpolate`.
  */
 async function loadRelease(
 	compose: StabiliseOutside['compose'],
 	project: ComposeProject,
 	env: NodeJS.ProcessEnv,
+	early: MarkedConfig | null | undefined,
 ): Promise<{config: ComposeConfig; settings: Settings; release: ReleaseServices}> {
-	const guess = 'IMAGE_TAG';
-	const value = env[guess] ?? readDotEnv(join(project.workingDir, '.env'))[guess];
-	if (value !== undefined) {
-		const marker = `rcmarker${randomBytes(6).toString('hex')}`;
-		const marked = await compose.configWith(project, {[guess]: marker});
-		const config = replaceDeep(marked, marker, value);
+	const marked = early === undefined ? startMarkedConfig(compose, project, env) : early;
+	if (marked) {
+		const withMarker = await marked.config;
+		const config = replaceDeep(withMarker, marked.marker, marked.value);
 		const settings = parseSettings(config.extension);
-		if (settings.release.variable === guess) {
-			const raw = Object.fromEntries(Object.entries(marked.services).map(([name, s]) => [name, s.image?.replaceAll(marker, `\${${guess}}`) ?? null]));
+		if (settings.release.variable === marked.variable) {
+			const raw = Object.fromEntries(
+				Object.entries(withMarker.services).map(([name, s]) => [name, s.image?.replaceAll(marked.marker, `\${${marked.variable}}`) ?? null]),
+			);
 			return {config, settings, release: releaseServices(settings, raw, config.services)};
 		}
 	}
@@ -130,6 +117,8 @@ export interface GatherOptions {
 	env?: NodeJS.ProcessEnv;
 	/** A `--to` tag: its registry and local lookups start as soon as the repository is known. */
 	prefetch?: string | null;
+	/** The marked `config` call, when the caller started it already (null: the variable is unset). */
+	marked?: MarkedConfig | null;
 }
 
 /**
@@ -139,7 +128,7 @@ export interface GatherOptions {
  */
 export async function gather(outside: StabiliseOutside, project: ComposeProject, stateDir: string, options: GatherOptions = {}): Promise<Gathered> {
 	const env = options.env ?? process.env;
-	const loading = loadRelease(outside.compose, project, env);
+	const loading = loadRelease(outside.compose, project, env, options.marked);
 	const connecting = Promise.resolve(outside.engine);
 	const checking = connecting.then(engine => engine.version());
 	// -p or COMPOSE_PROJECT_NAME is the name compose will report: no need to wait for it.

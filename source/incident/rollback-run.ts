@@ -107,34 +107,33 @@ export function serviceInMessage(message: string, project: string, services: rea
 	return null;
 }
 
-async function verify(engine: Engine, plan: RollbackPlan): Promise<ServiceCheck[]> {
-	const containers = await engine.projectContainers(plan.project.name);
-	return Promise.all(
-		plan.services.map(async s => {
-			const expected = (await engine.image(s.to.reference))?.id ?? null;
-			const mine = containers.filter(c => c.service === s.service);
-			const imageIds = [...new Set(mine.map(c => c.imageId))];
-			const states = mine.map(c => (c.health === 'none' ? c.state : `${c.state} (${c.health})`));
-			let problem: string | null = null;
-			if (mine.length === 0) problem = 'no container';
-			else if (!expected) problem = `${s.to.reference} is not on this box`;
-			else if (imageIds.some(id => id !== expected)) problem = `runs ${imageIds.map(id => id.slice(7, 19)).join(', ')}, not ${expected.slice(7, 19)}`;
-			else if (!mine.every(containerOk)) problem = states.join(', ');
-			return {service: s.service, ok: problem === null, expectedImageId: expected, imageIds, states, problem};
-		}),
-	);
-}
-
-async function releaseDigests(engine: Engine, plan: RollbackPlan, ids: Record<string, string | null>) {
+/**
+ * Whether every release service runs the target image and is up (healthy where it has a
+ * healthcheck), with the repo digest each runs. The lookups run side by side: this is
+ * between `up` returning and the operator hearing the result.
+ */
+async function verify(engine: Engine, plan: RollbackPlan): Promise<{checks: ServiceCheck[]; digests: Record<string, string | null>}> {
+	const references = [...new Set(plan.services.map(s => s.to.reference))];
+	const [containers, targets] = await Promise.all([
+		engine.projectContainers(plan.project.name),
+		Promise.all(references.map(async reference => [reference, await engine.image(reference)] as const)).then(pairs => new Map(pairs)),
+	]);
 	const digests: Record<string, string | null> = {};
-	await Promise.all(
-		plan.services.map(async s => {
-			const id = ids[s.service];
-			const image = id ? await engine.image(id) : null;
-			digests[s.service] = image ? digestFor(s.to.reference, image.repoDigests) : (s.to.digest ?? null);
-		}),
-	);
-	return digests;
+	const checks = plan.services.map(s => {
+		const target = targets.get(s.to.reference) ?? null;
+		const expected = target?.id ?? null;
+		const mine = containers.filter(c => c.service === s.service);
+		const imageIds = [...new Set(mine.map(c => c.imageId))];
+		const states = mine.map(c => (c.health === 'none' ? c.state : `${c.state} (${c.health})`));
+		let problem: string | null = null;
+		if (mine.length === 0) problem = 'no container';
+		else if (!expected) problem = `${s.to.reference} is not on this box`;
+		else if (imageIds.some(id => id !== expected)) problem = `runs ${imageIds.map(id => id.slice(7, 19)).join(', ')}, not ${expected.slice(7, 19)}`;
+		else if (!mine.every(containerOk)) problem = states.join(', ');
+		digests[s.service] = target ? (digestFor(s.to.reference, target.repoDigests) ?? s.to.digest) : s.to.digest;
+		return {service: s.service, ok: problem === null, expectedImageId: expected, imageIds, states, problem};
+	});
+	return {checks, digests};
 }
 
 /** Runs the job to the end; never throws for a failed rollback (that is a result). */
@@ -198,10 +197,18 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			if (!known) await record('seen', fromTag, digests, Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])));
 		}
 
+		// Timeline appends go in order, but nothing waits on them until the end: each fsync
+		// would otherwise add to the time the stack spends between releases.
+		const recording: Array<Promise<unknown>> = [];
+		const note = (type: string, data: Record<string, unknown>) => {
+			const appending = timeline.append(step, type, {runId: job.runId, ...data});
+			appending.catch(() => {});
+			recording.push(appending);
+		};
 		const run = async (command: NonNullable<typeof pull>, started?: Promise<ComposeRun>) => {
 			if (!started) write(`» ${command.display}\n`);
 			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, onOutput: (_stream, chunk) => write(chunk)}));
-			await timeline.append(step, 'command', {runId: job.runId, argv: command.argv, env: command.env, exit: done.exitCode, ms: done.ms});
+			note('command', {argv: command.argv, env: command.env, exit: done.exitCode, ms: done.ms});
 			write(`» exit ${done.exitCode} after ${(done.ms / 1000).toFixed(1)} s\n`);
 			return done;
 		};
@@ -209,7 +216,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		if (pull) {
 			if (pull.skip) {
 				write(`» skipped: ${pull.display}\n  (${pull.skip})\n`);
-				await timeline.append(step, 'command', {runId: job.runId, argv: pull.argv, env: pull.env, skipped: pull.skip});
+				note('command', {argv: pull.argv, env: pull.env, skipped: pull.skip});
 			} else {
 				const done = await run(pull, outside.startedPull);
 				if (done.exitCode !== 0) {
@@ -227,7 +234,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 				plan.durable.persist === 'env' ? setEnvValue((await readTextOrNull(file)) ?? '', plan.variable, plan.value) : (plan.durable.after ?? '');
 			const persisted = await replaceWithBackup(file, text, now());
 			result.durable = persisted;
-			await timeline.append(step, 'durable_change', {runId: job.runId, persist: plan.durable.persist, file, backup: persisted.backup, diff: plan.durable.diff});
+			note('durable_change', {persist: plan.durable.persist, file, backup: persisted.backup, diff: plan.durable.diff});
 			write(`» wrote ${file}${persisted.backup ? ` (previous kept as ${persisted.backup})` : ''}\n`);
 		}
 
@@ -235,8 +242,9 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		const loading = outside.engine();
 		const done = await upRun;
 		const engine = await loading;
-		result.checks = await verify(engine, plan);
-		await timeline.append(step, 'verify', {runId: job.runId, checks: result.checks});
+		const verified = await verify(engine, plan);
+		result.checks = verified.checks;
+		note('verify', {checks: result.checks});
 		const failing = result.checks.filter(c => !c.ok);
 		for (const c of result.checks) write(`» ${c.service}: ${c.ok ? `runs ${plan.to.tag}, ${c.states.join(', ')}` : c.problem}\n`);
 		const ids = Object.fromEntries(result.checks.map(c => [c.service, c.imageIds[0] ?? null]));
@@ -246,7 +254,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			result.failedService = serviceInMessage(result.message, plan.project.name, plan.services.map(s => s.service)) ?? failing[0]?.service ?? null;
 			return result;
 		}
-		const digests = await releaseDigests(engine, plan, ids);
+		const {digests} = verified;
 		if (failing.length > 0) {
 			await record('deployed', plan.to.tag, digests, ids);
 			result.failedCommand = up!.display;
@@ -265,13 +273,14 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 				),
 			);
 		}
-		await appendReleases(releases, outcome);
+		await Promise.all([appendReleases(releases, outcome), ...recording]);
 		result.success = true;
 		return result;
 	} catch (error) {
 		result.message = `the worker stopped on an error: ${(error as Error)?.message ?? String(error)}`;
 		return result;
 	} finally {
+		await timeline.settled();
 		if (!result.success && result.failedService) {
 			result.logs = await outside.compose.logTail(project, result.failedService, LOG_LINES, {[plan.variable]: plan.value}).catch(() => []);
 		}

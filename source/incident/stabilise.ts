@@ -34,6 +34,17 @@ export interface Started extends Launched {
 export async function startRun(options: StartOptions): Promise<Started> {
 	const {plan, operator} = options;
 	const what = `${plan.kind} to ${plan.to.tag}`;
+	// The lock and the incident side by side: both are on the way to the first compose command.
+	const opening =
+		plan.kind === 'rollback'
+			? openIncident({
+					stateDir: options.stateDir,
+					project: plan.project.name,
+					operator,
+					context: options.context ?? {workingDir: plan.project.workingDir, files: plan.project.files},
+				})
+			: null;
+	opening?.catch(() => {});
 	const acquired = options.held
 		? {holder: options.held, tookOver: null}
 		: await acquireLock(options.stateProjectDir, holderFor(operator, what), {takeOverStale: options.takeOverStale});
@@ -41,13 +52,8 @@ export async function startRun(options: StartOptions): Promise<Started> {
 		let timelineFile: string;
 		let workerDir: string;
 		let incident: string | null = null;
-		if (plan.kind === 'rollback') {
-			const opened = await openIncident({
-				stateDir: options.stateDir,
-				project: plan.project.name,
-				operator,
-				context: options.context ?? {workingDir: plan.project.workingDir, files: plan.project.files},
-			});
+		if (opening) {
+			const opened = await opening;
 			if (acquired.tookOver) await opened.timeline.append('stabilise', 'lock_taken_over', {stale: acquired.tookOver});
 			await opened.timeline.settled();
 			timelineFile = opened.timeline.file;

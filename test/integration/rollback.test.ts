@@ -29,12 +29,7 @@ after(async () => {
 	rmSync(stateDir, {recursive: true, force: true});
 });
 
-const cli = async (args: string[]) => {
-	const t = Date.now();
-	const r = await runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
-	if (process.env['RC_TEST_TIMING']) process.stderr.write(`# ${args.join(' ')}: ${Date.now() - t} ms\n`);
-	return r;
-};
+const cli = (args: string[]) => runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
 
 async function history() {
 	const result = await cli(['history', '--json']);

@@ -28,6 +28,7 @@ const image = (id: string, tags: string[], bytes: number, containers = 0): DfIma
 	size: bytes,
 	sharedSize: 0,
 	containers,
+	parentId: '',
 });
 
 const container = (id: string, name: string, state: DiskContainer['state'], imageId: string, project: string | null, mounts: DiskContainer['mounts'] = []): DiskContainer => ({

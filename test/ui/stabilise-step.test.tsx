@@ -76,7 +76,7 @@ function fakeStabilise(options: {latest?: RunView | null; lock?: StabilisePrepar
 		async latest() {
 			return options.latest ?? null;
 		},
-		follow(runId, onProgress) {
+		follow(_runId, onProgress) {
 			progress = onProgress;
 			return new Promise(resolve => (finish = resolve));
 		},

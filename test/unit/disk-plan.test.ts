@@ -23,6 +23,7 @@ const image = (id: string, refs: {tags?: string[]; digests?: string[]}, size = 1
 	size,
 	sharedSize: 0,
 	containers: 0,
+	parentId: '',
 	...extra,
 });
 
@@ -363,4 +364,69 @@ test('the tail of a log: the last lines within the last bytes, without a partial
 	} finally {
 		rmSync(dir, {recursive: true, force: true});
 	}
+});
+
+test('images built on one another: a child always goes before its parent, and a parent whose child stays is kept', () => {
+	const records = [verified('v1.0.0', 1), verified('v1.1.0', 2), verified('v1.2.0', 3)];
+	const base = image('base', {digests: [`${repo}@${digest('b')}`]}, 10 * MB, {created: '2026-10-01T00:00:00.000Z'});
+	const child = image('child', {tags: [`${repo}:v0.9.0`]}, 20 * MB, {parentId: 'sha256:base', created: '2026-10-02T00:00:00.000Z'});
+	// Built on `kid` through an image system df does not list: only the layers tell.
+	const kid = image('kid', {digests: [`${repo}@${digest('k')}`]}, 10 * MB, {created: '2026-10-01T00:00:00.000Z'});
+	const grandchild = image('grandchild', {tags: [`${repo}:v0.8.0`]}, 30 * MB, {created: '2026-10-03T00:00:00.000Z'});
+	const keep = image('keep', {tags: [`${repo}:v1.2.0`]}, 10 * MB, {parentId: 'sha256:held'});
+	const held = image('held', {digests: [`${repo}@${digest('h')}`]}, 10 * MB);
+	const layers = new Map<string, ImageLayers | null>([
+		['sha256:kid', {id: 'kid', layers: ['sha256:1'], history: [{size: 1, createdBy: ''}]}],
+		['sha256:grandchild', {id: 'grandchild', layers: ['sha256:1', 'sha256:2', 'sha256:3'], history: [1, 2, 3].map(size => ({size, createdBy: ''}))}],
+	]);
+	const report = buildDiskPlan(facts({records, current: 'v1.2.0', layers, df: {layersSize: 0, images: [base, kid, child, grandchild, keep, held], containers: [], volumes: [], buildCache: []}}));
+	const order = report.plan.actions.map(a => a.target);
+	assert.ok(order.indexOf('sha256:child') < order.indexOf('sha256:base'), `child before parent: ${order.join(' ')}`);
+	assert.ok(order.indexOf('sha256:grandchild') < order.indexOf('sha256:kid'), `by layers too: ${order.join(' ')}`);
+	assert.match(reasonOf(report, 'sha256:held')!, /registry\.example\/shop\/app:v1\.2\.0 was built on it and stays: the Engine removes a parent only after its children/);
+	assert.ok(!order.includes('sha256:held'));
+});
+
+test('the runner: one action at a time, each recorded; an image with an unlisted child is tried again after the rest', async () => {
+	const calls: string[] = [];
+	const recorded: Array<{type: string; data: Record<string, unknown>}> = [];
+	let parentBlocked = true;
+	let free = 1000;
+	const {runDiskPrune} = await import('../../source/incident/disk-run.js');
+	const engine = {
+		async removeImage(id: string) {
+			calls.push(id);
+			if (id === 'parent' && parentBlocked) throw new Error('conflict: unable to delete parent (cannot be forced) - image has dependent child images');
+			if (id === 'child') parentBlocked = false;
+			free += 10;
+			return [id];
+		},
+		async removeContainer(id: string) {
+			calls.push(id);
+			throw new Error('conflict: container is running');
+		},
+	} as unknown as import('../../source/engine/types.js').DiskEngine;
+	const host = {fsUsage: async (p: string) => ({path: p, device: 1, size: 2000, used: 2000 - free, free, usedPercent: 50})} as unknown as import('../../source/engine/types.js').DiskHost;
+	const act = (kind: 'remove-image' | 'remove-container', target: string) => ({id: target, kind, target, name: target, bytes: 10, safe: true, typed: null, does: '', detail: ''});
+	const result = await runDiskPrune(
+		{
+			engine,
+			host,
+			report: {project: 'shop', engine: {address: 'unix:///var/run/docker.sock', version: '', apiVersion: '1.41', dockerRootDir: '/var/lib/docker', local: true}},
+			evidenceDir: '/nonexistent',
+			record: async (_step, type, data) => {
+				recorded.push({type, data});
+			},
+		},
+		[act('remove-image', 'parent'), act('remove-image', 'child'), act('remove-container', 'busy')],
+	);
+	assert.deepEqual(calls, ['parent', 'child', 'busy', 'parent']);
+	assert.deepEqual(result.results.map(r => [r.target, r.ok, r.bytesFreed, r.measuredBy]), [
+		['child', true, 10, 'statfs'],
+		['busy', false, 0, 'statfs'],
+		['parent', true, 10, 'statfs'],
+	]);
+	assert.equal(result.results[1]!.error, 'conflict: container is running');
+	assert.deepEqual([result.before, result.after, result.freedBytes, result.estimate, result.failed], [1000, 1020, 20, 30, 1]);
+	assert.deepEqual(recorded.map(r => r.type), ['disk_action', 'disk_action', 'disk_action', 'disk_prune_complete'], 'the deferred first try is not recorded');
 });

@@ -93,6 +93,8 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 					if (last) setRun(last);
 					setPhase('done');
 					setReadOnly(model.readOnly);
+					// What runs now, and the candidates as they stand after the run.
+					prepare(null);
 				})
 				.catch((error: unknown) => setMessage(`lost the worker: ${error instanceof Error ? error.message : String(error)}`));
 		},
@@ -202,7 +204,7 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 	} else {
 		line(
 			'head',
-			`current ${prepared?.current ?? run?.from ?? '…'} · last known good ${prepared ? (prepared.lastKnownGood ?? 'none verified yet') : '…'}${prepared?.registryProblem ? ` · registry: ${prepared.registryProblem}` : ''}`,
+			`current ${prepared?.current ?? run?.from ?? '…'} · last known good ${prepared ? (prepared.lastKnownGood ?? 'none (pick a release below)') : '…'}${prepared?.registryProblem ? ` · registry: ${prepared.registryProblem}` : ''}`,
 			'plain',
 			true,
 		);
