@@ -25,7 +25,7 @@ const load = () =>
 
 // ROLLBACK_CONSOLE_TRACE=1: when each phase ended, in ms since the process started.
 const trace = (phase: string) => {
-	if (process.env['ROLLBACK_CONSOLE_TRACE'] === '1') process.stderr.write(`[trace] ${phase} ${performance.now().toFixed(0)} ms\n`);
+	if (process.env['ROLLBACK_CONSOLE_TRACE'] === '1') process.stderr.write(`[trace] ${phase} ${performance.now().toFixed(0)} ms (cpu ${((process.cpuUsage().user + process.cpuUsage().system) / 1000).toFixed(0)} ms)\n`);
 };
 
 /** Asks for the target tag to be typed back; anything else cancels. */
@@ -58,10 +58,14 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	const project = locateProject(options);
 	const compose = new ComposeCli();
 	const marked = startMarkedConfig(compose, project);
+	trace('compose started');
+	void marked?.config.then(() => trace('compose config done'));
 	// The engine client next (it is the biggest module), then the rest.
 	const engine = import('../engine/docker-engine.js').then(m => m.DockerEngine.connect());
 	engine.catch(() => {});
 	const [readline, lockModule, launch, planModule, prepare, stabilise, state, operatorModule, {connectStabilise}] = await load();
+	trace('modules loaded');
+	void engine.then(() => trace('engine loaded'));
 	const {describeHolder, lockState} = lockModule;
 	const stateDir = await state.resolveStateDir({flag: options.stateDir, env: process.env});
 	const outside = connectStabilise(process.env, compose, engine);

@@ -156,15 +156,18 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 		peekIncidentEvents(projectDir),
 	]);
 	const containers = await (early && project.name === name ? early : engine.projectContainers(name));
-	const images = new Map<string, ImageInfo>();
+	await checking;
+	const [records, local, envText, incident] = await rest;
+	// The release services' images are among the repository's local images (with their repo
+	// digests); the other services' digests are not needed here, so no inspect per container.
+	const images = new Map<string, ImageInfo>(local.map(i => [i.id, i]));
+	const others = release.repositories.length > 1 ? [...new Set(containers.map(c => c.imageId))].filter(id => !images.has(id)) : [];
 	await Promise.all(
-		[...new Set(containers.map(c => c.imageId))].map(async id => {
+		others.map(async id => {
 			const info = await engine.image(id);
 			if (info) images.set(id, info);
 		}),
 	);
-	await checking;
-	const [records, local, envText, incident] = await rest;
 	const services = buildServiceStatus(config, containers, images, Date.now());
 	const current = running(release, services);
 	const primary = release.templates[release.services[0]!]!;
