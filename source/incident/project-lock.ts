@@ -122,7 +122,7 @@ export async function lockState(projectDir: string): Promise<LockState> {
 
 const time = (iso: string) => (iso.length >= 16 ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : iso);
 
-/** "alice (ssh from 10.0.0.5, pid 4242 on prod-1) since 2026-11-22 03:12 UTC: rollback to v1.3.9" */
+/** "alice (ssh from 203.0.113.5, pid 4242 on prod-1) since 2026-11-22 03:12 UTC: rollback to v1.3.9" */
 export function describeHolder(holder: LockHolder): string {
 	const from = holder.ssh ? `ssh from ${holder.ssh.split(' ')[0]}, ` : '';
 	return `${holder.user} (${from}pid ${holder.pid} on ${holder.host}) since ${time(holder.since)}: ${holder.what}`;

@@ -14,11 +14,8 @@ import {consoleReducer, initialState} from './console-state.js';
 import {useNow} from './hooks/use-now.js';
 import {useServices} from './hooks/use-services.js';
 import {useTimeline} from './hooks/use-timeline.js';
-import {DiskStep} from './steps/disk-step.js';
-import {EvidenceStep} from './steps/evidence-step.js';
 import {PendingStep} from './steps/pending-step.js';
-import {ScopeStep} from './steps/scope-step.js';
-import {StabiliseStep} from './steps/stabilise-step.js';
+import {STEP_VIEWS} from './steps/step-views.js';
 import {ColorContext} from './theme.js';
 
 export interface AppProps {
@@ -47,6 +44,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 	const snapshot = useServices(model);
 	const timeline = useTimeline(model);
 	const now = useNow();
+	const StepView = state.openStep ? STEP_VIEWS[state.openStep] : undefined;
 
 	const serviceNames = snapshot.services.map(s => s.service);
 	const selected = state.service && serviceNames.includes(state.service) ? state.service : (serviceNames[0] ?? null);
@@ -130,57 +128,21 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 			if (input === '/') return dispatch({type: 'edit-filter'});
 			if (input === 's') return void saveVisible();
 		},
-		// An open step that takes input (Scope, Evidence) handles its own keys.
-		{isActive: isRawModeSupported && !(state.view === 'step' && (state.openStep === 'scope' || state.openStep === 'evidence' || state.openStep === 'stabilise' || state.openStep === 'disk'))},
+		// An open step that runs takes the keyboard; a pending one leaves esc to us.
+		{isActive: isRawModeSupported && !(state.view === 'step' && StepView)},
 	);
 
 	const step = CHECKLIST[state.cursor]!;
 	let body;
 	if (state.view === 'help') {
 		body = <HelpOverlay readOnly={model.readOnly} />;
-	} else if (state.view === 'step' && state.openStep === 'scope') {
+	} else if (state.view === 'step' && StepView) {
 		body = (
-			<ScopeStep
+			<StepView
 				model={model}
 				snapshot={snapshot}
 				record={timeline.record}
 				events={timeline.events}
-				rows={bodyRows}
-				columns={columns}
-				active={isRawModeSupported}
-				onClose={() => dispatch({type: 'close'})}
-				onQuit={quit}
-			/>
-		);
-	} else if (state.view === 'step' && state.openStep === 'evidence') {
-		body = (
-			<EvidenceStep
-				model={model}
-				record={timeline.record}
-				events={timeline.events}
-				rows={bodyRows}
-				columns={columns}
-				active={isRawModeSupported}
-				onClose={() => dispatch({type: 'close'})}
-				onQuit={quit}
-			/>
-		);
-	} else if (state.view === 'step' && state.openStep === 'stabilise') {
-		body = (
-			<StabiliseStep
-				model={model}
-				rows={bodyRows}
-				columns={columns}
-				active={isRawModeSupported}
-				onClose={() => dispatch({type: 'close'})}
-				onQuit={quit}
-			/>
-		);
-	} else if (state.view === 'step' && state.openStep === 'disk') {
-		body = (
-			<DiskStep
-				model={model}
-				record={timeline.record}
 				rows={bodyRows}
 				columns={columns}
 				active={isRawModeSupported}

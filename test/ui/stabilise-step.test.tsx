@@ -144,7 +144,7 @@ test('typing the target tag runs it; a wrong tag runs nothing; the worker\'s out
 
 test('read-only: the holder is named and Enter runs nothing', async () => {
 	const fake = await fakeModel({readOnly: true});
-	fake.model.readOnlyReason = 'locked by alice (ssh from 10.0.0.5, pid 77 on prod-1) since 2026-11-22 03:10 UTC: rollback to v1.3.9 (worker)';
+	fake.model.readOnlyReason = 'locked by alice (ssh from 203.0.113.5, pid 77 on prod-1) since 2026-11-22 03:10 UTC: rollback to v1.3.9 (worker)';
 	const stabilise = fakeStabilise({lock: {state: 'held', holder: {user: 'alice', ssh: null, pid: 77, processStart: 1, since: '', what: 'x', host: 'prod-1'}}});
 	fake.model.stabilise = stabilise.api;
 	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={160} active onClose={() => {}} onQuit={() => {}} />);

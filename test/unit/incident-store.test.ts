@@ -18,7 +18,7 @@ import {currentOperator} from '../../source/incident/operator.js';
 import type {TimelineEvent} from '../../source/incident/timeline.js';
 
 const execFileAsync = promisify(execFile);
-const operator = {...currentOperator({}), user: 'alice', sshConnection: '10.0.0.9 51234 10.0.0.1 22'};
+const operator = {...currentOperator({}), user: 'alice', sshConnection: '203.0.113.9 51234 203.0.113.1 22'};
 
 let base = '';
 let fallback = '';

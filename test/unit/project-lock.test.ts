@@ -25,7 +25,7 @@ const tempDir = () => {
 };
 after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})));
 
-const alice = {user: 'alice', sshConnection: '10.0.0.5 51000 10.0.0.1 22', host: os.hostname()};
+const alice = {user: 'alice', sshConnection: '203.0.113.5 51000 203.0.113.1 22', host: os.hostname()};
 
 /** A pid that existed and is gone now. */
 function deadPid(): number {
@@ -56,7 +56,7 @@ test('one holder at a time: the second is refused with the first one named', asy
 		const state = await lockState(otherDir);
 		assert.equal(state.state, 'held');
 		await assert.rejects(acquireLock(otherDir, mine), (error: Error) => {
-			assert.match(error.message, new RegExp(`^the project is locked by bob \\(ssh from 10\\.0\\.0\\.5, pid ${other.pid} on \\S+\\) since .* UTC: console$`));
+			assert.match(error.message, new RegExp(`^the project is locked by bob \\(ssh from 203\\.0\\.113\\.5, pid ${other.pid} on \\S+\\) since .* UTC: console$`));
 			return true;
 		});
 		await assert.rejects(acquireLock(otherDir, mine, {takeOverStale: true}), /locked by bob/, 'a live holder is never taken over');
@@ -102,7 +102,7 @@ test('the lock is handed to the worker and released only by its holder', async (
 	assert.equal(JSON.parse(readFileSync(lockFile(dir), 'utf8')).pid, 424242);
 	assert.equal(releaseLockSync(dir, worker), true);
 	assert.equal(existsSync(lockFile(dir)), false);
-	assert.match(describeHolder(worker), /^alice \(ssh from 10\.0\.0\.5, pid 424242 on .*\) since .*: rollback to v1\.3\.9 \(worker\)$/);
+	assert.match(describeHolder(worker), /^alice \(ssh from 203\.0\.113\.5, pid 424242 on .*\) since .*: rollback to v1\.3\.9 \(worker\)$/);
 });
 
 test('two processes racing for a free lock: exactly one wins', async () => {

@@ -101,8 +101,8 @@ describe('tmpfs fallback', () => {
 
 describe('currentOperator', () => {
 	it('says who, where and over which SSH connection', () => {
-		const operator = currentOperator({SSH_CONNECTION: '10.0.0.9 51234 10.0.0.1 22', SUDO_USER: 'alice'});
-		assert.equal(operator.sshConnection, '10.0.0.9 51234 10.0.0.1 22');
+		const operator = currentOperator({SSH_CONNECTION: '203.0.113.9 51234 203.0.113.1 22', SUDO_USER: 'alice'});
+		assert.equal(operator.sshConnection, '203.0.113.9 51234 203.0.113.1 22');
 		assert.equal(operator.sudoUser, 'alice');
 		assert.equal(operator.pid, process.pid);
 		assert.equal(operator.host, hostname());

@@ -6,7 +6,7 @@ import {after, before, describe, it} from 'node:test';
 import {readJsonLines} from '../../source/incident/atomic-file.js';
 import {STEP_IDS, STEP_TITLES, Timeline, type TimelineEvent} from '../../source/incident/timeline.js';
 
-const operator = {user: 'alice', sshConnection: '10.0.0.9 51234 10.0.0.1 22', pid: process.pid};
+const operator = {user: 'alice', sshConnection: '203.0.113.9 51234 203.0.113.1 22', pid: process.pid};
 
 let base = '';
 before(async () => {
@@ -35,7 +35,7 @@ describe('Timeline', () => {
 		assert.deepEqual(event, {
 			time: '2026-03-01T03:04:05.000Z',
 			seq: 1,
-			operator: {user: 'alice', ssh: '10.0.0.9 51234 10.0.0.1 22', pid: process.pid},
+			operator: {user: 'alice', ssh: '203.0.113.9 51234 203.0.113.1 22', pid: process.pid},
 			step: 'scope',
 			type: 'scope_answer',
 			data: {question: 'site down?', answer: 'yes'},

@@ -13,14 +13,6 @@ export const KEYS: ReadonlyArray<[string, string]> = [
 	['s', 'save the visible log lines to a file in the incident (mode 0600)'],
 ];
 
-export const SCOPE_KEYS: ReadonlyArray<[string, string]> = [
-	['y n u', 'answer yes, no or unsure (unsure → roll back)'],
-	['⌫', 'back to the previous question'],
-	['enter r h', 'accept the recommendation, or choose roll back / hotfix'],
-	['c', 'change a recorded decision'],
-	['p', 'probe the health URLs again'],
-	['tab ↑↓', 'next failing service; scroll its last 50 log lines'],
-];
 
 export function HelpOverlay({readOnly}: {readOnly: boolean}) {
 	return (
@@ -32,13 +24,7 @@ export function HelpOverlay({readOnly}: {readOnly: boolean}) {
 					{what}
 				</Text>
 			))}
-			<Text bold>In the Scope step</Text>
-			{SCOPE_KEYS.map(([key, what]) => (
-				<Text key={key} wrap="truncate-end">
-					<Text bold>{key.padEnd(12)}</Text>
-					{what}
-				</Text>
-			))}
+			<Text>An open step lists its own keys on its last lines (answers, confirmations, scrolling).</Text>
 			{readOnly ? <Text>Read-only: actions that change anything are hidden.</Text> : null}
 		</Box>
 	);

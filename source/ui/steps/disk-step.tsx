@@ -7,16 +7,9 @@ import {actionVerbs, clip, clipName, formatPercent, usageBar} from '../../presen
 import {formatBytes} from '../../presentation/format.js';
 import type {ConsoleModel} from '../console-model.js';
 import {Toned} from '../theme.js';
+import type {StepProps} from './step-props.js';
 
-export interface DiskStepProps {
-	model: ConsoleModel;
-	record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<TimelineEvent>;
-	rows: number;
-	columns: number;
-	active: boolean;
-	onClose: () => void;
-	onQuit: () => void;
-}
+export type DiskStepProps = Pick<StepProps, 'model' | 'record' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
 
 type Confirming =
 	| {kind: 'one'; action: DiskAction; typed: string}

@@ -9,17 +9,9 @@ import {formatBytes, type Tone} from '../../presentation/format.js';
 import {progressBar} from '../../presentation/progress.js';
 import type {ConsoleModel} from '../console-model.js';
 import {Toned} from '../theme.js';
+import type {StepProps} from './step-props.js';
 
-export interface EvidenceStepProps {
-	model: ConsoleModel;
-	record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<TimelineEvent>;
-	events: TimelineEvent[];
-	rows: number;
-	columns: number;
-	active: boolean;
-	onClose: () => void;
-	onQuit: () => void;
-}
+export type EvidenceStepProps = Pick<StepProps, 'model' | 'record' | 'events' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
 
 type Phase = 'planning' | 'ready' | 'running' | 'done' | 'failed';
 

@@ -23,18 +23,9 @@ import type {StepId, TimelineEvent} from '../../incident/timeline.js';
 import type {ConsoleModel} from '../console-model.js';
 import {useThrottledVersion} from '../hooks/use-throttled-version.js';
 import {Toned, useColorEnabled} from '../theme.js';
+import type {StepProps} from './step-props.js';
 
-export interface ScopeStepProps {
-	model: ConsoleModel;
-	snapshot: ServicesSnapshot;
-	record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<TimelineEvent>;
-	events: TimelineEvent[];
-	rows: number;
-	columns: number;
-	active: boolean;
-	onClose: () => void;
-	onQuit: () => void;
-}
+export type ScopeStepProps = Pick<StepProps, 'model' | 'snapshot' | 'record' | 'events' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
 
 /** How many of a failing service's last lines the step keeps (the runbooks' "last 50 lines"). */
 export const SCOPE_LOG_LINES = 50;

@@ -5,15 +5,9 @@ import type {RollbackPlan} from '../../incident/rollback-plan.js';
 import type {ConsoleModel} from '../console-model.js';
 import type {RunView, StabilisePrepared} from '../stabilise-model.js';
 import {Toned} from '../theme.js';
+import type {StepProps} from './step-props.js';
 
-export interface StabiliseStepProps {
-	model: ConsoleModel;
-	rows: number;
-	columns: number;
-	active: boolean;
-	onClose: () => void;
-	onQuit: () => void;
-}
+export type StabiliseStepProps = Pick<StepProps, 'model' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
 
 type Phase = 'loading' | 'plan' | 'confirm' | 'starting' | 'running' | 'done';
 
