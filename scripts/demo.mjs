@@ -5,6 +5,7 @@
 //
 //   node scripts/demo.mjs               deploy, then open the console (TTY) or print status
 //   node scripts/demo.mjs --no-console  deploy only
+//   node scripts/demo.mjs --good        deploy v1.3.9 only (after --reset: a healthy stack)
 //   node scripts/demo.mjs --reset       remove the stack and its volume; demo/.env → .env.bak-*
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,22 +88,31 @@ async function deploy() {
 
   await ensureReleases(DEMO_REPO, [GOOD, `${BROKEN}:broken`], { log: (l) => say(l) });
 
+  // The good release goes out through rollback-console itself, so this box's history
+  // (releases.jsonl) knows v1.3.9 as verified: the last known good to roll back to.
+  await build();
   await setTag(GOOD);
-  let secs = await compose(['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '60']);
-  say(`deployed ${GOOD}: web, worker and db healthy (${secs.toFixed(1)}s); http://127.0.0.1:18080/health`);
+  const started = Date.now();
+  const deployed = await run(process.execPath, [CLI, 'deploy', '--to', GOOD, '--yes', '--project-dir', 'demo'], { env: composeEnv(), quiet: true });
+  if (deployed.code !== 0) fail(`rollback-console deploy --to ${GOOD} failed (exit ${deployed.code}):\n${deployed.out.trim().split('\n').slice(-10).join('\n')}`);
+  say(`deployed ${GOOD} with rollback-console deploy: web, worker and db healthy (${((Date.now() - started) / 1000).toFixed(1)}s); http://127.0.0.1:18080/health`);
+  if (goodOnly) return;
 
+  // The bad one arrives the way bad deploys do: from elsewhere, with a plain compose up.
   await setTag(BROKEN);
-  secs = await compose(['up', '-d', '--remove-orphans']);
+  const secs = await compose(['up', '-d', '--remove-orphans']);
   say(`deployed ${BROKEN} (${secs.toFixed(1)}s): web is crash-looping with a panic; the incident is yours`);
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
 
+async function build() {
+  if (existsSync(CLI)) return;
+  say('dist/cli.js missing: npm run build');
+  const r = await run('npm', ['run', 'build']);
+  if (r.code !== 0 || !existsSync(CLI)) fail(`npm run build failed (exit ${r.code})`);
+}
+
 async function openConsole() {
-  if (!existsSync(CLI)) {
-    say('dist/cli.js missing: npm run build');
-    const r = await run('npm', ['run', 'build']);
-    if (r.code !== 0 || !existsSync(CLI)) fail(`npm run build failed (exit ${r.code})`);
-  }
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const args = interactive ? [CLI, '--project-dir', 'demo'] : [CLI, 'status', '--project-dir', 'demo'];
   if (!interactive) say('no TTY: printing status instead of opening the console');
@@ -114,10 +124,11 @@ async function openConsole() {
 }
 
 const argv = process.argv.slice(2);
-const known = new Set(['--reset', '--no-console', '--help', '-h']);
+const known = new Set(['--reset', '--no-console', '--good', '--help', '-h']);
+const goodOnly = argv.includes('--good');
 const unknown = argv.filter((a) => !known.has(a));
 if (unknown.length || argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write('usage: node scripts/demo.mjs [--no-console | --reset]\n');
+  process.stdout.write('usage: node scripts/demo.mjs [--no-console] [--good] | --reset\n');
   process.exit(unknown.length ? 64 : 0);
 }
 if (argv.includes('--reset')) {
