@@ -1,6 +1,7 @@
 import ky, {isNetworkError, isTimeoutError} from 'ky';
 import {expandVariables, type HealthProbe} from '../incident/health.js';
 import type {Settings} from '../incident/settings.js';
+import {networkCodes} from './network-codes.js';
 
 export interface ProbeOptions {
 	/** Where `${VAR}` in configured headers is looked up. */
@@ -16,17 +17,6 @@ const bodyChars = 300;
 // megabytes must not be read to the end.
 const bodyBytes = bodyChars * 4;
 
-const networkCodes: Record<string, string> = {
-	ECONNREFUSED: 'connection refused',
-	ECONNRESET: 'connection reset',
-	ENOTFOUND: 'host not found',
-	EAI_AGAIN: 'host not found (DNS lookup failed)',
-	EHOSTUNREACH: 'host unreachable',
-	ENETUNREACH: 'network unreachable',
-	ETIMEDOUT: 'connection timed out',
-	UND_ERR_SOCKET: 'connection closed by the server',
-	UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
-};
 
 /** The innermost error code in a cause chain: undici nests the socket's error two deep. */
 function causeCode(error: unknown): string | null {

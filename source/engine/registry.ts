@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {ConsoleError} from '../errors.js';
 import {parseImageRef} from '../incident/image-ref.js';
+import {networkCodes} from './network-codes.js';
 
 /**
  * The Registry HTTP API v2, read-only: a repository's tags and a manifest's digest. Speaks
@@ -41,17 +42,6 @@ export const MANIFEST_ACCEPT = [
 	'application/vnd.oci.image.index.v1+json',
 ].join(', ');
 
-const networkCodes: Record<string, string> = {
-	ECONNREFUSED: 'connection refused',
-	ECONNRESET: 'connection reset',
-	ENOTFOUND: 'host not found',
-	EAI_AGAIN: 'host not found (DNS lookup failed)',
-	EHOSTUNREACH: 'host unreachable',
-	ENETUNREACH: 'network unreachable',
-	ETIMEDOUT: 'connection timed out',
-	UND_ERR_SOCKET: 'connection closed by the server',
-	UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
-};
 
 /**
  * Why no answer came, in a few words. (http-probe.ts has the same for health URLs; it is not

@@ -26,7 +26,8 @@ test('the demo shows the crash-looping release, and after --reset a redeploy of 
 		await delay(500);
 	}
 	assert.equal(exitCode, 1);
-	assert.equal(web?.['service'], 'web');
+	assert.ok(web);
+	assert.equal(web['service'], 'web');
 	assert.ok(['restarting', 'exited', 'running'].includes(web['state']));
 	assert.ok(web['restartCount'] >= 1);
 	assert.equal(web['exitCode'], 2);
