@@ -22,7 +22,7 @@ test('the demo shows the crash-looping release, and after --reset a redeploy of 
 	let exitCode = 0;
 	for (let i = 0; i < 60; i++) {
 		({exitCode, json: {services: [web]}} = await status());
-		if (web?.['restartCount'] >= 1 && web['exitCode'] === 2) break;
+		if (web && web['restartCount'] >= 1 && web['exitCode'] === 2) break;
 		await delay(500);
 	}
 	assert.equal(exitCode, 1);
