@@ -3,12 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import {locateProject} from '../engine/compose-project.js';
 import {connect} from '../engine/connect.js';
-import {probeHealth} from '../engine/http-probe.js';
 import {ConsoleError, isConsoleError} from '../errors.js';
 import {isEvidenceEngine} from '../engine/types.js';
 import {writeFileAtomic} from '../incident/atomic-file.js';
-import {captureEvidence} from '../incident/evidence/capture.js';
-import {planEvidence, type EvidenceSources} from '../incident/evidence/collectors.js';
+import type {EvidenceSources} from '../incident/evidence/collectors.js';
 import {openIncident} from '../incident/incident-store.js';
 import {acquireLock, holderFor, lockState, releaseLockSync} from '../incident/project-lock.js';
 import {projectStateDir} from '../incident/state-dir.js';
@@ -68,6 +66,11 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 	void feed.start(controller.signal, status.services).catch(() => {});
 	void followLogs(engine, loaded.name, Object.keys(loaded.config.services), logs, {tail: operatorSettings.logTailLines}, controller.signal);
 
+	// Loaded on first use, not before the first frame: ky, the collectors and node-tar.
+	const probe = async (signal?: AbortSignal) =>
+		(await import('../engine/http-probe.js')).probeHealth(loaded.settings.health, {env: process.env, ...(signal ? {signal} : {})});
+	const evidence = async () => ({...(await import('../incident/evidence/collectors.js')), ...(await import('../incident/evidence/capture.js'))});
+
 	// Evidence reads the engine's raw answers; DockerEngine gives them.
 	const evidenceSources = (): EvidenceSources => {
 		if (!isEvidenceEngine(engine)) throw new ConsoleError(`the engine at ${engine.address} cannot give raw evidence`);
@@ -77,7 +80,7 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 			project,
 			projectName: loaded.name,
 			settings: loaded.settings,
-			probeHealth: signal => probeHealth(loaded.settings.health, {env: process.env, signal}),
+			probeHealth: probe,
 			timelineFile: () => incident.timeline.file,
 			ciLog: null,
 		};
@@ -94,9 +97,10 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 		services: feed,
 		logs,
 		timeline: incident.timeline,
-		probeHealth: signal => probeHealth(loaded.settings.health, {env: process.env, ...(signal ? {signal} : {})}),
-		planEvidence: signal => planEvidence(evidenceSources(), signal ? {signal} : {}),
+		probeHealth: probe,
+		planEvidence: async signal => (await evidence()).planEvidence(evidenceSources(), signal ? {signal} : {}),
 		async captureEvidence({record, onNotice}, onProgress, signal) {
+			const {planEvidence, captureEvidence} = await evidence();
 			const plan = await planEvidence(evidenceSources(), signal ? {signal} : {});
 			return captureEvidence(plan, {
 				incident: {id: incident.id, dir: incident.dir},
