@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto';
-import {link, open, readFile, rename, unlink} from 'node:fs/promises';
+import {link, open, readFile, rename, stat, unlink} from 'node:fs/promises';
 import {dirname} from 'node:path';
 
 /**
@@ -155,4 +155,27 @@ export async function scanJsonLines<T>(file: string): Promise<JsonLinesScan<T>> 
  */
 export async function readJsonLines<T>(file: string): Promise<T[]> {
 	return (await scanJsonLines<T>(file)).records;
+}
+
+/**
+ * Deletes `file` only if it is still the inode `ino`. It is moved aside first: of several
+ * processes that decided to remove it only one moves it, and a fresh file someone
+ * created in between is put back. True when it is gone.
+ */
+export async function removeIfSame(file: string, ino: number): Promise<boolean> {
+	const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+	try {
+		await rename(file, aside);
+	} catch (error) {
+		if (errorCode(error) === 'ENOENT') return true;
+		throw error;
+	}
+	const moved = await stat(aside);
+	if (moved.ino !== ino) {
+		await link(aside, file).catch(() => {});
+		await unlink(aside).catch(() => {});
+		return false;
+	}
+	await unlink(aside).catch(() => {});
+	return true;
 }

@@ -1,11 +1,11 @@
 import {randomBytes} from 'node:crypto';
-import {link, mkdir, open, readFile, rename, rm, stat, unlink} from 'node:fs/promises';
+import {mkdir, open, readFile, rm, stat, unlink} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {ConsoleError} from '../errors.js';
-import {errorCode, isDiskFull, syncDir, writeFileAtomic} from './atomic-file.js';
-import {currentOperator, type Operator} from './operator.js';
+import {errorCode, isDiskFull, removeIfSame, syncDir, writeFileAtomic} from './atomic-file.js';
+import {currentOperator, processAlive, type Operator} from './operator.js';
 import {fallbackCandidates, projectStateDir, tmpfsFallbackDir} from './state-dir.js';
 import {isStepId, STEP_IDS, Timeline, type StepId, type TimelineEvent} from './timeline.js';
 
@@ -113,14 +113,6 @@ interface LockHolder {
 	since: string;
 }
 
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return errorCode(error) === 'EPERM';
-	}
-}
 
 async function readHolder(file: string): Promise<LockHolder | null> {
 	try {
@@ -142,25 +134,9 @@ async function clearStaleLock(file: string): Promise<boolean> {
 		throw error;
 	}
 	const holder = await readHolder(file);
-	const dead = holder !== null && holder.host === hostname() && !alive(holder.pid);
+	const dead = holder !== null && holder.host === hostname() && !processAlive(holder.pid);
 	if (!dead && Date.now() - info.mtimeMs <= lockStaleMs) return false;
-	// Move it aside before deleting: of several processes that found it stale only one
-	// moves it, and a fresh lock someone took in between is put back.
-	const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-	try {
-		await rename(file, aside);
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return true;
-		throw error;
-	}
-	const moved = await stat(aside);
-	if (moved.ino !== info.ino) {
-		await link(aside, file).catch(() => {});
-		await unlink(aside).catch(() => {});
-		return false;
-	}
-	await unlink(aside).catch(() => {});
-	return true;
+	return removeIfSame(file, info.ino);
 }
 
 async function acquireLock(file: string, operator: Operator): Promise<number> {

@@ -1,11 +1,10 @@
-import {randomBytes} from 'node:crypto';
 import {readFileSync, unlinkSync} from 'node:fs';
-import {link, mkdir, readFile, rename, stat, unlink} from 'node:fs/promises';
+import {mkdir, readFile, stat} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join} from 'node:path';
 import {ConsoleError} from '../errors.js';
-import {createFileExclusive, errorCode, syncDir, writeFileAtomic} from './atomic-file.js';
-import type {Operator} from './operator.js';
+import {createFileExclusive, errorCode, removeIfSame, syncDir, writeFileAtomic} from './atomic-file.js';
+import {processAlive, type Operator} from './operator.js';
 
 /**
  * `<state>/<project>/lock`: one operator at a time changes a project. It names who holds it
@@ -47,14 +46,6 @@ export function processStartTime(pid: number): number | null {
 	}
 }
 
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return errorCode(error) === 'EPERM';
-	}
-}
 
 /** The lock naming `pid` (this process unless said otherwise) on behalf of `operator`. */
 export function holderFor(operator: Pick<Operator, 'user' | 'sshConnection' | 'host'>, what: string, pid = process.pid): LockHolder {
@@ -107,7 +98,7 @@ export const isSelf = (holder: LockHolder, pid = process.pid) =>
 export function judge(holder: LockHolder, self = process.pid): Exclude<LockState, {state: 'free'}> {
 	if (isSelf(holder, self)) return {state: 'mine', holder};
 	if (holder.host !== hostname() || holder.pid <= 0) return {state: 'held', holder};
-	if (!alive(holder.pid)) return {state: 'stale', holder, reason: `pid ${holder.pid} is gone`};
+	if (!processAlive(holder.pid)) return {state: 'stale', holder, reason: `pid ${holder.pid} is gone`};
 	const start = processStartTime(holder.pid);
 	if (holder.processStart !== null && start !== null && start !== holder.processStart) {
 		return {state: 'stale', holder, reason: `pid ${holder.pid} is now another process`};
@@ -129,24 +120,6 @@ export function describeHolder(holder: LockHolder): string {
 }
 
 /** Removes the lock file only if it is still the one we looked at (same inode). */
-async function removeIfSame(file: string, ino: number): Promise<boolean> {
-	const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-	try {
-		await rename(file, aside);
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return true;
-		throw error;
-	}
-	const moved = await stat(aside);
-	if (moved.ino !== ino) {
-		// Someone took it in between: put theirs back.
-		await link(aside, file).catch(() => {});
-		await unlink(aside).catch(() => {});
-		return false;
-	}
-	await unlink(aside).catch(() => {});
-	return true;
-}
 
 export interface AcquireOptions {
 	/** Take over a stale lock (the operator confirmed, or --yes). */
