@@ -9,13 +9,11 @@ import {captureEvidence} from '../incident/evidence/capture.js';
 import {planEvidence} from '../incident/evidence/collectors.js';
 import {MANIFEST_FILE} from '../incident/evidence/manifest.js';
 import type {CaptureProgress, CaptureResult} from '../incident/evidence/types.js';
-import {openIncident} from '../incident/incident-store.js';
-import {currentOperator} from '../incident/operator.js';
 import {countTotal, type RedactionCounts} from '../incident/redaction.js';
-import {resolveStateDir} from '../incident/state-dir.js';
 import {loadProject} from '../incident/status.js';
 import {formatBytes} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
+import {openProjectIncident} from './open-incident.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -88,14 +86,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	await checkOut(options.out);
 	const [loaded, engine] = await Promise.all([loading, connecting]);
 	await engine.version();
-	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
-	const operator = currentOperator();
-	const incident = await openIncident({
-		stateDir: stateDir.dir,
-		project: loaded.name,
-		operator,
-		context: {workingDir: project.workingDir, files: project.files},
-	});
+	const {operator, incident} = await openProjectIncident(options, project, loaded.name);
 	if (incident.timeline.fellBack) say(`the state dir's disk is full: the incident timeline is kept in ${incident.timeline.file} (tmpfs) for now`);
 
 	const controller = new AbortController();

@@ -7,21 +7,19 @@ import {ConsoleError, isConsoleError} from '../errors.js';
 import {isEvidenceEngine} from '../engine/types.js';
 import {writeFileAtomic} from '../incident/atomic-file.js';
 import type {EvidenceSources} from '../incident/evidence/collectors.js';
-import {openIncident} from '../incident/incident-store.js';
 import {acquireLock, holderFor, lockState, releaseLockSync} from '../incident/project-lock.js';
 import {projectStateDir} from '../incident/state-dir.js';
 import {followLogs} from '../incident/log-followers.js';
 import {LogStore} from '../incident/log-store.js';
-import {currentOperator} from '../incident/operator.js';
 import {readOperatorSettings} from '../incident/operator-settings.js';
 import {ServicesFeed} from '../incident/services-feed.js';
-import {resolveStateDir} from '../incident/state-dir.js';
 import {gatherStatus} from '../incident/status.js';
 import {useColor} from '../presentation/format.js';
 import type {ConsoleModel} from '../ui/console-model.js';
 import type {GlobalOptions} from './global-options.js';
 import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-model.js';
 import {createDiskModel} from './disk-model.js';
+import {openProjectIncident} from './open-incident.js';
 
 export interface OpenedConsole {
 	model: ConsoleModel;
@@ -37,18 +35,11 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 	const {loaded, status} = await gatherStatus(outside, project);
 	const operatorSettings = await reading;
 	const engine = await outside.engine;
-	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
-	const operator = currentOperator();
-	const incident = await openIncident({
-		stateDir: stateDir.dir,
-		project: loaded.name,
-		operator,
-		context: {workingDir: project.workingDir, files: project.files},
-	});
+	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name);
 
 	// One operator at a time: this console holds the project's lock while it is open; when
 	// someone else does (another console, a rollback worker), it opens read-only, naming them.
-	const lockDir = projectStateDir(stateDir.dir, loaded.name);
+	const lockDir = projectStateDir(stateDir, loaded.name);
 	const consoleLock: ConsoleLock = {held: null};
 	let lockedOut: string | null = null;
 	if (!options.readOnly) {
@@ -121,10 +112,10 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 		},
 	};
 
-	model.disk = createDiskModel({project, stateDir: stateDir.dir, incident: {id: incident.id, dir: incident.dir}});
+	model.disk = createDiskModel({project, stateDir, incident: {id: incident.id, dir: incident.dir}});
 	model.stabilise = createStabiliseModel({
 		project,
-		stateDir: stateDir.dir,
+		stateDir,
 		projectDir: lockDir,
 		operator,
 		incidentDir: incident.dir,
