@@ -1,19 +1,15 @@
 import {Box, Text} from 'ink';
 import {useCallback} from 'react';
 import {compileFilter, type LogStore, type StoredLine} from '../../incident/log-store.js';
+import type {ConsoleState} from '../console-state.js';
 import {useThrottledVersion} from '../hooks/use-throttled-version.js';
 import {Toned} from '../theme.js';
 
-export interface LogsPaneProps {
+/** The view settings come straight from the console's state. */
+export interface LogsPaneProps extends Pick<ConsoleState, 'allServices' | 'pausedAt' | 'timestamps' | 'wrap' | 'filter' | 'editingFilter'> {
 	store: LogStore;
 	/** The services whose lines are shown: one, or all interleaved. */
 	services: string[];
-	allServices: boolean;
-	pausedAt: number | null;
-	timestamps: boolean;
-	wrap: boolean;
-	filter: string;
-	editingFilter: boolean;
 	/** Rows and columns available for log lines. */
 	rows: number;
 	columns: number;
