@@ -10,6 +10,18 @@ import {ConsoleError, exitCodes, isConsoleError} from './source/errors.js';
 module.enableCompileCache?.();
 const {default: meow} = await import('meow');
 
+// The single file (scripts/package.mjs) has its version and commit put in at build time (esbuild
+// define) and no package.json beside it; run from dist/, the commit is not known.
+declare const ROLLBACK_CONSOLE_VERSION: string | undefined;
+declare const ROLLBACK_CONSOLE_COMMIT: string | undefined;
+const singleFile = typeof ROLLBACK_CONSOLE_VERSION === 'string';
+const pkg: Record<string, unknown> = singleFile
+	? {name: 'rollback-console', version: ROLLBACK_CONSOLE_VERSION}
+	: (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>);
+const runtime = process.versions['bun'] ? `bun ${process.versions['bun']}` : `node ${process.version}`;
+const commit = typeof ROLLBACK_CONSOLE_COMMIT === 'string' ? ROLLBACK_CONSOLE_COMMIT : 'unknown';
+const version = `rollback-console ${String(pkg['version'])} (commit ${commit}, ${runtime}${singleFile ? `, single file ${process.platform}-${process.arch}` : ''})`;
+
 const commandList = COMMANDS.map(c => `    $ rollback-console ${c.usage.padEnd(32)} ${c.summary}`).join('\n');
 
 const cli = meow(
@@ -26,6 +38,7 @@ ${commandList}
     --read-only              show everything, change nothing
     --json                   machine-readable output (headless commands)
     --no-color               no colours (NO_COLOR is honoured too)
+    --version                the version, the commit and the runtime it runs on
 
   Exit codes
     0 ok · 1 checked and found wanting · 2 usage or environment error · 3 failed midway
@@ -33,7 +46,8 @@ ${commandList}
 	{
 		importMeta: import.meta,
 		// Given, so meow does not search for and normalise package.json on every start.
-		pkg: JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>,
+		pkg,
+		version,
 		allowUnknownFlags: false,
 		flags: {
 			projectDir: {type: 'string'},
@@ -99,7 +113,7 @@ async function run(): Promise<number> {
 			);
 		}
 		const opts = options([], 'the console');
-		const {run: runConsole} = await import('./source/commands/console.js');
+		const {run: runConsole} = await import('./source/console/open-console.js');
 		// Exit even if a follower's socket lingers: the terminal has been restored by now.
 		process.exit(await runConsole(opts));
 	}

@@ -13,7 +13,7 @@ import {countTotal, type RedactionCounts} from '../incident/redaction.js';
 import {loadProject} from '../incident/status.js';
 import {formatBytes} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
-import {openProjectIncident} from './open-incident.js';
+import {openProjectIncident} from '../console/open-incident.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -1,13 +1,10 @@
 import {createInterface} from 'node:readline/promises';
-import {ComposeCli} from '../engine/compose-cli.js';
 import {locateProject} from '../engine/compose-project.js';
-import {DockerEngine} from '../engine/docker-engine.js';
-import {localDiskHost} from '../engine/host-disk.js';
 import {ConsoleError, exitCodes, isConsoleError} from '../errors.js';
 import {isDiskFull} from '../incident/atomic-file.js';
-import {gatherDisk, type DiskOutside, type GatheredDisk} from '../incident/disk-gather.js';
-import {selectActions, type DiskAction, type DiskReport, type ProtectedItem} from '../incident/disk-plan.js';
-import {runDiskPrune, type DiskActionResult, type DiskRunner} from '../incident/disk-run.js';
+import {gatherDisk, type DiskOutside, type GatheredDisk} from '../incident/disk/gather.js';
+import {selectActions, type DiskAction, type DiskReport, type ProtectedItem} from '../incident/disk/plan.js';
+import {runDiskPrune, type DiskActionResult, type DiskRunner} from '../incident/disk/run.js';
 import {incidentFiles, openIncident, recordStepStatus} from '../incident/incident-store.js';
 import {currentOperator} from '../incident/operator.js';
 import {acquireLock, describeHolder, holderFor, lockState, releaseLock, type LockHolder} from '../incident/project-lock.js';
@@ -15,13 +12,8 @@ import {projectStateDir, resolveStateDir} from '../incident/state-dir.js';
 import {actionVerbs, clip, clipName, formatPercent, usageBar} from '../presentation/disk-format.js';
 import {formatBytes, formatTable, paint, useColor} from '../presentation/format.js';
 import type {ComposeProject} from '../engine/types.js';
-import {fallbackEvidence} from './disk-model.js';
+import {connectDisk, fallbackEvidence} from '../console/connect-disk.js';
 import type {GlobalOptions} from './global-options.js';
-
-/** The real engine, compose and host for `disk` and the console's Disk step. */
-export function connectDisk(env: NodeJS.ProcessEnv = process.env): DiskOutside {
-	return {compose: new ComposeCli(env), engine: DockerEngine.connect(env), host: localDiskHost};
-}
 
 const labels = {root: '/', docker: 'docker', state: 'state'} as const;
 // Protected items of these kinds are many on a shared box: the text shows a few, --json all.

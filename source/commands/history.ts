@@ -1,13 +1,13 @@
 import {locateProject} from '../engine/compose-project.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {lockState} from '../incident/project-lock.js';
-import type {Candidate} from '../incident/releases.js';
-import {gather, listCandidates} from '../incident/rollback-prepare.js';
-import {latestRun} from '../incident/stabilise.js';
+import type {Candidate} from '../incident/stabilise/releases.js';
+import {gather, listCandidates} from '../incident/stabilise/prepare.js';
+import {latestRun} from '../incident/stabilise/runs.js';
 import {resolveStateDir} from '../incident/state-dir.js';
 import {formatTable, useColor, type Tone} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
-import {connectStabilise} from './stabilise-outside.js';
+import {connectStabilise} from '../console/connect-stabilise.js';
 
 const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
 

@@ -1,10 +1,10 @@
 import {locateProject} from '../engine/compose-project.js';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {ConsoleError, exitCodes} from '../errors.js';
-import {startMarkedConfig} from '../incident/marked-config.js';
-import {parseRef} from '../incident/release-ref.js';
-import type {RollbackPlan, RunKind} from '../incident/rollback-plan.js';
-import type {WorkerResult} from '../incident/rollback-run.js';
+import {startMarkedConfig} from '../incident/stabilise/marked-config.js';
+import {parseRef} from '../incident/stabilise/release-ref.js';
+import type {RollbackPlan, RunKind} from '../incident/stabilise/plan.js';
+import type {WorkerResult} from '../incident/stabilise/run.js';
 import type {GlobalOptions} from './global-options.js';
 
 // Only light modules above: compose is started first thing, and the rest of the command
@@ -14,13 +14,13 @@ const load = () =>
 	Promise.all([
 		import('node:readline/promises'),
 		import('../incident/project-lock.js'),
-		import('../incident/rollback-launch.js'),
-		import('../incident/rollback-plan.js'),
-		import('../incident/rollback-prepare.js'),
-		import('../incident/stabilise.js'),
+		import('../incident/stabilise/launch.js'),
+		import('../incident/stabilise/plan.js'),
+		import('../incident/stabilise/prepare.js'),
+		import('../incident/stabilise/runs.js'),
 		import('../incident/state-dir.js'),
 		import('../incident/operator.js'),
-		import('./stabilise-outside.js'),
+		import('../console/connect-stabilise.js'),
 	]);
 
 // ROLLBACK_CONSOLE_TRACE=1: when each phase ended, in ms since the process started.

@@ -1,6 +1,5 @@
 import ky, {isNetworkError, isTimeoutError} from 'ky';
-import {expandVariables, type HealthProbe} from '../incident/health.js';
-import type {Settings} from '../incident/settings.js';
+import {expandVariables, type HealthProbe, type HealthTarget} from './health-probe-types.js';
 import {networkCodes} from './network-codes.js';
 
 export interface ProbeOptions {
@@ -77,7 +76,7 @@ async function readStart(response: Response, deadline: number): Promise<string> 
 	return text.slice(0, bodyChars);
 }
 
-async function probeOne(target: Settings['health'][number], options: ProbeOptions): Promise<HealthProbe> {
+async function probeOne(target: HealthTarget, options: ProbeOptions): Promise<HealthProbe> {
 	const env = options.env ?? process.env;
 	const now = options.now ?? Date.now;
 	const headers = Object.fromEntries(Object.entries(target.headers).map(([name, value]) => [name, expandVariables(value, env)]));
@@ -126,6 +125,6 @@ async function probeOne(target: Settings['health'][number], options: ProbeOption
  * Probes every configured health URL once, all at once. Never throws: a URL that does not
  * answer is a result (`status: null` and why), as is one that answers with the wrong status.
  */
-export function probeHealth(targets: Settings['health'], options: ProbeOptions = {}): Promise<HealthProbe[]> {
+export function probeHealth(targets: readonly HealthTarget[], options: ProbeOptions = {}): Promise<HealthProbe[]> {
 	return Promise.all(targets.map(target => probeOne(target, options)));
 }

@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {ConsoleError} from '../errors.js';
-import {parseImageRef} from '../incident/image-ref.js';
+import {parseImageRef} from './image-ref.js';
 import {networkCodes} from './network-codes.js';
 
 /**

@@ -1,5 +1,5 @@
 import type {ComposeConfig, ContainerInfo, ContainerState, Health, ImageInfo} from '../engine/types.js';
-import {digestFor, parseImageRef} from './image-ref.js';
+import {digestFor, parseImageRef} from '../engine/image-ref.js';
 
 export type ServiceState = ContainerState | 'missing';
 

@@ -1,10 +1,11 @@
+import type {HealthTarget} from '../engine/health-probe-types.js';
 import {ConsoleError} from '../errors.js';
 import {patternProblem} from './redaction.js';
 
 /** The project's `x-rollback-console` settings, with every default filled in. */
 export interface Settings {
 	release: {variable: string; services: string[] | null; persist: 'env' | 'override' | 'none'};
-	health: Array<{url: string; headers: Record<string, string>; expectStatus: number; timeoutMs: number}>;
+	health: HealthTarget[];
 	database: {service: string; engine: string; migrationsTable: string | null} | null;
 	disk: {thresholdPercent: number; retainReleases: number};
 	/** Extra redaction patterns for evidence; present only when the Compose file sets them. */

@@ -4,8 +4,8 @@ import type {LogStore} from '../incident/log-store.js';
 import type {ServicesSnapshot} from '../incident/services-feed.js';
 import type {StepId, TimelineEvent} from '../incident/timeline.js';
 import type {HealthProbe} from '../incident/health.js';
-import type {DiskAction, DiskReport} from '../incident/disk-plan.js';
-import type {DiskActionResult, DiskPruneResult} from '../incident/disk-run.js';
+import type {DiskAction, DiskReport} from '../incident/disk/plan.js';
+import type {DiskActionResult, DiskPruneResult} from '../incident/disk/run.js';
 import type {CaptureProgress, CaptureResult, EvidencePlanView} from '../incident/evidence/types.js';
 
 /**

@@ -1,7 +1,7 @@
 import type {LockState} from '../incident/project-lock.js';
-import type {Candidate} from '../incident/releases.js';
-import type {RollbackPlan} from '../incident/rollback-plan.js';
-import type {WorkerResult} from '../incident/rollback-run.js';
+import type {Candidate} from '../incident/stabilise/releases.js';
+import type {RollbackPlan} from '../incident/stabilise/plan.js';
+import type {WorkerResult} from '../incident/stabilise/run.js';
 
 /** What the Stabilise step knows before anything runs. */
 export interface StabilisePrepared {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {setTimeout as delay} from 'node:timers/promises';
-import {openConsole} from '../../source/commands/console.js';
+import {openConsole} from '../../source/console/open-console.js';
 import type {GlobalOptions} from '../../source/commands/global-options.js';
 import {CLI, oneLine, runCli} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';

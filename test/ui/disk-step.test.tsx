@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 import {render} from 'ink-testing-library';
 import type {DfImage, DfVolume, DiskContainer, DiskEngine, DiskHost, DiskUsage, FsUsage} from '../../source/engine/types.js';
-import {buildDiskPlan} from '../../source/incident/disk-plan.js';
-import {computeRetention} from '../../source/incident/disk-retention.js';
-import {runDiskPrune} from '../../source/incident/disk-run.js';
-import type {ReleaseRecord} from '../../source/incident/releases.js';
+import {buildDiskPlan} from '../../source/incident/disk/plan.js';
+import {computeRetention} from '../../source/incident/disk/retention.js';
+import {runDiskPrune} from '../../source/incident/disk/run.js';
+import type {ReleaseRecord} from '../../source/incident/stabilise/releases.js';
 import {App} from '../../source/ui/app.js';
 import {fakeModel, frameWhere, serviceRow, type FakeModel} from '../support/fake-model.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 import {render} from 'ink-testing-library';
-import {buildCandidates} from '../../source/incident/releases.js';
-import {releaseServices} from '../../source/incident/release-services.js';
-import {buildPlan, type RollbackPlan} from '../../source/incident/rollback-plan.js';
+import {buildCandidates} from '../../source/incident/stabilise/releases.js';
+import {releaseServices} from '../../source/incident/stabilise/release-services.js';
+import {buildPlan, type RollbackPlan} from '../../source/incident/stabilise/plan.js';
 import {parseSettings} from '../../source/incident/settings.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../../source/ui/stabilise-model.js';
 import {StabiliseStep} from '../../source/ui/steps/stabilise-step.js';

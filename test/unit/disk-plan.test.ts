@@ -5,9 +5,9 @@ import path from 'node:path';
 import {test} from 'node:test';
 import type {DfImage, DfVolume, DiskContainer, ImageLayers} from '../../source/engine/types.js';
 import {localDiskHost} from '../../source/engine/host-disk.js';
-import {buildDiskPlan, imageEstimates, layerSizes, RUNAWAY_LOG_BYTES, selectActions, type DiskFacts} from '../../source/incident/disk-plan.js';
-import {computeRetention} from '../../source/incident/disk-retention.js';
-import type {ReleaseRecord} from '../../source/incident/releases.js';
+import {buildDiskPlan, imageEstimates, layerSizes, RUNAWAY_LOG_BYTES, selectActions, type DiskFacts} from '../../source/incident/disk/plan.js';
+import {computeRetention} from '../../source/incident/disk/retention.js';
+import type {ReleaseRecord} from '../../source/incident/stabilise/releases.js';
 import {usageBar} from '../../source/presentation/disk-format.js';
 
 const repo = 'registry.example/shop/app';
@@ -392,7 +392,7 @@ test('the runner: one action at a time, each recorded; an image with an unlisted
 	const recorded: Array<{type: string; data: Record<string, unknown>}> = [];
 	let parentBlocked = true;
 	let free = 1000;
-	const {runDiskPrune} = await import('../../source/incident/disk-run.js');
+	const {runDiskPrune} = await import('../../source/incident/disk/run.js');
 	const engine = {
 		async removeImage(id: string) {
 			calls.push(id);

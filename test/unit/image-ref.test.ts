@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {digestFor, parseImageRef} from '../../source/incident/image-ref.js';
+import {digestFor, parseImageRef} from '../../source/engine/image-ref.js';
 
 test('a registry with a port is not mistaken for a tag', () => {
 	assert.deepEqual(parseImageRef('127.0.0.1:5000/rct/app:v1.4.0'), {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 import type {RepositoryImage} from '../../source/engine/types.js';
-import {appendRelease, buildCandidates, lastKnownGood, readReleases, semverOf, type ReleaseRecord} from '../../source/incident/releases.js';
+import {appendRelease, buildCandidates, lastKnownGood, readReleases, semverOf, type ReleaseRecord} from '../../source/incident/stabilise/releases.js';
 
 const record = (event: ReleaseRecord['event'], tag: string, time: string, digest = `sha256:${tag}`): ReleaseRecord => ({
 	time,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import type {ComposeProject} from '../../source/engine/types.js';
-import {setEnvValue} from '../../source/incident/env-file.js';
-import {findVariable, releaseServices, tagFor, valueFor} from '../../source/incident/release-services.js';
-import {buildPlan, displayCommand, overridePath, planText, type PlanInput, type Target} from '../../source/incident/rollback-plan.js';
-import {parseRef} from '../../source/incident/rollback-prepare.js';
+import {setEnvValue} from '../../source/incident/stabilise/env-file.js';
+import {findVariable, releaseServices, tagFor, valueFor} from '../../source/incident/stabilise/release-services.js';
+import {buildPlan, displayCommand, overridePath, planText, type PlanInput, type Target} from '../../source/incident/stabilise/plan.js';
+import {parseRef} from '../../source/incident/stabilise/prepare.js';
 import {parseSettings} from '../../source/incident/settings.js';
 import {unifiedDiff} from '../../source/presentation/unified-diff.js';
 

@@ -5,10 +5,10 @@ import path from 'node:path';
 import {after, test} from 'node:test';
 import type {ComposeCommands, ComposeRun, ContainerInfo, Engine, ImageInfo} from '../../source/engine/types.js';
 import {acquireLock, holderFor, lockFile} from '../../source/incident/project-lock.js';
-import {readReleases} from '../../source/incident/releases.js';
-import {releaseServices} from '../../source/incident/release-services.js';
-import {buildPlan} from '../../source/incident/rollback-plan.js';
-import {composeMessage, runWorker, serviceInMessage, type WorkerJob} from '../../source/incident/rollback-run.js';
+import {readReleases} from '../../source/incident/stabilise/releases.js';
+import {releaseServices} from '../../source/incident/stabilise/release-services.js';
+import {buildPlan} from '../../source/incident/stabilise/plan.js';
+import {composeMessage, runWorker, serviceInMessage, type WorkerJob} from '../../source/incident/stabilise/run.js';
 import {parseSettings} from '../../source/incident/settings.js';
 
 const dirs: string[] = [];

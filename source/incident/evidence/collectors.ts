@@ -3,7 +3,7 @@ import {textLines, type CiLogSource} from '../../engine/ci-log.js';
 import {composeProjectArgs} from '../../engine/compose-project.js';
 import {hostFacts} from '../../engine/host-facts.js';
 import type {ComposeProject, ContainerInfo, Engine, EvidenceEngine, LogLine} from '../../engine/types.js';
-import type {HealthProbe} from '../health.js';
+import type {HealthProbe} from '../../engine/health-probe-types.js';
 import type {Settings} from '../settings.js';
 import type {Content, EvidenceItem, EvidencePlan} from './types.js';
 

@@ -1,7 +1,7 @@
 import {Box, Text, useInput} from 'ink';
 import {useCallback, useEffect, useRef, useState, type ReactNode} from 'react';
-import type {DiskAction, DiskReport, FsReport} from '../../incident/disk-plan.js';
-import type {DiskActionResult, DiskPruneResult} from '../../incident/disk-run.js';
+import type {DiskAction, DiskReport, FsReport} from '../../incident/disk/plan.js';
+import type {DiskActionResult, DiskPruneResult} from '../../incident/disk/run.js';
 import type {StepId, TimelineEvent} from '../../incident/timeline.js';
 import {actionVerbs, clip, clipName, formatPercent, usageBar} from '../../presentation/disk-format.js';
 import {formatBytes} from '../../presentation/format.js';

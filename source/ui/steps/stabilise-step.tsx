@@ -1,7 +1,7 @@
 import {Box, Text, useInput} from 'ink';
 import {useCallback, useEffect, useRef, useState, type ReactNode} from 'react';
-import type {Candidate} from '../../incident/releases.js';
-import type {RollbackPlan} from '../../incident/rollback-plan.js';
+import type {Candidate} from '../../incident/stabilise/releases.js';
+import type {RollbackPlan} from '../../incident/stabilise/plan.js';
 import type {ConsoleModel} from '../console-model.js';
 import type {RunView, StabilisePrepared} from '../stabilise-model.js';
 import {Toned} from '../theme.js';

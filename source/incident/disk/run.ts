@@ -2,10 +2,10 @@ import {createHash} from 'node:crypto';
 import {mkdir} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {gzipSync} from 'node:zlib';
-import type {DiskEngine, DiskHost} from '../engine/types.js';
-import {isDiskFull, writeFileAtomic} from './atomic-file.js';
-import {LOG_TAIL, type DiskAction, type DiskReport} from './disk-plan.js';
-import type {StepId} from './timeline.js';
+import type {DiskEngine, DiskHost} from '../../engine/types.js';
+import {isDiskFull, writeFileAtomic} from '../atomic-file.js';
+import {LOG_TAIL, type DiskAction, type DiskReport} from './plan.js';
+import type {StepId} from '../timeline.js';
 
 /**
  * Runs the Disk step's actions one at a time, each by ID or name, measuring what each freed

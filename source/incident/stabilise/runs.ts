@@ -1,11 +1,11 @@
 import {readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {openIncident} from './incident-store.js';
-import type {Operator} from './operator.js';
-import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from './project-lock.js';
-import {launchWorker, readResult, workerAlive, type Launched} from './rollback-launch.js';
-import type {RollbackPlan} from './rollback-plan.js';
-import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './rollback-run.js';
+import {openIncident} from '../incident-store.js';
+import type {Operator} from '../operator.js';
+import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from '../project-lock.js';
+import {launchWorker, readResult, workerAlive, type Launched} from './launch.js';
+import type {RollbackPlan} from './plan.js';
+import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './run.js';
 
 /**
  * Starting a confirmed plan, the same way for the headless commands and the console: take

@@ -1,7 +1,7 @@
 import semver from 'semver';
-import type {ImageTemplate} from './release-services.js';
-import {valueFor} from './release-services.js';
-import {buildCandidates, lastKnownGood, semverOf, type ReleaseRecord} from './releases.js';
+import type {ImageTemplate} from '../stabilise/release-services.js';
+import {valueFor} from '../stabilise/release-services.js';
+import {buildCandidates, lastKnownGood, semverOf, type ReleaseRecord} from '../stabilise/releases.js';
 
 /**
  * Which release images the Disk step must never remove, from releases.jsonl: the current

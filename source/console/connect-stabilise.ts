@@ -1,7 +1,7 @@
 import {ComposeCli} from '../engine/compose-cli.js';
 import {DockerEngine} from '../engine/docker-engine.js';
 import {preloadRegistry, RegistryClient} from '../engine/registry.js';
-import type {StabiliseOutside} from '../incident/rollback-prepare.js';
+import type {StabiliseOutside} from '../incident/stabilise/prepare.js';
 
 /** The real engine, compose and registry for rollback, deploy, history and the console's Stabilise step. */
 export function connectStabilise(

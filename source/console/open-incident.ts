@@ -2,7 +2,7 @@ import type {ComposeProject} from '../engine/types.js';
 import {openIncident, type Incident} from '../incident/incident-store.js';
 import {currentOperator, type Operator} from '../incident/operator.js';
 import {resolveStateDir} from '../incident/state-dir.js';
-import type {GlobalOptions} from './global-options.js';
+import type {GlobalOptions} from '../commands/global-options.js';
 
 /** The state dir, the operator, and the project's open incident (resumed, or a new one). */
 export async function openProjectIncident(

@@ -15,7 +15,7 @@ if (!jobFile) {
 	process.stderr.write('usage: rollback-worker JOB.json\n');
 	process.exit(2);
 }
-type Job = import('../incident/rollback-run.js').WorkerJob;
+type Job = import('../incident/stabilise/run.js').WorkerJob;
 const job = JSON.parse(readFileSync(jobFile, 'utf8')) as Job;
 const write = (text: string) => process.stdout.write(text);
 
@@ -30,7 +30,7 @@ if (pull && !pull.skip) {
 }
 module.enableCompileCache?.();
 const {ComposeCli} = await import('../engine/compose-cli.js');
-const {runWorker, workerPaths, writeResult} = await import('../incident/rollback-run.js');
+const {runWorker, workerPaths, writeResult} = await import('../incident/stabilise/run.js');
 
 const engine = async () => {
 	const {DockerEngine} = await import('../engine/docker-engine.js');

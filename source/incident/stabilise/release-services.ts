@@ -1,6 +1,6 @@
-import {ConsoleError} from '../errors.js';
-import {parseImageRef, repositoryName} from './image-ref.js';
-import type {Settings} from './settings.js';
+import {ConsoleError} from '../../errors.js';
+import {parseImageRef, repositoryName} from '../../engine/image-ref.js';
+import type {Settings} from '../settings.js';
 
 /**
  * A release service's `image:` as written, split around the tag variable:

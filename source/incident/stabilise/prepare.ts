@@ -1,22 +1,22 @@
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {ConsoleError} from '../errors.js';
-import {readDotEnv} from '../engine/compose-project.js';
-import {isRegistryError, type Registry, type RegistryError} from '../engine/registry.js';
-import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, Engine, EngineImages, ImageInfo, RepositoryImage} from '../engine/types.js';
-import {readJsonLines} from './atomic-file.js';
+import {ConsoleError} from '../../errors.js';
+import {readDotEnv} from '../../engine/compose-project.js';
+import {isRegistryError, type Registry, type RegistryError} from '../../engine/registry.js';
+import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, Engine, EngineImages, ImageInfo, RepositoryImage} from '../../engine/types.js';
+import {readJsonLines} from '../atomic-file.js';
 import {readTextOrNull} from './env-file.js';
 import {parseRef} from './release-ref.js';
 import {startMarkedConfig, type MarkedConfig} from './marked-config.js';
-import {digestFor} from './image-ref.js';
+import {digestFor} from '../../engine/image-ref.js';
 import {releaseServices, tagFor, valueFor, type ReleaseServices} from './release-services.js';
 import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
-import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './rollback-plan.js';
-import {parseSettings, type Settings} from './settings.js';
-import {projectStateDir} from './state-dir.js';
-import {buildServiceStatus, type ServiceStatus} from './service-status.js';
-import type {LoadedProject} from './status.js';
-import type {TimelineEvent} from './timeline.js';
+import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './plan.js';
+import {parseSettings, type Settings} from '../settings.js';
+import {projectStateDir} from '../state-dir.js';
+import {buildServiceStatus, type ServiceStatus} from '../service-status.js';
+import type {LoadedProject} from '../status.js';
+import type {TimelineEvent} from '../timeline.js';
 
 /**
  * Gathering for the Stabilise step: what runs, which services are the release, what this

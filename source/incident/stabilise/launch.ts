@@ -5,10 +5,10 @@ import {mkdir, open, readFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {errorCode, writeFileAtomic} from './atomic-file.js';
-import {handOver, holderFor, judge, processStartTime, type LockHolder} from './project-lock.js';
-import type {RollbackPlan} from './rollback-plan.js';
-import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './rollback-run.js';
+import {errorCode, writeFileAtomic} from '../atomic-file.js';
+import {handOver, holderFor, judge, processStartTime, type LockHolder} from '../project-lock.js';
+import type {RollbackPlan} from './plan.js';
+import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './run.js';
 
 /**
  * Starts the detached worker for a confirmed plan and follows it. The worker gets its own
@@ -20,13 +20,17 @@ import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from '
 export const newRunId = (kind: string, time = Date.now()) =>
 	`${new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${kind}-${randomBytes(2).toString('hex')}`;
 
+/** Set (esbuild define) in the single file of `npm run package`, which runs itself again with it. */
+declare const ROLLBACK_CONSOLE_WORKER_ARG: string | undefined;
+
 /** The worker's script beside this module: compiled .js, or .ts under tsx (the tests). */
 function workerCommand(): string[] {
+	if (typeof ROLLBACK_CONSOLE_WORKER_ARG === 'string') return [ROLLBACK_CONSOLE_WORKER_ARG];
 	const self = import.meta.url;
 	if (self.endsWith('.ts')) {
-		return ['--import', 'tsx', fileURLToPath(new URL('../commands/rollback-worker.ts', self))];
+		return ['--import', 'tsx', fileURLToPath(new URL('../../console/rollback-worker.ts', self))];
 	}
-	return [fileURLToPath(new URL('../commands/rollback-worker.js', self))];
+	return [fileURLToPath(new URL('../../console/rollback-worker.js', self))];
 }
 
 export interface Launched {

@@ -1,7 +1,7 @@
 import {join} from 'node:path';
 import semver from 'semver';
-import type {RepositoryImage} from '../engine/types.js';
-import {appendLine, appendText, readJsonLines} from './atomic-file.js';
+import type {RepositoryImage} from '../../engine/types.js';
+import {appendLine, appendText, readJsonLines} from '../atomic-file.js';
 
 /**
  * `<state>/<project>/releases.jsonl`: every release this box has seen, deployed, verified or

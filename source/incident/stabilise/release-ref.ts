@@ -1,4 +1,4 @@
-import {ConsoleError} from '../errors.js';
+import {ConsoleError} from '../../errors.js';
 
 /** What `--to` names: a tag, or one image by its digest. */
 export type Ref = {kind: 'tag'; tag: string} | {kind: 'digest'; digest: string};

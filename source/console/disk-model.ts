@@ -1,15 +1,8 @@
-import {join} from 'node:path';
 import type {ComposeProject} from '../engine/types.js';
-import type {GatheredDisk} from '../incident/disk-gather.js';
+import type {GatheredDisk} from '../incident/disk/gather.js';
 import {incidentFiles} from '../incident/incident-store.js';
-import {tmpfsFallbackDir} from '../incident/state-dir.js';
+import {fallbackEvidence} from './connect-disk.js';
 import type {DiskModel} from '../ui/console-model.js';
-
-/** Where a log's tail goes when the evidence dir's disk is full: the incident's tmpfs mirror. */
-export async function fallbackEvidence(project: string, incident: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-	const root = await tmpfsFallbackDir(env);
-	return root ? join(root, project, 'incidents', incident, 'evidence') : null;
-}
 
 /**
  * The console's Disk step over the real engine: gathers afresh each time, and runs a list of
@@ -20,7 +13,7 @@ export function createDiskModel(options: {project: ComposeProject; stateDir: str
 	const env = options.env ?? process.env;
 	let last: GatheredDisk | null = null;
 	const load = async () => {
-		const [{connectDisk}, {gatherDisk}, {runDiskPrune}] = await Promise.all([import('./disk.js'), import('../incident/disk-gather.js'), import('../incident/disk-run.js')]);
+		const [{connectDisk}, {gatherDisk}, {runDiskPrune}] = await Promise.all([import('./connect-disk.js'), import('../incident/disk/gather.js'), import('../incident/disk/run.js')]);
 		return {outside: connectDisk(env), gatherDisk, runDiskPrune};
 	};
 	let loading: ReturnType<typeof load> | null = null;

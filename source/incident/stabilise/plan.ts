@@ -1,10 +1,10 @@
 import {basename, dirname, join} from 'node:path';
-import {ConsoleError} from '../errors.js';
-import type {ComposeProject} from '../engine/types.js';
-import {unifiedDiff} from '../presentation/unified-diff.js';
+import {ConsoleError} from '../../errors.js';
+import type {ComposeProject} from '../../engine/types.js';
+import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
 import {tagFor, type ReleaseServices} from './release-services.js';
-import type {TimelineEvent} from './timeline.js';
+import type {TimelineEvent} from '../timeline.js';
 
 /**
  * The Stabilise step's plan, built from facts already gathered: per release service from →

@@ -1,14 +1,14 @@
 import {join} from 'node:path';
-import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../engine/types.js';
-import {writeFileAtomic} from './atomic-file.js';
+import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../../engine/types.js';
+import {writeFileAtomic} from '../atomic-file.js';
 import {readTextOrNull, replaceWithBackup, setEnvValue} from './env-file.js';
-import {digestFor} from './image-ref.js';
-import {recordStepStatus} from './incident-store.js';
-import {handOver, holderFor, isSelf, judge, readLock, releaseLock, type LockHolder} from './project-lock.js';
+import {digestFor} from '../../engine/image-ref.js';
+import {recordStepStatus} from '../incident-store.js';
+import {handOver, holderFor, isSelf, judge, readLock, releaseLock, type LockHolder} from '../project-lock.js';
 import {appendRelease, appendReleases, readReleases, type ReleaseEvent, type ReleaseRecord} from './releases.js';
-import type {RollbackPlan} from './rollback-plan.js';
-import {containerOk} from './service-status.js';
-import {Timeline} from './timeline.js';
+import type {RollbackPlan} from './plan.js';
+import {containerOk} from '../service-status.js';
+import {Timeline} from '../timeline.js';
 
 /**
  * What the detached worker does with a confirmed plan: pull, make it durable, up, check that

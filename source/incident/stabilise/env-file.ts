@@ -1,5 +1,5 @@
 import {chown, readFile, stat} from 'node:fs/promises';
-import {createFileExclusive, errorCode, writeFileAtomic} from './atomic-file.js';
+import {createFileExclusive, errorCode, writeFileAtomic} from '../atomic-file.js';
 
 /**
  * The project's `.env`, where compose reads the tag variable from: the durable half of a

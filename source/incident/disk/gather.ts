@@ -1,12 +1,12 @@
-import type {Compose, ComposeCommands, ComposeProject, DiskEngine, DiskHost, Engine, FsUsage, ImageLayers} from '../engine/types.js';
-import {isConsoleError} from '../errors.js';
-import {computeRetention, type Retention} from './disk-retention.js';
-import {buildDiskPlan, type DiskFacts, type DiskReport, type FsLabel} from './disk-plan.js';
-import {parseImageRef, repositoryName} from './image-ref.js';
-import {releaseServices, valueFor, type ImageTemplate, type ReleaseServices} from './release-services.js';
-import {compareCandidates, readReleases, releasesFile, semverOf, type ReleaseRecord} from './releases.js';
-import {projectStateDir} from './state-dir.js';
-import {loadProject, type LoadedProject} from './status.js';
+import type {Compose, ComposeCommands, ComposeProject, DiskEngine, DiskHost, Engine, FsUsage, ImageLayers} from '../../engine/types.js';
+import {isConsoleError} from '../../errors.js';
+import {computeRetention, type Retention} from './retention.js';
+import {buildDiskPlan, type DiskFacts, type DiskReport, type FsLabel} from './plan.js';
+import {parseImageRef, repositoryName} from '../../engine/image-ref.js';
+import {releaseServices, valueFor, type ImageTemplate, type ReleaseServices} from '../stabilise/release-services.js';
+import {compareCandidates, readReleases, releasesFile, semverOf, type ReleaseRecord} from '../stabilise/releases.js';
+import {projectStateDir} from '../state-dir.js';
+import {loadProject, type LoadedProject} from '../status.js';
 
 /**
  * Gathering for the Disk step: statfs, Docker's breakdown, every container and image, the

@@ -16,7 +16,7 @@ import {ServicesFeed} from '../incident/services-feed.js';
 import {gatherStatus} from '../incident/status.js';
 import {useColor} from '../presentation/format.js';
 import type {ConsoleModel} from '../ui/console-model.js';
-import type {GlobalOptions} from './global-options.js';
+import type {GlobalOptions} from '../commands/global-options.js';
 import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-model.js';
 import {createDiskModel} from './disk-model.js';
 import {openProjectIncident} from './open-incident.js';

@@ -1,9 +1,9 @@
 import {createHash} from 'node:crypto';
-import {ConsoleError} from '../errors.js';
-import type {DiskContainer, DiskUsage, FsUsage, ImageLayers, VolumeMountEvent} from '../engine/types.js';
-import {parseImageRef, repositoryName} from './image-ref.js';
-import {keepReason, removableReason, type Retention} from './disk-retention.js';
-import type {ReleaseRecord} from './releases.js';
+import {ConsoleError} from '../../errors.js';
+import type {DiskContainer, DiskUsage, FsUsage, ImageLayers, VolumeMountEvent} from '../../engine/types.js';
+import {parseImageRef, repositoryName} from '../../engine/image-ref.js';
+import {keepReason, removableReason, type Retention} from './retention.js';
+import type {ReleaseRecord} from '../stabilise/releases.js';
 
 /**
  * The Disk step's plan, from facts gathered beforehand (disk-gather.ts): pure, so every

@@ -3,12 +3,12 @@ import type {ComposeProject} from '../engine/types.js';
 import {isConsoleError} from '../errors.js';
 import type {Operator} from '../incident/operator.js';
 import {acquireLock, describeHolder, holderFor, lockState, type LockHolder, type LockState} from '../incident/project-lock.js';
-import {followWorker} from '../incident/rollback-launch.js';
-import type {RollbackPlan} from '../incident/rollback-plan.js';
-import {gather, listCandidates, planFrom, type StabiliseOutside} from '../incident/rollback-prepare.js';
-import {latestRun, startRun, type RunSummary} from '../incident/stabilise.js';
+import {followWorker} from '../incident/stabilise/launch.js';
+import type {RollbackPlan} from '../incident/stabilise/plan.js';
+import {gather, listCandidates, planFrom, type StabiliseOutside} from '../incident/stabilise/prepare.js';
+import {latestRun, startRun, type RunSummary} from '../incident/stabilise/runs.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../ui/stabilise-model.js';
-import {connectStabilise} from './stabilise-outside.js';
+import {connectStabilise} from './connect-stabilise.js';
 
 /** The console's hold on the project lock, shared with the model (read-only follows it). */
 export interface ConsoleLock {

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {join} from 'node:path';
-import {readDotEnv} from '../engine/compose-project.js';
-import type {ComposeCommands, ComposeConfig, ComposeProject} from '../engine/types.js';
+import {readDotEnv} from '../../engine/compose-project.js';
+import type {ComposeCommands, ComposeConfig, ComposeProject} from '../../engine/types.js';
 
 /** The tag variable assumed until the project's settings are read (they can name another). */
 export const DEFAULT_VARIABLE = 'IMAGE_TAG';
