@@ -1,3 +1,5 @@
+// The checklist's domain side: each step's id, number, title, summary and headless command.
+// Its console view (or what it waits for) is the UI registry, source/ui/steps/index.ts.
 import {STEP_IDS, STEP_TITLES, type StepId} from './timeline.js';
 
 export interface StepInfo {
@@ -6,8 +8,8 @@ export interface StepInfo {
 	title: string;
 	/** What the step does, in the operator's words. */
 	summary: string;
-	/** Null when the console can run the step; otherwise what it is waiting for. */
-	pending: string | null;
+	/** The headless command that runs the same plans, when there is one. */
+	command: string | null;
 }
 
 const summaries: Record<StepId, string> = {
@@ -20,11 +22,14 @@ const summaries: Record<StepId, string> = {
 	'follow-up': 'Incident record, postmortem draft, changelog note, notifications and reminders.',
 };
 
-// Steps whose machinery has not landed yet say so rather than pretend.
-const pending: Partial<Record<StepId, string>> = {
-	database: 'the migration check (`rollback-console db`) is not built yet',
-	verify: 'the verify loop (`rollback-console verify`) is not built yet',
-	'follow-up': 'the incident report (`rollback-console report`) is not built yet',
+const commands: Record<StepId, string | null> = {
+	scope: 'status',
+	evidence: 'capture',
+	stabilise: 'rollback',
+	database: 'db',
+	disk: 'disk prune',
+	verify: 'verify',
+	'follow-up': 'close',
 };
 
 export const CHECKLIST: readonly StepInfo[] = STEP_IDS.map((id, index) => ({
@@ -32,5 +37,7 @@ export const CHECKLIST: readonly StepInfo[] = STEP_IDS.map((id, index) => ({
 	number: index + 1,
 	title: STEP_TITLES[id],
 	summary: summaries[id],
-	pending: pending[id] ?? null,
+	command: commands[id],
 }));
+
+export const stepInfo = (id: StepId): StepInfo => CHECKLIST.find(step => step.id === id)!;

@@ -15,7 +15,7 @@ import {useNow} from './hooks/use-now.js';
 import {useServices} from './hooks/use-services.js';
 import {useTimeline} from './hooks/use-timeline.js';
 import {PendingStep} from './steps/pending-step.js';
-import {STEP_VIEWS} from './steps/step-views.js';
+import {stepView, waitsFor} from './steps/index.js';
 import {ColorContext} from './theme.js';
 
 export interface AppProps {
@@ -44,7 +44,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 	const snapshot = useServices(model);
 	const timeline = useTimeline(model);
 	const now = useNow();
-	const StepView = state.openStep ? STEP_VIEWS[state.openStep] : undefined;
+	const StepView = state.openStep ? stepView(state.openStep) : null;
 
 	const serviceNames = snapshot.services.map(s => s.service);
 	const selected = state.service && serviceNames.includes(state.service) ? state.service : (serviceNames[0] ?? null);
@@ -62,7 +62,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 
 	// Opening a step that can run marks it in progress (read-only records nothing).
 	useEffect(() => {
-		if (!model.readOnly && state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !CHECKLIST.find(s => s.id === state.openStep)?.pending) {
+		if (!model.readOnly && state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !waitsFor(state.openStep)) {
 			void timeline.record(state.openStep, 'step_status', {status: 'in-progress'});
 		}
 	}, [state.openStep]);
@@ -151,7 +151,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 			/>
 		);
 	} else if (state.view === 'step') {
-		body = <PendingStep step={CHECKLIST.find(s => s.id === state.openStep)!} />;
+		body = <PendingStep step={state.openStep!} rows={bodyRows} columns={columns} />;
 	} else {
 		body = (
 			<Box flexDirection="row" height={bodyRows}>
@@ -190,7 +190,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 					readOnly={model.readOnly}
 				/>
 				{body}
-				{state.view === 'main' ? <StepPanel step={step} state={timeline.statuses[step.id]} scope={step.id === 'scope' ? scopeRecord(timeline.events) : null} /> : null}
+				{state.view === 'main' ? <StepPanel step={step} waitsFor={waitsFor(step.id)} state={timeline.statuses[step.id]} scope={step.id === 'scope' ? scopeRecord(timeline.events) : null} /> : null}
 				<KeyHint message={state.message} view={state.editingFilter ? 'main' : state.view} />
 			</Box>
 		</ColorContext.Provider>

@@ -5,7 +5,7 @@ import {DECISION_TITLES, type ScopeRecord} from '../../incident/scope.js';
 import {Toned} from '../theme.js';
 
 /** The selected step's summary under the panes; enter opens it. */
-export function StepPanel({step, state, scope}: {step: StepInfo; state: StepState; scope: ScopeRecord | null}) {
+export function StepPanel({step, waitsFor, state, scope}: {step: StepInfo; waitsFor: string | null; state: StepState; scope: ScopeRecord | null}) {
 	return (
 		<Box flexDirection="column" paddingX={1}>
 			<Text wrap="truncate-end">
@@ -24,7 +24,7 @@ export function StepPanel({step, state, scope}: {step: StepInfo; state: StepStat
 				) : null}
 			</Text>
 			<Text wrap="truncate-end">
-				{step.pending ? <Toned tone="warn">Not available yet: {step.pending}. </Toned> : null}
+				{waitsFor ? <Toned tone="warn">Not available yet: {waitsFor}. </Toned> : null}
 				{step.summary}
 			</Text>
 		</Box>

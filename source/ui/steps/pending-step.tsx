@@ -1,18 +1,22 @@
-import {Box, Text} from 'ink';
-import type {StepInfo} from '../../incident/checklist.js';
-import {Toned} from '../theme.js';
+import type {StepId} from '../../incident/timeline.js';
+import {stepInfo} from '../../incident/checklist.js';
+import {StepFrame} from '../kit/step-frame.js';
+import {waitsFor} from './index.js';
 
 /** A step whose machinery has not landed: says so, and what to do meanwhile. */
-export function PendingStep({step}: {step: StepInfo}) {
+export function PendingStep({step, rows, columns}: {step: StepId; rows: number; columns: number}) {
 	return (
-		<Box flexDirection="column" borderStyle="round" paddingX={1} flexGrow={1}>
-			<Text bold>
-				Step {step.number} · {step.title}
-			</Text>
-			<Text>{step.summary}</Text>
-			<Text> </Text>
-			<Toned tone="warn">Not available in this version: {step.pending}.</Toned>
-			<Text>Nothing here runs anything. Esc goes back to the checklist.</Text>
-		</Box>
+		<StepFrame
+			step={step}
+			rows={rows}
+			columns={columns}
+			lines={[
+				{key: 'summary', text: stepInfo(step).summary, wrap: true},
+				{key: 'gap', text: ''},
+				{key: 'waits', tone: 'warn', text: `Not available in this version: ${waitsFor(step)}.`, wrap: true},
+				{key: 'nothing', text: 'Nothing here runs anything. Esc goes back to the checklist.'},
+			]}
+			keys="esc: back to the checklist   q: quit"
+		/>
 	);
 }
