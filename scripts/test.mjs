@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: builds, makes sure the real Docker test environment is there (provisioning it
-// when we are root on Debian), then runs every suite with node's test runner.
+// `npm test`: builds (dist/, then the single file in release/), makes sure the real Docker
+// test environment is there (provisioning it when we are root on Debian), then runs every
+// suite with node's test runner.
 // Without an engine the engine suites are skipped, said loudly, and — with
 // ROLLBACK_CONSOLE_REQUIRE_ENGINE=1 (as .ci/run sets) — the run fails.
 import {spawnSync} from 'node:child_process';
@@ -32,6 +33,12 @@ if (run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '
 	say('the build failed');
 	process.exit(1);
 }
+// The single file (release/), which test/e2e/package.test.ts runs on a view with no Node.
+say('packaging the single file (npm run package)');
+if (run(process.execPath, [path.join(root, 'scripts/package.mjs')]) !== 0) {
+	say('packaging failed');
+	process.exit(1);
+}
 
 const engine = await ensureEngine({log: say});
 let skipped = null;
@@ -43,7 +50,7 @@ if (engine.ok) {
 	skipped = engine.reason;
 }
 
-const testEnv = {env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'}};
+const testEnv = {env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ROLLBACK_CONSOLE_PACKAGED: '1'}};
 const selected = [...suites.unit, ...suites.ui, ...(engine.ok ? suites.engine : [])];
 let status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected], testEnv);
 if (engine.ok && suites.e2e.length > 0) {
