@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- NAME…]`: builds, then runs each benchmark (bench/*.ts) with tsx.
+// `npm run bench [-- NAME…]`: builds (and packages, for bench/package.ts), then runs each benchmark (bench/*.ts) with tsx.
 import {spawnSync} from 'node:child_process';
 import {globSync} from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,8 @@ const wanted = process.argv.slice(2);
 const run = args => spawnSync(process.execPath, args, {cwd: root, stdio: 'inherit'}).status ?? 1;
 
 if (run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
+// bench/package.ts times the single file: `npm run package` first.
+if ((wanted.length === 0 || wanted.includes('package')) && run([path.join(root, 'scripts/package.mjs')]) !== 0) process.exit(1);
 const engine = await ensureEngine({log: line => process.stderr.write(`${line}\n`)});
 if (!engine.ok) {
 	process.stderr.write(`bench: ${engine.reason}\n`);
