@@ -27,6 +27,18 @@ export class LogRing {
 		else this.#start = (this.#start + 1) % this.capacity;
 	}
 
+	/** How many lines have a sequence number up to `seq` (rings are in sequence order). */
+	countUpTo(seq: number): number {
+		let low = 0;
+		let high = this.#size;
+		while (low < high) {
+			const mid = (low + high) >>> 1;
+			if (this.#lines[(this.#start + mid) % this.capacity]!.seq <= seq) low = mid + 1;
+			else high = mid;
+		}
+		return low;
+	}
+
 	/** The last `count` lines (all when omitted), oldest first. */
 	tail(count = this.#size): StoredLine[] {
 		const n = Math.min(count, this.#size);
@@ -85,6 +97,13 @@ export class LogStore {
 	subscribe(listener: () => void): () => void {
 		this.#listeners.add(listener);
 		return () => this.#listeners.delete(listener);
+	}
+
+	/** How many lines the services keep, up to a sequence number (the paused view's end). */
+	count(services: readonly string[], upToSeq = Number.POSITIVE_INFINITY): number {
+		let n = 0;
+		for (const service of services) n += this.#rings.get(service)?.countUpTo(upToSeq) ?? 0;
+		return n;
 	}
 
 	/** The last `count` lines of one service, or of several interleaved in arrival order. */

@@ -67,8 +67,21 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 		}
 	}, [state.openStep]);
 
+	const redactPatterns = model.settings.redact?.patterns;
+	const logView = (view: typeof state) => ({...view, services: logServices, rows: logRows, columns: logColumns, ...(redactPatterns ? {redactPatterns} : {})});
+	const scrollLogs = (by: number) => {
+		const {maxScrollBack} = visibleLines(model.logs, logView(current.current));
+		dispatch({type: 'scroll', by, seq: model.logs.seq, max: maxScrollBack});
+	};
+	const toggleSecrets = () => {
+		const reveal = !current.current.revealSecrets;
+		dispatch({type: 'toggle-secrets'});
+		// Who saw secrets on screen, and when, belongs in the record.
+		if (!model.readOnly) void timeline.record(null, reveal ? 'secrets_revealed' : 'secrets_hidden', {where: 'logs pane'});
+	};
+
 	const saveVisible = async () => {
-		const {lines} = visibleLines(model.logs, {...state, services: logServices, rows: logRows, columns: logColumns});
+		const {lines} = visibleLines(model.logs, logView(state));
 		const name = `logs/${state.allServices ? 'all' : (selected ?? 'none')}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}.log`;
 		try {
 			const file = await model.saveFile(name, lines.map(l => `${l.line.time ?? ''} ${l.line.service} ${l.line.stream} ${l.line.text}`).join('\n') + '\n');
@@ -121,6 +134,13 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 				if (service) dispatch({type: 'select-service', service});
 				return;
 			}
+			if (key.pageUp) return scrollLogs(logRows - 1);
+			if (key.pageDown) return scrollLogs(-(logRows - 1));
+			if (key.home) return scrollLogs(Number.MAX_SAFE_INTEGER);
+			if (key.end) return dispatch({type: 'scroll-to-end'});
+			if (state.filter && input === 'n') return scrollLogs(1);
+			if (state.filter && input === 'N') return scrollLogs(-1);
+			if (input === 'u') return toggleSecrets();
 			if (input === 'a') return dispatch({type: 'toggle-all'});
 			if (input === 'f') return dispatch({type: 'toggle-follow', seq: model.logs.seq});
 			if (input === 't') return dispatch({type: 'toggle-timestamps'});
@@ -157,12 +177,15 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 			<Box flexDirection="row" height={bodyRows}>
 				<Checklist cursor={state.cursor} statuses={timeline.statuses} width={checklistWidth} />
 				<Box flexDirection="column" width={rightColumns}>
-					<ServicesPane snapshot={snapshot} now={now} selected={selected} allServices={state.allServices} rows={serviceRows} />
+					<ServicesPane snapshot={snapshot} now={now} selected={selected} allServices={state.allServices} rows={serviceRows} width={rightColumns - 4} />
 					<LogsPane
 						store={model.logs}
 						services={logServices}
 						allServices={state.allServices}
 						pausedAt={state.pausedAt}
+						scrollBack={state.scrollBack}
+						revealSecrets={state.revealSecrets}
+						{...(redactPatterns ? {redactPatterns} : {})}
 						timestamps={state.timestamps}
 						wrap={state.wrap}
 						filter={state.filter}

@@ -11,6 +11,10 @@ export interface ConsoleState {
 	allServices: boolean;
 	/** Paused at this log sequence number; null while following. */
 	pausedAt: number | null;
+	/** Lines (that pass the filter) scrolled back from the newest shown; 0 at the end. */
+	scrollBack: number;
+	/** Secrets in log lines shown as they are (the operator asked, and it is recorded). */
+	revealSecrets: boolean;
 	timestamps: boolean;
 	wrap: boolean;
 	filter: string;
@@ -26,6 +30,8 @@ export const initialState: ConsoleState = {
 	service: null,
 	allServices: false,
 	pausedAt: null,
+	scrollBack: 0,
+	revealSecrets: false,
 	timestamps: false,
 	wrap: false,
 	filter: '',
@@ -41,6 +47,9 @@ export type ConsoleAction =
 	| {type: 'select-service'; service: string}
 	| {type: 'toggle-all'}
 	| {type: 'toggle-follow'; seq: number}
+	| {type: 'scroll'; by: number; seq: number; max: number}
+	| {type: 'scroll-to-end'}
+	| {type: 'toggle-secrets'}
 	| {type: 'toggle-timestamps'}
 	| {type: 'toggle-wrap'}
 	| {type: 'edit-filter'}
@@ -61,11 +70,20 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
 		case 'toggle-help':
 			return {...state, view: state.view === 'help' ? (state.openStep ? 'step' : 'main') : 'help'};
 		case 'select-service':
-			return {...state, service: action.service, allServices: false};
+			return {...state, service: action.service, allServices: false, scrollBack: 0};
 		case 'toggle-all':
-			return {...state, allServices: !state.allServices};
+			return {...state, allServices: !state.allServices, scrollBack: 0};
 		case 'toggle-follow':
-			return {...state, pausedAt: state.pausedAt === null ? action.seq : null};
+			return {...state, pausedAt: state.pausedAt === null ? action.seq : null, scrollBack: 0};
+		case 'scroll': {
+			// Scrolling back pauses where the newest line was, so arriving lines do not move the view.
+			const scrollBack = Math.max(0, Math.min(action.max, state.scrollBack + action.by));
+			return {...state, scrollBack, pausedAt: state.pausedAt ?? (scrollBack > 0 ? action.seq : null)};
+		}
+		case 'scroll-to-end':
+			return {...state, scrollBack: 0, pausedAt: null};
+		case 'toggle-secrets':
+			return {...state, revealSecrets: !state.revealSecrets};
 		case 'toggle-timestamps':
 			return {...state, timestamps: !state.timestamps};
 		case 'toggle-wrap':
@@ -73,7 +91,7 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
 		case 'edit-filter':
 			return {...state, editingFilter: true};
 		case 'filter-text':
-			return {...state, filter: action.text};
+			return {...state, filter: action.text, scrollBack: 0};
 		case 'filter-done':
 			return {...state, editingFilter: false, filter: action.keep ? state.filter : ''};
 		case 'message':

@@ -1,4 +1,3 @@
-import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {ConsoleError} from '../../errors.js';
 import {readDotEnv} from '../../engine/compose-project.js';
@@ -17,6 +16,7 @@ import {projectStateDir} from '../state-dir.js';
 import {buildServiceStatus, type ServiceStatus} from '../service-status.js';
 import type {LoadedProject} from '../status.js';
 import type {TimelineEvent} from '../timeline.js';
+import {incidentDir, incidentFiles, readCurrentPointer} from '../layout.js';
 
 /**
  * Gathering for the Stabilise step: what runs, which services are the release, what this
@@ -54,10 +54,10 @@ export interface Gathered {
 /** The open incident's events, read without opening it (gathering records nothing). */
 export async function peekIncidentEvents(projectDir: string): Promise<{id: string; dir: string; events: TimelineEvent[]} | null> {
 	try {
-		const pointer = JSON.parse(await readFile(join(projectDir, 'current'), 'utf8')) as {incident?: unknown};
-		if (typeof pointer.incident !== 'string' || !/^\d{8}-\d{6}-[0-9a-f]{4}$/.test(pointer.incident)) return null;
-		const dir = join(projectDir, 'incidents', pointer.incident);
-		const events = await readJsonLines<TimelineEvent>(join(dir, 'timeline.jsonl'));
+		const pointer = await readCurrentPointer(projectDir);
+		if (!pointer) return null;
+		const dir = incidentDir(projectDir, pointer.incident);
+		const events = await readJsonLines<TimelineEvent>(incidentFiles(dir).timeline);
 		if (events.some(e => e.type === 'incident_closed')) return null;
 		return {id: pointer.incident, dir, events};
 	} catch {

@@ -4,9 +4,11 @@ import {compileFilter, type LogStore, type StoredLine} from '../../incident/log-
 import type {ConsoleState} from '../console-state.js';
 import {useThrottledVersion} from '../hooks/use-throttled-version.js';
 import {Toned} from '../theme.js';
+import {redact} from '../../incident/redaction.js';
+import {printable} from '../../presentation/text.js';
 
 /** The view settings come straight from the console's state. */
-export interface LogsPaneProps extends Pick<ConsoleState, 'allServices' | 'pausedAt' | 'timestamps' | 'wrap' | 'filter' | 'editingFilter'> {
+export interface LogsPaneProps extends Pick<ConsoleState, 'allServices' | 'pausedAt' | 'scrollBack' | 'revealSecrets' | 'timestamps' | 'wrap' | 'filter' | 'editingFilter'> {
 	store: LogStore;
 	/** The services whose lines are shown: one, or all interleaved. */
 	services: string[];
@@ -14,51 +16,91 @@ export interface LogsPaneProps extends Pick<ConsoleState, 'allServices' | 'pause
 	rows: number;
 	columns: number;
 	redrawMs?: number;
+	/** Extra redaction patterns (x-rollback-console.redact.patterns). */
+	redactPatterns?: readonly string[];
 }
 
 function clock(time: string | null): string {
 	return time ? time.slice(11, 23).padEnd(12, '0') : '            ';
 }
 
-export function renderLine(line: StoredLine, options: {timestamps: boolean; allServices: boolean}): string {
+/**
+ * A log line as the screen shows it: control characters dropped (an escape sequence in a log
+ * must not move the cursor or retitle the terminal) and, unless the operator revealed them,
+ * secrets masked with the evidence bundle's rules.
+ */
+export function renderLine(
+	line: StoredLine,
+	options: {timestamps: boolean; allServices: boolean; revealSecrets?: boolean; redactPatterns?: readonly string[] | undefined},
+): string {
 	const parts: string[] = [];
 	if (options.timestamps) parts.push(clock(line.time));
 	if (options.allServices) parts.push(`${line.service} |`);
-	parts.push(line.text);
+	const text = printable(line.text.replace(/\t/g, '    '));
+	parts.push(options.revealSecrets ? text : redact(text, options.redactPatterns ? {extraPatterns: options.redactPatterns} : {}).text);
 	return parts.join(' ');
 }
 
-/** The lines that fit: the newest last, filtered, counting wrapped lines' extra rows. */
+export interface VisibleLines {
+	lines: Array<{line: StoredLine; text: string}>;
+	/** Lines there are to scroll through (those passing the filter), up to the paused end. */
+	total: number;
+	/** Position of the first and last line shown among `total`, counted from 1. */
+	first: number;
+	last: number;
+	/** The largest useful scrollBack. */
+	maxScrollBack: number;
+	filterError: string | null;
+}
+
+/** The lines that fit: `scrollBack` lines up from the newest, filtered, counting wrapped lines' extra rows. */
 export function visibleLines(
 	store: LogStore,
-	props: Pick<LogsPaneProps, 'services' | 'allServices' | 'pausedAt' | 'timestamps' | 'wrap' | 'filter' | 'rows' | 'columns'>,
-): {lines: Array<{line: StoredLine; text: string}>; matched: number; filterError: string | null} {
+	props: Pick<LogsPaneProps, 'services' | 'allServices' | 'pausedAt' | 'timestamps' | 'wrap' | 'filter' | 'rows' | 'columns' | 'revealSecrets' | 'redactPatterns'> & {scrollBack?: number},
+): VisibleLines {
 	const filter = compileFilter(props.filter);
-	// Look back far enough to fill the pane even when the filter drops most lines.
-	const candidates = store.tail(props.services, props.filter ? store.capacityPerService * props.services.length : props.rows, props.pausedAt ?? undefined);
+	const upTo = props.pausedAt ?? undefined;
+	const wanted = props.scrollBack ?? 0;
+	let candidates: StoredLine[];
+	let total: number;
+	let back: number;
+	if (props.filter) {
+		// The filter is on what the screen shows (redacted): scan every kept line.
+		candidates = store
+			.tail(props.services, store.capacityPerService * props.services.length, upTo)
+			.filter(line => line.marker || filter.test(renderLine(line, props)));
+		total = candidates.length;
+		back = Math.min(wanted, Math.max(0, total - props.rows));
+		candidates = candidates.slice(0, total - back);
+	} else {
+		total = store.count(props.services, upTo);
+		back = Math.min(wanted, Math.max(0, total - props.rows));
+		candidates = store.tail(props.services, props.rows + back, upTo).slice(0, Math.max(0, Math.min(props.rows + back, total) - back));
+	}
 	const picked: Array<{line: StoredLine; text: string}> = [];
 	let used = 0;
-	let matched = 0;
 	for (let i = candidates.length - 1; i >= 0 && used < props.rows; i--) {
 		const line = candidates[i]!;
 		const text = renderLine(line, props);
-		if (!line.marker && !filter.test(text)) continue;
-		matched++;
 		const height = props.wrap ? Math.max(1, Math.ceil(text.length / Math.max(1, props.columns))) : 1;
 		if (used + height > props.rows && picked.length > 0) break;
 		used += height;
 		picked.push({line, text});
 	}
-	return {lines: picked.reverse(), matched, filterError: filter.error};
+	const last = total - back;
+	return {lines: picked.reverse(), total, first: Math.max(1, last - picked.length + 1), last, maxScrollBack: Math.max(0, total - props.rows), filterError: filter.error};
 }
 
 export function LogsPane(props: LogsPaneProps) {
 	const {store, services, allServices, pausedAt, filter, editingFilter, rows, wrap, timestamps} = props;
 	const subscribe = useCallback((listener: () => void) => store.subscribe(listener), [store]);
 	useThrottledVersion(subscribe, props.redrawMs ?? 100);
-	const {lines, filterError} = visibleLines(store, props);
+	const {lines, filterError, total, first, last} = visibleLines(store, props);
 	const title = allServices ? 'all services' : (services[0] ?? 'no service');
-	const flags = [pausedAt === null ? 'following' : 'paused', timestamps ? 'timestamps' : null, wrap ? 'wrap' : null].filter(Boolean).join(' · ');
+	const position = pausedAt !== null && total > 0 ? `lines ${first}–${last} of ${total}` : null;
+	const flags = [pausedAt === null ? 'following' : 'paused', position, timestamps ? 'timestamps' : null, wrap ? 'wrap' : null, props.revealSecrets ? 'SECRETS SHOWN' : null]
+		.filter(Boolean)
+		.join(' · ');
 	return (
 		<Box flexDirection="column" borderStyle="round" paddingX={1} flexGrow={1}>
 			<Box justifyContent="space-between">
@@ -80,7 +122,7 @@ export function LogsPane(props: LogsPaneProps) {
 				) : (
 					lines.map(({line, text}) => (
 						<Text key={line.seq} wrap={wrap ? 'wrap' : 'truncate-end'} dimColor={line.marker}>
-							{text}
+							{text === '' ? ' ' : text}
 						</Text>
 					))
 				)}

@@ -1,8 +1,11 @@
 import {Box, Text} from 'ink';
 import type {ServiceStatus} from '../../incident/service-status.js';
 import type {ServicesSnapshot} from '../../incident/services-feed.js';
-import {formatDuration, stateTone} from '../../presentation/format.js';
+import {cell, fitColumns, type ColumnSpec} from '../../presentation/columns.js';
+import {formatDuration, stateTone, type Tone} from '../../presentation/format.js';
 import {Toned} from '../theme.js';
+
+type Column = 'service' | 'state' | 'health' | 'restarts' | 'exit' | 'tag' | 'uptime';
 
 export interface ServicesPaneProps {
 	snapshot: ServicesSnapshot;
@@ -11,13 +14,26 @@ export interface ServicesPaneProps {
 	allServices: boolean;
 	/** Rows for service lines (the pane adds a border, a title and a header). */
 	rows: number;
+	/** Columns inside the pane's border and padding. */
+	width: number;
 }
 
-const columns = {service: 14, state: 11, health: 10, restarts: 9, exit: 5, tag: 12};
-
-function cell(text: string, width: number): string {
-	return text.length > width - 1 ? `${text.slice(0, width - 2)}… ` : text.padEnd(width);
+/** The table's columns sized to what there is, dropped by priority when the pane is narrow. */
+export function serviceColumns(services: readonly ServiceStatus[], width: number): ColumnSpec<Column>[] {
+	const widest = (values: string[], min: number, max: number) => Math.min(max, Math.max(min, ...values.map(v => v.length + 1)));
+	const specs: ColumnSpec<Column>[] = [
+		{key: 'service', title: 'SERVICE', priority: 0, width: widest(services.map(s => s.service), 8, 18)},
+		{key: 'state', title: 'STATE', priority: 1, width: widest(services.map(s => s.state), 6, 14)},
+		{key: 'health', title: 'HEALTH', priority: 4, width: 10},
+		{key: 'restarts', title: 'RESTARTS', priority: 3, width: 9},
+		{key: 'exit', title: 'EXIT', priority: 5, width: 5},
+		{key: 'tag', title: 'TAG', priority: 2, width: widest(services.map(s => s.image.tag ?? '-'), 4, 16)},
+		{key: 'uptime', title: 'UPTIME', priority: 6, width: 7},
+	];
+	// Two columns for the selection mark.
+	return fitColumns(specs, width - 2);
 }
+
 
 // The snapshot is only re-read on events: age the uptime on screen from the start time.
 function uptime(service: ServiceStatus, now: number): number | null {
@@ -25,10 +41,30 @@ function uptime(service: ServiceStatus, now: number): number | null {
 	return service.state === 'running' && started.length > 0 ? (now - Math.max(...started)) / 1000 : service.uptimeSeconds;
 }
 
-export function ServicesPane({snapshot, now, selected, allServices, rows}: ServicesPaneProps) {
+function cellOf(column: Column, s: ServiceStatus, rising: boolean, now: number): [string, Tone] {
+	switch (column) {
+		case 'service':
+			return [s.service, 'plain'];
+		case 'state':
+			return [s.state, s.ok ? 'good' : stateTone(s.state, s.health)];
+		case 'health':
+			return [s.health, s.health === 'unhealthy' ? 'bad' : s.health === 'starting' ? 'warn' : 'plain'];
+		case 'restarts':
+			return [`${s.restartCount}${rising ? ' ↑' : ''}`, rising ? 'bad' : 'plain'];
+		case 'exit':
+			return [s.exitCode === null ? '-' : String(s.exitCode), 'plain'];
+		case 'tag':
+			return [s.image.tag ?? '-', 'plain'];
+		case 'uptime':
+			return [formatDuration(uptime(s, now)), 'plain'];
+	}
+}
+
+export function ServicesPane({snapshot, now, selected, allServices, rows, width}: ServicesPaneProps) {
 	const {services} = snapshot;
 	const shown = services.slice(0, rows);
 	const failing = services.filter(s => !s.ok).length;
+	const table = serviceColumns(services, width);
 	return (
 		<Box flexDirection="column" borderStyle="round" paddingX={1} flexShrink={0}>
 			<Box justifyContent="space-between">
@@ -41,13 +77,7 @@ export function ServicesPane({snapshot, now, selected, allServices, rows}: Servi
 			<Text wrap="truncate-end">
 				<Toned tone="muted">
 					{'  '}
-					{cell('SERVICE', columns.service)}
-					{cell('STATE', columns.state)}
-					{cell('HEALTH', columns.health)}
-					{cell('RESTARTS', columns.restarts)}
-					{cell('EXIT', columns.exit)}
-					{cell('TAG', columns.tag)}
-					UPTIME
+					{table.map(c => cell(c.title, c.width)).join('')}
 				</Toned>
 			</Text>
 			{shown.map(s => {
@@ -56,13 +86,18 @@ export function ServicesPane({snapshot, now, selected, allServices, rows}: Servi
 				return (
 					<Text key={s.service} wrap="truncate-end">
 						{isSelected ? '› ' : '  '}
-						<Text bold={isSelected}>{cell(s.service, columns.service)}</Text>
-						<Toned tone={s.ok ? 'good' : stateTone(s.state, s.health)}>{cell(s.state, columns.state)}</Toned>
-						<Toned tone={s.health === 'unhealthy' ? 'bad' : s.health === 'starting' ? 'warn' : 'plain'}>{cell(s.health, columns.health)}</Toned>
-						<Toned tone={rising ? 'bad' : 'plain'}>{cell(`${s.restartCount}${rising ? ' ↑' : ''}`, columns.restarts)}</Toned>
-						{cell(s.exitCode === null ? '-' : String(s.exitCode), columns.exit)}
-						{cell(s.image.tag ?? '-', columns.tag)}
-						{formatDuration(uptime(s, now))}
+						{table.map(c => {
+							const [text, tone] = cellOf(c.key, s, rising, now);
+							return c.key === 'service' ? (
+								<Text key={c.key} bold={isSelected}>
+									{cell(text, c.width)}
+								</Text>
+							) : (
+								<Toned key={c.key} tone={tone}>
+									{cell(text, c.width)}
+								</Toned>
+							);
+						})}
 					</Text>
 				);
 			})}
