@@ -1,11 +1,11 @@
-import {randomBytes} from 'node:crypto';
-import {mkdir, open, readFile, rm, stat, unlink} from 'node:fs/promises';
-import {hostname} from 'node:os';
+import {mkdir, readFile, rm, stat, unlink} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {ConsoleError} from '../errors.js';
-import {errorCode, isDiskFull, removeIfSame, syncDir, writeFileAtomic} from './atomic-file.js';
-import {currentOperator, processAlive, type Operator} from './operator.js';
+import {errorCode, isDiskFull, syncDir, writeFileAtomic} from './atomic-file.js';
+import {createLockFile, processStartTime, readLockFile, removeIfSame, staleReason, type FileLockHolder} from './file-lock.js';
+import {currentPointerText, incidentDir, incidentFiles, newIncidentId, parseCurrentPointer, projectFiles, type CurrentPointer} from './layout.js';
+import {currentOperator, type Operator} from './operator.js';
 import {fallbackCandidates, projectStateDir, tmpfsFallbackDir} from './state-dir.js';
 import {isStepId, STEP_IDS, Timeline, type StepId, type TimelineEvent} from './timeline.js';
 
@@ -20,13 +20,8 @@ export interface Incident {
 	resumed: boolean;
 }
 
-/** The files and directories of an incident (DESIGN.md, "State on the box"). */
-export const incidentFiles = (dir: string) => ({
-	timeline: join(dir, 'timeline.jsonl'),
-	evidence: join(dir, 'evidence'),
-	worker: join(dir, 'worker'),
-	report: join(dir, 'report.md'),
-});
+// The layout's names, for the modules that took them from here.
+export {incidentFiles, newIncidentId};
 
 export interface OpenIncidentOptions {
 	/** The resolved state dir (resolveStateDir().dir). */
@@ -49,28 +44,7 @@ interface Place {
 	reason: string | null;
 }
 
-interface CurrentPointer {
-	incident: string;
-	openedAt: string;
-}
-
-const idPattern = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
-const lockStaleMs = 30_000;
-const lockGiveUpMs = 45_000;
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** `YYYYMMDD-HHMMSS-<4 hex>` in UTC, so listing the directory lists incidents in time order. */
-export function newIncidentId(time: number): string {
-	const d = new Date(time);
-	const date = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
-	const clock = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-	return `${date}-${clock}-${randomBytes(2).toString('hex')}`;
-}
-
-const currentFile = (projectDir: string) => join(projectDir, 'current');
-const lockFile = (projectDir: string) => join(projectDir, 'current.lock');
-const incidentDir = (projectDir: string, id: string) => join(projectDir, 'incidents', id);
+const currentFile = (projectDir: string) => projectFiles(projectDir).current;
 
 async function readCurrent(projectDir: string): Promise<CurrentPointer | null> {
 	let text: string;
@@ -80,15 +54,8 @@ async function readCurrent(projectDir: string): Promise<CurrentPointer | null> {
 		if (errorCode(error) === 'ENOENT') return null;
 		throw error;
 	}
-	try {
-		const value = JSON.parse(text) as Partial<CurrentPointer>;
-		// Validated: the id becomes a path.
-		if (typeof value.incident !== 'string' || !idPattern.test(value.incident)) return null;
-		return {incident: value.incident, openedAt: typeof value.openedAt === 'string' ? value.openedAt : ''};
-	} catch {
-		// Unreadable pointer: treat as no open incident; a new pointer replaces it atomically.
-		return null;
-	}
+	// Unreadable pointer: no open incident; a new pointer replaces it atomically.
+	return parseCurrentPointer(text);
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -106,19 +73,16 @@ const reasonFor = (error: unknown) =>
 // ---------------------------------------------------------------------------------------
 // current.lock: held only around read-decide-write of `current`, never during a step.
 
-interface LockHolder {
-	pid: number;
-	host: string;
-	user: string;
-	since: string;
-}
+/** Older than this, the lock is someone's who stalled or crashed (it is held for milliseconds). */
+const lockStaleMs = 30_000;
+const lockGiveUpMs = 45_000;
 
-
-async function readHolder(file: string): Promise<LockHolder | null> {
+function parseHolder(text: string): FileLockHolder | null {
 	try {
-		const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockHolder>;
+		const value = JSON.parse(text) as Partial<FileLockHolder>;
 		if (typeof value.pid !== 'number' || typeof value.host !== 'string') return null;
-		return {pid: value.pid, host: value.host, user: String(value.user ?? '?'), since: String(value.since ?? '?')};
+		const processStart = typeof value.processStart === 'number' ? value.processStart : null;
+		return {pid: value.pid, processStart, host: value.host, user: String(value.user ?? '?'), since: String(value.since ?? '?')};
 	} catch {
 		return null;
 	}
@@ -126,39 +90,26 @@ async function readHolder(file: string): Promise<LockHolder | null> {
 
 /** Removes the lock when it is older than 30 s or its holder on this host is gone; true when it is gone. */
 async function clearStaleLock(file: string): Promise<boolean> {
-	let info;
-	try {
-		info = await stat(file);
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return true;
-		throw error;
-	}
-	const holder = await readHolder(file);
-	const dead = holder !== null && holder.host === hostname() && !processAlive(holder.pid);
-	if (!dead && Date.now() - info.mtimeMs <= lockStaleMs) return false;
-	return removeIfSame(file, info.ino);
+	const lock = await readLockFile(file);
+	if (!lock) return true;
+	const holder = parseHolder(lock.text);
+	const dead = holder !== null && staleReason(holder) !== null;
+	if (!dead && Date.now() - lock.mtimeMs <= lockStaleMs) return false;
+	return removeIfSame(file, lock.ino);
 }
 
 async function acquireLock(file: string, operator: Operator): Promise<number> {
 	const giveUpAt = Date.now() + lockGiveUpMs;
 	for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-		try {
-			const handle = await open(file, 'wx', 0o600);
-			try {
-				const holder: LockHolder = {pid: process.pid, host: operator.host, user: operator.user, since: new Date().toISOString()};
-				// Who holds it is for messages only: on a full disk an empty lock still locks.
-				await handle.writeFile(`${JSON.stringify(holder)}\n`).catch(() => {});
-				return (await handle.stat()).ino;
-			} finally {
-				await handle.close();
-			}
-		} catch (error) {
-			if (errorCode(error) !== 'EEXIST') throw error;
-		}
+		const holder: FileLockHolder = {pid: process.pid, processStart: processStartTime(process.pid), host: operator.host, user: operator.user, since: new Date().toISOString()};
+		// Who holds it is for messages only: on a full disk an empty lock still locks.
+		const ino = await createLockFile(file, holder, {emptyWhenFull: true});
+		if (ino !== null) return ino;
 		if (await clearStaleLock(file)) continue;
 		if (Date.now() > giveUpAt) {
-			const holder = await readHolder(file);
-			const who = holder ? `${holder.user} (pid ${holder.pid} on ${holder.host}, since ${holder.since})` : 'another process';
+			const lock = await readLockFile(file).catch(() => null);
+			const held = lock ? parseHolder(lock.text) : null;
+			const who = held ? `${held.user} (pid ${held.pid} on ${held.host}, since ${held.since})` : 'another process';
 			throw new ConsoleError(`${file} is held by ${who}; if no rollback-console is running, remove it`);
 		}
 		await sleep(wait + Math.random() * wait);
@@ -166,14 +117,13 @@ async function acquireLock(file: string, operator: Operator): Promise<number> {
 }
 
 async function withLock<T>(projectDir: string, operator: Operator, task: () => Promise<T>): Promise<T> {
-	const file = lockFile(projectDir);
+	const file = projectFiles(projectDir).currentLock;
 	const ino = await acquireLock(file, operator);
 	try {
 		return await task();
 	} finally {
 		// Only our own lock: had we stalled past 30 s, it may be someone else's by now.
-		const info = await stat(file).catch(() => null);
-		if (info?.ino === ino) await unlink(file).catch(() => {});
+		await removeIfSame(file, ino).catch(() => {});
 	}
 }
 
@@ -186,7 +136,7 @@ function openTimeline(place: Place, id: string, options: OpenIncidentOptions, en
 		// Already on tmpfs: there is nowhere further to fall back to.
 		return Timeline.open(file, {...common, originalFile: incidentFiles(incidentDir(place.mirrorOf, id)).timeline});
 	}
-	const relativeDir = join(options.project, 'incidents', id);
+	const relativeDir = incidentDir(options.project, id);
 	return Timeline.open(file, {
 		...common,
 		fallbackDir: async () => {
@@ -233,7 +183,7 @@ async function tryResume(place: Place, options: OpenIncidentOptions, env: NodeJS
 
 async function createIncident(place: Place, options: OpenIncidentOptions, env: NodeJS.ProcessEnv): Promise<Incident> {
 	const now = options.now ?? Date.now;
-	await mkdir(join(place.projectDir, 'incidents'), {recursive: true, mode: 0o700});
+	await mkdir(projectFiles(place.projectDir).incidents, {recursive: true, mode: 0o700});
 	let id = '';
 	let dir = '';
 	let time = 0;
@@ -254,7 +204,7 @@ async function createIncident(place: Place, options: OpenIncidentOptions, env: N
 		await mkdir(files.evidence, {mode: 0o700});
 		await mkdir(files.worker, {mode: 0o700});
 		// The pointer first: a crash before incident_opened still leaves a resumable incident.
-		await writeFileAtomic(currentFile(place.projectDir), `${JSON.stringify({incident: id, openedAt})}\n`);
+		await writeFileAtomic(currentFile(place.projectDir), currentPointerText({incident: id, openedAt}));
 	} catch (error) {
 		// Ours and empty: do not leave a half-made incident behind (a full disk retries on tmpfs).
 		await rm(dir, {recursive: true, force: true}).catch(() => {});
@@ -374,4 +324,18 @@ export function recordStepStatus(
 	reason?: string,
 ): Promise<TimelineEvent> {
 	return timeline.append(step, 'step_status', reason === undefined ? {status} : {status, reason});
+}
+
+/**
+ * Marks a step in progress when it has not started. Starting a step — opening it in the
+ * console, or running its headless command — calls this, so both paths record the same
+ * `step_status` sequence: in-progress once, then what the step's domain records at its end.
+ */
+export async function beginStep(
+	timeline: {append: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>; events: () => readonly TimelineEvent[]},
+	step: StepId,
+): Promise<boolean> {
+	if (stepStatuses(timeline.events())[step].status !== 'not-started') return false;
+	await timeline.append(step, 'step_status', {status: 'in-progress'});
+	return true;
 }

@@ -1,10 +1,12 @@
 import {readFileSync, unlinkSync} from 'node:fs';
-import {mkdir, readFile, stat} from 'node:fs/promises';
-import {hostname} from 'node:os';
-import {join} from 'node:path';
+import {mkdir} from 'node:fs/promises';
 import {ConsoleError} from '../errors.js';
-import {createFileExclusive, errorCode, removeIfSame, syncDir, writeFileAtomic} from './atomic-file.js';
-import {processAlive, type Operator} from './operator.js';
+import {syncDir, writeFileAtomic} from './atomic-file.js';
+import {createLockFile, isHeldBy, processStartTime, readLockFile, removeIfSame, staleReason, type FileLockHolder} from './file-lock.js';
+import {projectFiles} from './layout.js';
+import type {Operator} from './operator.js';
+
+export {processStartTime};
 
 /**
  * `<state>/<project>/lock`: one operator at a time changes a project. It names who holds it
@@ -13,16 +15,10 @@ import {processAlive, type Operator} from './operator.js';
  * is taken over only when the operator confirms.
  */
 
-export interface LockHolder {
-	user: string;
+export interface LockHolder extends FileLockHolder {
 	/** SSH_CONNECTION of the holder's session; null on a local console. */
 	ssh: string | null;
-	pid: number;
-	/** /proc/<pid>/stat starttime (clock ticks since boot): a reused pid is another process. */
-	processStart: number | null;
-	since: string;
 	what: string;
-	host: string;
 }
 
 export type LockState =
@@ -31,21 +27,7 @@ export type LockState =
 	| {state: 'held'; holder: LockHolder}
 	| {state: 'stale'; holder: LockHolder; reason: string};
 
-export const lockFile = (projectDir: string) => join(projectDir, 'lock');
-
-/** The start time of a process (field 22 of /proc/<pid>/stat), or null when it is gone or unknown. */
-export function processStartTime(pid: number): number | null {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		// The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		const start = Number(fields[19]);
-		return Number.isFinite(start) ? start : null;
-	} catch {
-		return null;
-	}
-}
-
+export const lockFile = (projectDir: string) => projectFiles(projectDir).lock;
 
 /** The lock naming `pid` (this process unless said otherwise) on behalf of `operator`. */
 export function holderFor(operator: Pick<Operator, 'user' | 'sshConnection' | 'host'>, what: string, pid = process.pid): LockHolder {
@@ -78,32 +60,26 @@ function parseHolder(text: string): LockHolder | null {
 	}
 }
 
+// An unreadable lock still locks: it is shown as held by an unknown process.
+const unreadable: LockHolder = {user: '?', ssh: null, pid: 0, processStart: null, since: '?', what: 'unreadable lock file', host: '?'};
+
+async function readLockWithInode(projectDir: string): Promise<{holder: LockHolder; ino: number} | null> {
+	const lock = await readLockFile(lockFile(projectDir));
+	return lock ? {holder: parseHolder(lock.text) ?? unreadable, ino: lock.ino} : null;
+}
+
 export async function readLock(projectDir: string): Promise<LockHolder | null> {
-	let text: string;
-	try {
-		text = await readFile(lockFile(projectDir), 'utf8');
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return null;
-		throw error;
-	}
-	// An unreadable lock still locks: it is shown as held by an unknown process.
-	return parseHolder(text) ?? {user: '?', ssh: null, pid: 0, processStart: null, since: '?', what: 'unreadable lock file', host: '?'};
+	return (await readLockWithInode(projectDir))?.holder ?? null;
 }
 
 /** Whether `holder` is this very process. */
-export const isSelf = (holder: LockHolder, pid = process.pid) =>
-	holder.host === hostname() && holder.pid === pid && holder.processStart === processStartTime(pid);
+export const isSelf = (holder: LockHolder, pid = process.pid) => isHeldBy(holder, pid);
 
 /** Held, stale or ours, as far as this host can tell. */
 export function judge(holder: LockHolder, self = process.pid): Exclude<LockState, {state: 'free'}> {
 	if (isSelf(holder, self)) return {state: 'mine', holder};
-	if (holder.host !== hostname() || holder.pid <= 0) return {state: 'held', holder};
-	if (!processAlive(holder.pid)) return {state: 'stale', holder, reason: `pid ${holder.pid} is gone`};
-	const start = processStartTime(holder.pid);
-	if (holder.processStart !== null && start !== null && start !== holder.processStart) {
-		return {state: 'stale', holder, reason: `pid ${holder.pid} is now another process`};
-	}
-	return {state: 'held', holder};
+	const reason = staleReason(holder);
+	return reason ? {state: 'stale', holder, reason} : {state: 'held', holder};
 }
 
 export async function lockState(projectDir: string): Promise<LockState> {
@@ -118,8 +94,6 @@ export function describeHolder(holder: LockHolder): string {
 	const from = holder.ssh ? `ssh from ${holder.ssh.split(' ')[0]}, ` : '';
 	return `${holder.user} (${from}pid ${holder.pid} on ${holder.host}) since ${time(holder.since)}: ${holder.what}`;
 }
-
-/** Removes the lock file only if it is still the one we looked at (same inode). */
 
 export interface AcquireOptions {
 	/** Take over a stale lock (the operator confirmed, or --yes). */
@@ -141,16 +115,10 @@ export async function acquireLock(projectDir: string, holder: LockHolder, option
 	await mkdir(projectDir, {recursive: true, mode: 0o700});
 	const file = lockFile(projectDir);
 	for (let attempt = 0; attempt < 5; attempt++) {
-		if (await createFileExclusive(file, `${JSON.stringify(holder)}\n`, {mode: 0o644})) return {holder, tookOver: null};
-		let info;
-		try {
-			info = await stat(file);
-		} catch (error) {
-			if (errorCode(error) === 'ENOENT') continue;
-			throw error;
-		}
-		const current = await readLock(projectDir);
-		if (!current) continue;
+		if ((await createLockFile(file, holder, {mode: 0o644})) !== null) return {holder, tookOver: null};
+		const lock = await readLockWithInode(projectDir);
+		if (!lock) continue;
+		const current = lock.holder;
 		const state = judge(current, holder.pid);
 		if (state.state === 'mine') return {holder: current, tookOver: null};
 		if (state.state === 'held') throw new ConsoleError(`the project is locked by ${describeHolder(current)}`);
@@ -159,8 +127,8 @@ export async function acquireLock(projectDir: string, holder: LockHolder, option
 				`stale lock (${state.reason}) of ${describeHolder(current)}: confirm to take it over (--yes), or remove ${file}`,
 			);
 		}
-		if (await removeIfSame(file, info.ino)) {
-			if (await createFileExclusive(file, `${JSON.stringify(holder)}\n`, {mode: 0o644})) return {holder, tookOver: current};
+		if (await removeIfSame(file, lock.ino)) {
+			if ((await createLockFile(file, holder, {mode: 0o644})) !== null) return {holder, tookOver: current};
 		}
 	}
 	const current = await readLock(projectDir);
@@ -177,17 +145,9 @@ export async function handOver(projectDir: string, from: Pick<LockHolder, 'pid' 
 
 /** Removes the lock if `mine` holds it; true when it did. */
 export async function releaseLock(projectDir: string, mine: Pick<LockHolder, 'pid' | 'processStart'>): Promise<boolean> {
-	const file = lockFile(projectDir);
-	let info;
-	try {
-		info = await stat(file);
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return false;
-		throw error;
-	}
-	const current = await readLock(projectDir);
-	if (!current || current.pid !== mine.pid || current.processStart !== mine.processStart) return false;
-	const removed = await removeIfSame(file, info.ino);
+	const lock = await readLockWithInode(projectDir);
+	if (!lock || lock.holder.pid !== mine.pid || lock.holder.processStart !== mine.processStart) return false;
+	const removed = await removeIfSame(lockFile(projectDir), lock.ino);
 	await syncDir(projectDir).catch(() => {});
 	return removed;
 }

@@ -2,7 +2,7 @@ import {mkdir, readdir, rm} from 'node:fs/promises';
 import path from 'node:path';
 import {ConsoleError, exitCodes} from '../../errors.js';
 import {errorCode, isDiskFull} from '../atomic-file.js';
-import {newIncidentId} from '../incident-store.js';
+import {incidentFiles, newIncidentId} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {countTotal} from '../redaction.js';
 import type {StepId} from '../timeline.js';
@@ -49,8 +49,8 @@ class DiskFull extends Error {
 const iso = (ms: number) => new Date(ms).toISOString();
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-export const bundlesDir = (incidentDir: string) => path.join(incidentDir, 'bundles');
-export const captureDir = (incidentDir: string, captureId: string) => path.join(incidentDir, 'evidence', captureId);
+export const bundlesDir = (incidentDir: string) => incidentFiles(incidentDir).bundles;
+export const captureDir = (incidentDir: string, captureId: string) => path.join(incidentFiles(incidentDir).evidence, captureId);
 export const captureBundleName = (project: string, captureId: string) => `evidence-${project}-${captureId}`;
 
 /** `work`, or the signal's reason as soon as it aborts: an item that ignores its signal cannot hold the capture up. */

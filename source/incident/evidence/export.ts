@@ -4,7 +4,7 @@ import {copyFile, link, mkdir, open, readdir, rm, stat} from 'node:fs/promises';
 import path from 'node:path';
 import {textLines} from '../../engine/ci-log.js';
 import {errorCode, isDiskFull, writeFileAtomic} from '../atomic-file.js';
-import {newIncidentId} from '../incident-store.js';
+import {newIncidentId} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {addCounts, countTotal, type RedactionCounts} from '../redaction.js';
 import {listFiles, resolveOut, sha256File, writeArchive} from './archive.js';

@@ -1,13 +1,10 @@
-import {readFile, readdir, stat} from 'node:fs/promises';
-import path from 'node:path';
+import {readdir, stat} from 'node:fs/promises';
 import {ConsoleError} from '../../errors.js';
-import {incidentFiles} from '../incident-store.js';
+import {incidentDir, incidentFiles, isIncidentId, projectFiles, readCurrentPointer} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {fallbackCandidates, projectStateDir} from '../state-dir.js';
 import {Timeline} from '../timeline.js';
 import {fallbackIncidentDir, mirrorCandidates} from './location.js';
-
-const idPattern = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
 
 export interface FoundIncident {
 	id: string;
@@ -18,15 +15,6 @@ export interface FoundIncident {
 
 const isDir = (dir: string) => stat(dir).then(s => s.isDirectory(), () => false);
 
-async function currentId(projectDir: string): Promise<string | null> {
-	try {
-		const value = JSON.parse(await readFile(path.join(projectDir, 'current'), 'utf8')) as {incident?: unknown};
-		return typeof value.incident === 'string' && idPattern.test(value.incident) ? value.incident : null;
-	} catch {
-		return null;
-	}
-}
-
 /**
  * An existing incident, without opening a new one: the one named, or the project's current
  * one. Looks in the state dir and in the tmpfs fallbacks.
@@ -36,21 +24,22 @@ export async function findIncident(options: {stateDir: string; project: string; 
 	const roots = [options.stateDir, ...fallbackCandidates(env)];
 	const projectDirs = roots.map(root => projectStateDir(root, options.project));
 	let id = options.id;
-	if (id !== null && !idPattern.test(id)) throw new ConsoleError(`"${id}" is not an incident id (like 20261122-031209-ab12)`);
+	if (id !== null && !isIncidentId(id)) throw new ConsoleError(`"${id}" is not an incident id (like 20261122-031209-ab12)`);
 	if (id === null) {
 		for (const dir of projectDirs) {
-			id = await currentId(dir);
+			id = (await readCurrentPointer(dir))?.incident ?? null;
 			if (id) break;
 		}
 	}
 	if (id === null) {
-		const listed = await readdir(path.join(projectDirs[0]!, 'incidents')).catch(() => [] as string[]);
-		const hint = listed.length > 0 ? `; name one of the ${listed.length} in ${path.join(projectDirs[0]!, 'incidents')} (newest: ${listed.sort().at(-1)})` : '';
+		const incidents = projectFiles(projectDirs[0]!).incidents;
+		const listed = await readdir(incidents).catch(() => [] as string[]);
+		const hint = listed.length > 0 ? `; name one of the ${listed.length} in ${incidents} (newest: ${listed.sort().at(-1)})` : '';
 		throw new ConsoleError(`no open incident for ${options.project} in ${options.stateDir}: nothing to export${hint}`);
 	}
 	let dir: string | null = null;
 	for (const projectDir of projectDirs) {
-		const candidate = path.join(projectDir, 'incidents', id);
+		const candidate = incidentDir(projectDir, id);
 		if (await isDir(candidate)) {
 			dir = candidate;
 			break;

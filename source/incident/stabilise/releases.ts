@@ -2,6 +2,7 @@ import {join} from 'node:path';
 import semver from 'semver';
 import type {RepositoryImage} from '../../engine/types.js';
 import {appendLine, appendText, readJsonLines} from '../atomic-file.js';
+import {projectFiles} from '../layout.js';
 
 /**
  * `<state>/<project>/releases.jsonl`: every release this box has seen, deployed, verified or
@@ -24,7 +25,7 @@ export interface ReleaseRecord {
 	incident?: string | null;
 }
 
-export const releasesFile = (projectStateDir: string) => join(projectStateDir, 'releases.jsonl');
+export const releasesFile = (projectStateDir: string) => projectFiles(projectStateDir).releases;
 
 const events = new Set<ReleaseEvent>(['seen', 'deployed', 'verified', 'rolled_back']);
 

@@ -9,6 +9,7 @@ import {appendRelease, appendReleases, readReleases, type ReleaseEvent, type Rel
 import type {RollbackPlan} from './plan.js';
 import {containerOk} from '../service-status.js';
 import {Timeline} from '../timeline.js';
+import {projectFiles} from '../layout.js';
 
 /**
  * What the detached worker does with a confirmed plan: pull, make it durable, up, check that
@@ -146,7 +147,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 	// The launcher handed the lock over already unless it died first; then we take it here.
 	await handOver(job.projectDir, job.lockFrom, me).catch(() => false);
 	const timeline = await Timeline.open(job.timelineFile, {operator: {user: job.operator.user, sshConnection: job.operator.sshConnection, pid: process.pid}, now});
-	const releases = join(job.projectDir, 'releases.jsonl');
+	const releases = projectFiles(job.projectDir).releases;
 	const operator = {user: job.operator.user, ssh: job.operator.sshConnection, pid: process.pid};
 	const entry = (event: ReleaseEvent, tag: string, digests: Record<string, string | null>, imageIds: Record<string, string | null>): ReleaseRecord => ({
 		time: new Date(now()).toISOString(),

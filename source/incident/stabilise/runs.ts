@@ -1,6 +1,6 @@
 import {readdir, readFile} from 'node:fs/promises';
-import {join} from 'node:path';
 import {openIncident} from '../incident-store.js';
+import {incidentDir as incidentDirOf, incidentFiles, projectFiles} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from '../project-lock.js';
 import {launchWorker, readResult, workerAlive, type Launched} from './launch.js';
@@ -57,11 +57,11 @@ export async function startRun(options: StartOptions): Promise<Started> {
 			if (acquired.tookOver) await opened.timeline.append('stabilise', 'lock_taken_over', {stale: acquired.tookOver});
 			await opened.timeline.settled();
 			timelineFile = opened.timeline.file;
-			workerDir = join(opened.dir, 'worker');
+			workerDir = incidentFiles(opened.dir).worker;
 			incident = opened.id;
 		} else {
-			timelineFile = join(options.stateProjectDir, 'deploys', 'timeline.jsonl');
-			workerDir = join(options.stateProjectDir, 'deploys');
+			timelineFile = projectFiles(options.stateProjectDir).deploysTimeline;
+			workerDir = projectFiles(options.stateProjectDir).deploys;
 		}
 		const launched = await launchWorker({
 			plan,
@@ -101,11 +101,11 @@ async function runsIn(workerDir: string): Promise<string[]> {
 
 /** The newest run of the project (any incident, or deploys/), running or finished. */
 export async function latestRun(stateProjectDir: string, {incidentDir}: {incidentDir?: string} = {}): Promise<RunSummary | null> {
-	const dirs: string[] = [join(stateProjectDir, 'deploys')];
-	if (incidentDir) dirs.push(join(incidentDir, 'worker'));
+	const dirs: string[] = [projectFiles(stateProjectDir).deploys];
+	if (incidentDir) dirs.push(incidentFiles(incidentDir).worker);
 	else {
-		const incidents = await readdir(join(stateProjectDir, 'incidents')).catch(() => [] as string[]);
-		for (const id of incidents) dirs.push(join(stateProjectDir, 'incidents', id, 'worker'));
+		const incidents = await readdir(projectFiles(stateProjectDir).incidents).catch(() => [] as string[]);
+		for (const id of incidents) dirs.push(incidentFiles(incidentDirOf(stateProjectDir, id)).worker);
 	}
 	let newest: {runId: string; dir: string} | null = null;
 	for (const dir of dirs) {
