@@ -14,6 +14,7 @@ import {loadProject} from '../incident/status.js';
 import {formatBytes} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
 import {openProjectIncident} from '../console/open-incident.js';
+import {servicesNow} from '../incident/follow-up/new-problem.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -86,7 +87,8 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	await checkOut(options.out);
 	const [loaded, engine] = await Promise.all([loading, connecting]);
 	await engine.version();
-	const {operator, incident} = await openProjectIncident(options, project, loaded.name);
+	const {operator, incident, notice} = await openProjectIncident(options, project, loaded.name, {services: await servicesNow(engine, loaded)});
+	if (notice) say(notice);
 	if (incident.timeline.fellBack) say(`the state dir's disk is full: the incident timeline is kept in ${incident.timeline.file} (tmpfs) for now`);
 
 	const controller = new AbortController();

@@ -77,6 +77,11 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
 
 	const plan = await prepare.planFrom(outside, gathered, {kind, to: options.to ?? null});
+	if (kind === 'rollback') {
+		const {lookAtOpenIncident} = await import('../incident/follow-up/new-problem.js');
+		const look = await lookAtOpenIncident(gathered.projectDir, gathered.services);
+		if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
+	}
 	trace('planned');
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	if (!options.json) {

@@ -1,7 +1,9 @@
 import type {ComposeProject} from '../engine/types.js';
 import {openIncident, type Incident} from '../incident/incident-store.js';
 import {currentOperator, type Operator} from '../incident/operator.js';
-import {resolveStateDir} from '../incident/state-dir.js';
+import {projectStateDir, resolveStateDir} from '../incident/state-dir.js';
+import {lookAtOpenIncident} from '../incident/follow-up/new-problem.js';
+import type {ServiceStatus} from '../incident/service-status.js';
 import type {GlobalOptions} from '../commands/global-options.js';
 
 /** The state dir, the operator, and the project's open incident (resumed, or a new one). */
@@ -9,14 +11,22 @@ export async function openProjectIncident(
 	options: Pick<GlobalOptions, 'stateDir'>,
 	project: ComposeProject,
 	name: string,
-): Promise<{stateDir: string; operator: Operator; incident: Incident}> {
+	{services}: {services?: readonly ServiceStatus[]} = {},
+): Promise<{stateDir: string; operator: Operator; incident: Incident; notice: string | null}> {
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
 	const operator = currentOperator();
+	// An incident left open over a new failure is continued (a command cannot ask), and said.
+	const look = services ? await lookAtOpenIncident(projectStateDir(stateDir.dir, name), services) : null;
 	const incident = await openIncident({
 		stateDir: stateDir.dir,
 		project: name,
 		operator,
 		context: {workingDir: project.workingDir, files: project.files},
 	});
-	return {stateDir: stateDir.dir, operator, incident};
+	let notice: string | null = null;
+	if (look?.notice && incident.resumed && incident.id === look.id) {
+		notice = `${look.notice} (continuing it; rollback-console close ends it)`;
+		await incident.timeline.append(null, 'new_problem_noticed', {reason: look.reason, continued: true});
+	}
+	return {stateDir: stateDir.dir, operator, incident, notice};
 }

@@ -12,6 +12,8 @@ export interface ContainerStatus {
 	exitCode: number | null;
 	oomKilled: boolean;
 	startedAt: string | null;
+	/** When the container was created (absent in in-memory fixtures): a failure's start is told by it. */
+	createdAt?: string | null;
 	uptimeSeconds: number | null;
 }
 
@@ -73,6 +75,7 @@ function toContainerStatus(c: ContainerInfo, now: number): ContainerStatus {
 		exitCode: c.exitCode,
 		oomKilled: c.oomKilled,
 		startedAt: c.startedAt,
+		createdAt: c.createdAt,
 		uptimeSeconds: uptime(c, now),
 	};
 }

@@ -1,3 +1,4 @@
+import {evidenceCoversFailure} from '../lifecycle.js';
 import {basename, dirname, join} from 'node:path';
 import {ConsoleError} from '../../errors.js';
 import type {ComposeProject} from '../../engine/types.js';
@@ -133,6 +134,8 @@ export interface PlanInput {
 	override: OverrideFile | null;
 	/** The open incident's timeline; null when none is open. */
 	incidentEvents: readonly TimelineEvent[] | null;
+	/** When the current failure began (its newest failing container's creation); see lifecycle.ts. */
+	failureSince?: string | null;
 	/** The variable is exported in the operator's environment (it beats .env). */
 	shellHasVariable: boolean;
 	/** The current release's migration head, when recorded. */
@@ -245,10 +248,14 @@ function durableChange(input: PlanInput, services: PlanService[]): {durable: Dur
 function warnings(input: PlanInput): PlanWarning[] {
 	const list: PlanWarning[] = [];
 	const {target, kind} = input;
-	if (kind === 'rollback' && !(input.incidentEvents ?? []).some(e => e.type === 'evidence_capture_complete')) {
+	// About the current failure: a capture from before its containers were created does not count.
+	if (kind === 'rollback' && !evidenceCoversFailure(input.incidentEvents, input.failureSince ?? null)) {
+		const older = (input.incidentEvents ?? []).some(e => e.type === 'evidence_capture_complete');
 		list.push({
 			id: 'evidence',
-			text: 'evidence not captured yet: recreating the containers loses their logs and state (rollback-console capture first)',
+			text: older
+				? 'evidence of the current failure not captured: the last capture is older than the failing containers; recreating them loses their logs and state (rollback-console capture first)'
+				: 'evidence not captured yet: recreating the containers loses their logs and state (rollback-console capture first)',
 		});
 	}
 	if (kind === 'rollback' && !target.verified) {

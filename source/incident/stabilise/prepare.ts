@@ -12,6 +12,7 @@ import {releaseServices, tagFor, valueFor, type ReleaseServices} from './release
 import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
 import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './plan.js';
 import {parseSettings, type Settings} from '../settings.js';
+import {currentFailure} from '../lifecycle.js';
 import {projectStateDir} from '../state-dir.js';
 import {buildServiceStatus, type ServiceStatus} from '../service-status.js';
 import type {LoadedProject} from '../status.js';
@@ -440,6 +441,7 @@ export async function planFrom(
 		envFile: g.envFile,
 		override,
 		incidentEvents: g.incidentEvents,
+		failureSince: currentFailure(g.services)?.since ?? null,
 		shellHasVariable: env[g.release.variable] !== undefined,
 		currentMigrationHead: currentRecord?.migrationHead ?? null,
 	});
