@@ -24,6 +24,36 @@ const version = `rollback-console ${String(pkg['version'])} (commit ${commit}, $
 
 const commandList = COMMANDS.map(c => `    $ rollback-console ${c.usage.padEnd(32)} ${c.summary}`).join('\n');
 
+const flagSpecs = {
+	projectDir: {type: 'string'},
+	file: {type: 'string', shortFlag: 'f', isMultiple: true},
+	projectName: {type: 'string', shortFlag: 'p'},
+	stateDir: {type: 'string'},
+	readOnly: {type: 'boolean', default: false},
+	color: {type: 'boolean', default: true},
+	json: {type: 'boolean'},
+	to: {type: 'string'},
+	yes: {type: 'boolean'},
+	out: {type: 'string'},
+	redact: {type: 'boolean', default: true},
+	ciLog: {type: 'string'},
+	volume: {type: 'string', isMultiple: true},
+} as const;
+
+// meow reports an unknown flag as two bare lines; ours is one line with the program's prefix.
+const kebab = (name: string) => name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
+const known = new Set(['help', 'version', ...Object.keys(flagSpecs).flatMap(name => [kebab(name), `no-${kebab(name)}`])]);
+const shorts = new Set<string>(Object.values(flagSpecs).flatMap(spec => ('shortFlag' in spec ? [spec.shortFlag] : [])));
+for (const arg of process.argv.slice(2)) {
+	if (arg === '--') break;
+	const long = /^--([^=]+)/.exec(arg)?.[1];
+	const short = /^-([^-])/.exec(arg)?.[1];
+	if ((long !== undefined && !known.has(long)) || (long === undefined && short !== undefined && !/\d/.test(short) && !shorts.has(short))) {
+		process.stderr.write(`rollback-console: unknown option ${arg.split('=')[0]} (see --help)\n`);
+		process.exit(exitCodes.usage);
+	}
+}
+
 const cli = meow(
 	`
   Usage
@@ -49,21 +79,7 @@ ${commandList}
 		pkg,
 		version,
 		allowUnknownFlags: false,
-		flags: {
-			projectDir: {type: 'string'},
-			file: {type: 'string', shortFlag: 'f', isMultiple: true},
-			projectName: {type: 'string', shortFlag: 'p'},
-			stateDir: {type: 'string'},
-			readOnly: {type: 'boolean', default: false},
-			color: {type: 'boolean', default: true},
-			json: {type: 'boolean'},
-			to: {type: 'string'},
-			yes: {type: 'boolean'},
-			out: {type: 'string'},
-			redact: {type: 'boolean', default: true},
-			ciLog: {type: 'string'},
-			volume: {type: 'string', isMultiple: true},
-		},
+		flags: flagSpecs,
 	},
 );
 

@@ -61,6 +61,12 @@ export function explainComposeFailure(result: ComposeResult, what: string): Cons
 	return new ConsoleError(`${what}: ${firstLine}`);
 }
 
+/** "the Compose file /srv/shop/compose.yaml does not parse": compose's YAML errors often name no file. */
+function doesNotParse(project: ComposeProject): string {
+	const files = project.files.length > 0 ? project.files : [`${project.workingDir}/compose.yaml`];
+	return `the Compose file${files.length > 1 ? 's' : ''} ${files.join(', ')} ${files.length > 1 ? 'do' : 'does'} not parse`;
+}
+
 function toService(raw: Record<string, any>): ComposeService {
 	const environment: Record<string, string | null> = {};
 	for (const [key, value] of Object.entries(raw['environment'] ?? {})) {
@@ -136,7 +142,7 @@ export class ComposeCli implements Compose, ComposeCommands {
 			cwd: project.workingDir,
 			...(signal ? {signal} : {}),
 		});
-		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
+		if (result.exitCode !== 0) throw explainComposeFailure(result, doesNotParse(project));
 		return parseComposeConfig(result.stdout);
 	}
 
@@ -147,7 +153,7 @@ export class ComposeCli implements Compose, ComposeCommands {
 	async configWith(project: ComposeProject, env: Record<string, string>, signal?: AbortSignal): Promise<ComposeConfig> {
 		// Spawned directly, not through zx's shell: this call is on a rollback's critical path.
 		const result = await this.stream(project, ['config', '--format', 'json'], {env, ...(signal ? {signal} : {})});
-		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
+		if (result.exitCode !== 0) throw explainComposeFailure(result, doesNotParse(project));
 		return parseComposeConfig(result.stdout);
 	}
 
@@ -156,7 +162,7 @@ export class ComposeCli implements Compose, ComposeCommands {
 			cwd: project.workingDir,
 			...(signal ? {signal} : {}),
 		});
-		if (result.exitCode !== 0) throw explainComposeFailure(result, 'the Compose file does not parse');
+		if (result.exitCode !== 0) throw explainComposeFailure(result, doesNotParse(project));
 		const raw = JSON.parse(result.stdout) as {services?: Record<string, {image?: unknown}>};
 		return Object.fromEntries(
 			Object.entries(raw.services ?? {}).map(([name, service]) => [name, typeof service.image === 'string' ? service.image : null]),

@@ -32,12 +32,22 @@ test('not a Compose project', async () => {
 	await expectEnvironmentError(['status'], /^rollback-console: not a Compose project: no compose\.yaml, .* in .*empty-\w+ or its parents/, {cwd: empty});
 });
 
-test('a Compose file that does not parse shows compose\'s own message', async () => {
+test('a Compose file that does not parse is named, with compose\'s own message', async () => {
 	const broken = mkdtempSync(path.join(dir, 'broken-'));
+	const file = path.join(broken, 'compose.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 	writeFileSync(path.join(broken, 'compose.yaml'), 'services:\n  app:\n    image: [unclosed\n');
-	await expectEnvironmentError(['status'], /^rollback-console: the Compose file does not parse: .*yaml/i, {cwd: broken});
+	await expectEnvironmentError(['status'], new RegExp(`^rollback-console: the Compose file ${file} does not parse: .*yaml`, 'i'), {cwd: broken});
 	writeFileSync(path.join(broken, 'compose.yaml'), 'services:\n  app:\n    image: x\n    bogus_key: 1\n');
-	await expectEnvironmentError(['status'], /^rollback-console: the Compose file does not parse: .*bogus_key/, {cwd: broken});
+	await expectEnvironmentError(['status'], new RegExp(`^rollback-console: the Compose file ${file} does not parse: .*bogus_key`), {cwd: broken});
+});
+
+test('a mistyped option is one prefixed line, exit 2', async () => {
+	for (const [args, option] of [[['status', '--jsn'], '--jsn'], [['-x'], '-x'], [['capture', '--out=x', '--no-redakt'], '--no-redakt']] as const) {
+		const result = await runCli([...args], {cwd: project});
+		assert.equal(result.exitCode, 2);
+		assert.equal(result.stderr, `rollback-console: unknown option ${option} (see --help)\n`);
+		assert.equal(result.stdout, '');
+	}
 });
 
 test('a bad x-rollback-console key names the key', async () => {
@@ -107,7 +117,7 @@ test('usage errors: unknown command, unknown flag, empty flag value, no TTY for 
 	await expectEnvironmentError(['statu'], /unknown command "statu" \(commands: status/);
 	const unknownFlag = await runCli(['status', '--frobnicate']);
 	assert.equal(unknownFlag.exitCode, 2);
-	assert.match(unknownFlag.stderr, /Unknown flag/);
+	assert.equal(unknownFlag.stderr, 'rollback-console: unknown option --frobnicate (see --help)\n');
 	await expectEnvironmentError(['status', '--project-dir', ''], /--project-dir needs a value/);
 	await expectEnvironmentError(['status', '--yes'], /status: --yes is not an option of this command/);
 	await expectEnvironmentError(['status', 'extra'], /status: unexpected argument "extra"/);
