@@ -7,6 +7,16 @@ import {latestRun} from '../incident/stabilise/runs.js';
 import {resolveStateDir} from '../incident/state-dir.js';
 import {formatTable, useColor, type Tone} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
+import {listIncidents, type IncidentSummary} from '../incident/follow-up/incidents.js';
+
+const minute = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
+
+/** Past and open incidents, newest first. */
+function incidentsTable(incidents: readonly IncidentSummary[], color: boolean): string {
+	if (incidents.length === 0) return 'incidents: none recorded on this box';
+	const rows = [...incidents].reverse().map(i => [i.id, minute(i.openedAt), i.closedAt ? minute(i.closedAt) : 'open', i.from || i.to ? `${i.from ?? '?'} → ${i.to ?? '?'}` : '-', i.outcome]);
+	return formatTable(['INCIDENT', 'OPENED (UTC)', 'CLOSED (UTC)', 'FROM → TO', 'OUTCOME'], rows, {color});
+}
 import {connectStabilise} from '../console/connect-stabilise.js';
 
 const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
@@ -29,10 +39,11 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const outside = connectStabilise();
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
 	const gathered = await gather(outside, project, stateDir.dir);
-	const [{candidates, registryError}, lock, last] = await Promise.all([
+	const [{candidates, registryError}, lock, last, incidents] = await Promise.all([
 		listCandidates(outside, gathered),
 		lockState(gathered.projectDir),
 		latestRun(gathered.projectDir),
+		listIncidents(gathered.projectDir),
 	]);
 	const good = candidates.find(c => c.lastKnownGood) ?? null;
 	if (options.json) {
@@ -48,6 +59,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 			lastRun: last ? {runId: last.runId, running: last.running, output: last.paths.output, result: last.result} : null,
 			candidates,
 			records: gathered.records,
+			incidents: incidents.map(({dir: _dir, ...i}) => i),
 		};
 		process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
 		return exitCodes.ok;
@@ -77,6 +89,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 				: `last run: ${last.runId} ${last.result ? (last.result.success ? 'succeeded' : `failed: ${last.result.message}`) : 'ended without a result'}`,
 		);
 	}
+	lines.push('', incidentsTable(incidents, color));
 	process.stdout.write(`${lines.join('\n')}\n`);
 	return exitCodes.ok;
 }

@@ -66,6 +66,20 @@ export const COMMANDS: readonly CommandSpec[] = [
 		flags: ['json', 'yes', 'volume'],
 		load: () => import('./disk.js'),
 	},
+	{
+		name: 'report',
+		usage: 'report [INCIDENT] [--out DIR] [--json]',
+		summary: 'the incident record and postmortem draft (report.md) from the timeline and the evidence; the open incident, else the newest',
+		flags: ['json', 'out'],
+		load: () => import('./report.js'),
+	},
+	{
+		name: 'close',
+		usage: 'close [--yes] [--json]',
+		summary: 'end the incident: report.md, the incident bundle (with its sha256), the follow-up issue and notifications; refused while a rollback worker runs',
+		flags: ['json', 'yes'],
+		load: () => import('./close.js'),
+	},
 ];
 
 export const flagNames: Record<CommandFlag, string> = {

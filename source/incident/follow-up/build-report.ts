@@ -19,22 +19,26 @@ export async function buildReport(options: {
 	events: readonly TimelineEvent[];
 	links: LinkSources;
 	now?: string;
+	/** Written as the incident closes: `now` is its close time. */
+	closing?: boolean;
 }): Promise<BuiltReport> {
 	const chosen = chooseCapture(options.events);
 	const [capture, links] = await Promise.all([chosen ? readCapturedFacts(chosen) : null, releaseLinks(options.events, options.links)]);
-	const facts = reportFacts({incident: options.incident, events: options.events, capture, links, now: options.now ?? new Date().toISOString()});
+	const facts = reportFacts({incident: options.incident, events: options.events, capture, links, now: options.now ?? new Date().toISOString(), closing: options.closing ?? false});
 	return {facts, markdown: renderReport(facts)};
+}
+
+/** A copy of the report in `outDir` (report-<id>.md, 0600). */
+export async function writeReportCopy(outDir: string, id: string, markdown: string): Promise<string> {
+	await mkdir(outDir, {recursive: true, mode: 0o700});
+	const copy = path.join(path.resolve(outDir), `report-${id}.md`);
+	await writeFileAtomic(copy, markdown, {mode: 0o600});
+	return copy;
 }
 
 /** Writes report.md into the incident (and a copy into `outDir` when given); returns the paths. */
 export async function writeReport(incidentDir: string, id: string, markdown: string, outDir?: string | null): Promise<{file: string; copy: string | null}> {
 	const file = incidentFiles(incidentDir).report;
 	await writeFileAtomic(file, markdown, {mode: 0o600});
-	let copy: string | null = null;
-	if (outDir) {
-		await mkdir(outDir, {recursive: true, mode: 0o700});
-		copy = path.join(path.resolve(outDir), `report-${id}.md`);
-		await writeFileAtomic(copy, markdown, {mode: 0o600});
-	}
-	return {file, copy};
+	return {file, copy: outDir ? await writeReportCopy(outDir, id, markdown) : null};
 }

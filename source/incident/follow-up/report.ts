@@ -51,6 +51,8 @@ export interface ReportInput {
 	links: {from: ReleaseLink | null; to: ReleaseLink | null};
 	/** When the report is written (the close time when closing). */
 	now: string;
+	/** Written as the incident closes: `now` is when it closed. */
+	closing?: boolean;
 }
 
 export interface Detection {
@@ -210,7 +212,7 @@ const mdCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' 
 export function reportFacts(input: ReportInput): ReportFacts {
 	const {events} = input;
 	const opened = last(events, 'incident_opened')?.time ?? events[0]?.time ?? null;
-	const closed = last(events, 'incident_closed')?.time ?? null;
+	const closed = last(events, 'incident_closed')?.time ?? (input.closing ? input.now : null);
 	const end = closed ?? input.now;
 	const decision = last(events, 'scope_decision');
 	const statuses = stepStatuses(events);
