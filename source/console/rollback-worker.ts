@@ -23,7 +23,8 @@ const write = (text: string) => process.stdout.write(text);
 // node builtins loaded, and load the rest while it runs.
 const pull = job.plan.commands[0];
 let startedPull: ReturnType<typeof streamCommand> | undefined;
-if (pull && !pull.skip) {
+// Literal tags are pinned in the files first (compose pulls what they name): then runWorker pulls.
+if (pull && !pull.skip && !job.plan.durable.beforePull) {
 	write(`» ${job.plan.kind} ${job.plan.project.name}: ${job.plan.from.tag ?? '-'} → ${job.plan.to.tag} (worker pid ${process.pid})\n» ${pull.display}\n`);
 	startedPull = streamCommand(pull.argv, {cwd: job.plan.project.workingDir, env: {...process.env, ...pull.env}, onOutput: (_stream, chunk) => write(chunk)});
 	startedPull.catch(() => {});

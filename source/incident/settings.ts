@@ -4,7 +4,15 @@ import {patternProblem} from './redaction.js';
 
 /** The project's `x-rollback-console` settings, with every default filled in. */
 export interface Settings {
-	release: {variable: string; services: string[] | null; persist: 'env' | 'override' | 'none'};
+	release: {
+		variable: string;
+		services: string[] | null;
+		persist: 'env' | 'override' | 'none';
+		/** Present (true) when the Compose file names the variable itself. */
+		variableSet?: true;
+		/** `owner/name`: its GitHub releases join the rollback candidates. */
+		github?: string;
+	};
 	health: HealthTarget[];
 	database: {service: string; engine: string; migrationsTable: string | null} | null;
 	disk: {thresholdPercent: number; retainReleases: number};
@@ -49,7 +57,7 @@ export function parseSettings(extension: unknown): Settings {
 	onlyKeys(root, '', ['release', 'health', 'database', 'disk', 'redact']);
 
 	const release = object(root['release'], 'release');
-	onlyKeys(release, 'release', ['variable', 'services', 'persist']);
+	onlyKeys(release, 'release', ['variable', 'services', 'persist', 'github']);
 	const variable = string(release['variable'], 'release.variable', 'IMAGE_TAG');
 	if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw fail('release.variable', `"${variable}" is not a variable name`);
 	let services: string[] | null = null;
@@ -62,6 +70,8 @@ export function parseSettings(extension: unknown): Settings {
 	if (persist !== 'env' && persist !== 'override' && persist !== 'none') {
 		throw fail('release.persist', `expected env, override or none, got "${persist}"`);
 	}
+	const github = release['github'] === undefined ? null : string(release['github'], 'release.github', '');
+	if (github !== null && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(github)) throw fail('release.github', `"${github}" is not owner/name`);
 
 	const rawHealth = root['health'] ?? [];
 	if (!Array.isArray(rawHealth)) throw fail('health', 'expected a list of {url, headers, expect}');
@@ -101,7 +111,7 @@ export function parseSettings(extension: unknown): Settings {
 	onlyKeys(disk, 'disk', ['threshold_percent', 'retain_releases']);
 	const redact = parseRedact(root['redact']);
 	return {
-		release: {variable, services, persist},
+		release: {variable, services, persist, ...(release['variable'] !== undefined ? {variableSet: true as const} : {}), ...(github ? {github} : {})},
 		health,
 		database,
 		disk: {

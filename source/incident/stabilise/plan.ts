@@ -4,7 +4,8 @@ import {ConsoleError} from '../../errors.js';
 import type {ComposeProject} from '../../engine/types.js';
 import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
-import {tagFor, type ReleaseServices} from './release-services.js';
+import {shapeText, tagFor, type ReleaseServices, type ReleaseShape} from './release-services.js';
+import {editComposeImages, type ComposeText} from './compose-image-edit.js';
 import type {TimelineEvent} from '../timeline.js';
 
 /**
@@ -30,6 +31,8 @@ export interface TargetService {
 	digest: string | null;
 	local: boolean;
 	imageId: string | null;
+	/** This service's image tag in the target, when it differs from the shared one (a release grouped by deployment). */
+	tag?: string | null;
 }
 
 /** The release to go to, resolved against the registry, the local images and releases.jsonl. */
@@ -55,7 +58,11 @@ export interface PlanService {
 	service: string;
 	repository: string;
 	from: RunningService;
-	to: TargetService & {tag: string};
+	to: TargetService & {
+		tag: string;
+		/** The image reference written for it (literal and image-variable shapes): `repo:tag@sha256:…`. */
+		pin: string;
+	};
 }
 
 export interface PlanCommand {
@@ -74,7 +81,8 @@ export interface PlanCommand {
 export type Persist = 'env' | 'override' | 'none';
 
 export interface DurableChange {
-	persist: Persist;
+	/** `compose`: the image lines of the Compose file itself (literal tags, an override not ours). */
+	persist: Persist | 'compose';
 	/** The file written; null for persist: none. */
 	file: string | null;
 	/** Where the previous file is kept (the time in the name is the plan's; the worker's may differ). */
@@ -82,6 +90,8 @@ export interface DurableChange {
 	before: string | null;
 	after: string | null;
 	diff: string;
+	/** Written before the pull (the literal shape: compose pulls what the files name). */
+	beforePull?: boolean;
 }
 
 export type WarningId = 'evidence' | 'unverified' | 'migration' | 'persist-none' | 'shadowed-variable';
@@ -96,9 +106,13 @@ export interface RollbackPlan {
 	kind: RunKind;
 	createdAt: string;
 	project: {name: string; workingDir: string; files: string[]; composeName: string | null};
+	/** How the Compose file names the release, and why each service is a release service. */
+	release?: {shape: ReleaseShape; why: Record<string, string>};
 	variable: string;
 	previousValue: string | null;
 	value: string;
+	/** The variables set, in .env and the commands' environment (the tag variable, or one per service). */
+	assignments?: Record<string, string>;
 	from: {tag: string | null};
 	to: {requested: string; tag: string; pinned: string | null; verified: boolean};
 	services: PlanService[];
@@ -138,6 +152,12 @@ export interface PlanInput {
 	failureSince?: string | null;
 	/** The variable is exported in the operator's environment (it beats .env). */
 	shellHasVariable: boolean;
+	/** image-variable: which of the per-service variables are exported in the operator's environment. */
+	shellVariables?: string[];
+	/** image-variable: each variable's value now. */
+	previousValues?: Record<string, string | null>;
+	/** literal: the Compose files' text, for an edit in place. */
+	composeFiles?: ComposeText[];
 	/** The current release's migration head, when recorded. */
 	currentMigrationHead?: string | null;
 }
@@ -190,23 +210,69 @@ export function overridePath(project: ComposeProject): string | null {
 	return null;
 }
 
-function overrideText(plan: {services: PlanService[]}): string {
-	const lines = [OVERRIDE_MARKER, '# Remove this file (or deploy again) to follow the tag variable again.', 'services:'];
+function overrideText(plan: {services: PlanService[]}, shape: ReleaseShape): string {
+	const follow = shape === 'literal' ? 'the Compose file' : shape === 'image-variable' ? 'the image variables' : 'the tag variable';
+	const lines = [OVERRIDE_MARKER, `# Remove this file (or deploy again) to follow ${follow} again.`, 'services:'];
 	for (const s of plan.services) {
-		const pin = s.to.digest ? `${s.repository}@${s.to.digest}` : `${s.repository}:${s.to.tag}`;
+		const pin = shape !== 'tag-variable' ? s.to.pin : s.to.digest ? `${s.repository}@${s.to.digest}` : `${s.repository}:${s.to.tag}`;
 		lines.push(`  ${s.service}:`, `    image: ${pin}`);
 	}
 	return `${lines.join('\n')}\n`;
 }
 
+/** The image reference a literal or image-variable service is pinned to: `repo:tag@sha256:…`, `repo@sha256:…` or `repo:tag`. */
+export function pinFor(repository: string, tag: string | null, digest: string | null): string {
+	if (digest) return tag ? `${repository}:${tag}@${digest}` : `${repository}@${digest}`;
+	return `${repository}:${tag}`;
+}
+
+/** The variables a plan sets: the shared tag variable, or one whole reference per service. */
+export function assignmentsFor(release: ReleaseServices, target: Target, services: readonly PlanService[]): Record<string, string> {
+	if (release.shape === 'tag-variable') return {[release.variable]: target.value};
+	if (release.shape === 'image-variable') return Object.fromEntries(services.map(s => [release.variables[s.service]!, s.to.pin]));
+	return {};
+}
+
+/** Literal tags: the auto-loaded override when it is absent or ours, else the image lines of the Compose file itself. */
+function literalChange(input: PlanInput, services: PlanService[]): {durable: DurableChange; files: string[]} | null {
+	if (input.release.shape !== 'literal') return null;
+	if (input.persist === 'none') {
+		throw new ConsoleError('literal tags: persist: none cannot roll them back (the Compose files name the images); remove x-rollback-console.release.persist');
+	}
+	const override = input.override;
+	if (override && (override.text === null || override.ours)) return null;
+	const edits = editComposeImages(input.composeFiles ?? [], Object.fromEntries(services.map(s => [s.service, s.to.pin])));
+	if (edits.length > 1) {
+		throw new ConsoleError(`the release services' image lines are in ${edits.length} files (${edits.map(e => basename(e.path)).join(', ')}); name them in one, or remove ${override ? basename(override.path) : 'the override'} to let rollback-console write its own`);
+	}
+	const edit = edits[0];
+	if (!edit) throw new ConsoleError('the Compose files already name the target images: nothing to write');
+	const name = basename(edit.path);
+	return {
+		durable: {
+			persist: 'compose',
+			file: edit.path,
+			backup: backupName(edit.path, input.now),
+			before: edit.before,
+			after: edit.after,
+			diff: unifiedDiff(edit.before, edit.after, {from: name, to: name}),
+			beforePull: true,
+		},
+		files: [...input.project.files],
+	};
+}
+
 function durableChange(input: PlanInput, services: PlanService[]): {durable: DurableChange; files: string[]} {
 	const files = [...input.project.files];
+	const literal = literalChange(input, services);
+	if (literal) return literal;
 	if (input.persist === 'none') {
 		return {durable: {persist: 'none', file: null, backup: null, before: null, after: null, diff: ''}, files};
 	}
-	if (input.persist === 'env') {
+	if (input.persist === 'env' && input.release.shape !== 'literal') {
 		const before = input.envFile.text ?? '';
-		const after = setEnvValue(before, input.release.variable, input.target.value);
+		let after = before;
+		for (const [key, value] of Object.entries(assignmentsFor(input.release, input.target, services))) after = setEnvValue(after, key, value);
 		const name = basename(input.envFile.path);
 		return {
 			durable: {
@@ -221,6 +287,9 @@ function durableChange(input: PlanInput, services: PlanService[]): {durable: Dur
 		};
 	}
 	const override = input.override;
+	if (!override && input.release.shape === 'literal') {
+		throw new ConsoleError('literal tags: no Compose file line or override to pin the release in (use compose.yaml, or set x-rollback-console.release.persist)');
+	}
 	if (!override) {
 		throw new ConsoleError(
 			'persist: override needs a project compose finds by itself (compose.yaml, no -f or COMPOSE_FILE): use persist: env',
@@ -229,7 +298,7 @@ function durableChange(input: PlanInput, services: PlanService[]): {durable: Dur
 	if (override.text !== null && !override.ours) {
 		throw new ConsoleError(`persist: override would replace ${override.path}, which rollback-console did not write: use persist: env`);
 	}
-	const after = overrideText({services});
+	const after = overrideText({services}, input.release.shape);
 	if (!files.includes(override.path)) files.push(override.path);
 	const name = basename(override.path);
 	return {
@@ -268,15 +337,20 @@ function warnings(input: PlanInput): PlanWarning[] {
 		});
 	}
 	if (input.persist === 'none') {
+		const what =
+			input.release.shape === 'image-variable'
+				? input.release.services.map(s => input.release.variables[s]).join(', ')
+				: `${input.release.variable}=${target.value}`;
 		list.push({
 			id: 'persist-none',
-			text: `persist: none: nothing records ${input.release.variable}=${target.value}, so a plain docker compose up brings ${input.previousValue ?? 'the old release'} back`,
+			text: `persist: none: nothing records ${what}, so a plain docker compose up brings ${input.previousValue ?? 'the old release'} back`,
 		});
 	}
-	if (input.shellHasVariable) {
+	const shadowed = input.release.shape === 'image-variable' ? (input.shellVariables ?? []) : input.shellHasVariable ? [input.release.variable] : [];
+	if (shadowed.length > 0 && input.release.shape !== 'literal') {
 		list.push({
 			id: 'shadowed-variable',
-			text: `${input.release.variable} is exported in this shell: it overrides .env for docker compose commands run from it`,
+			text: `${shadowed.join(', ')} ${shadowed.length > 1 ? 'are' : 'is'} exported in this shell: ${shadowed.length > 1 ? 'they override' : 'it overrides'} .env for docker compose commands run from it`,
 		});
 	}
 	return list;
@@ -285,18 +359,24 @@ function warnings(input: PlanInput): PlanWarning[] {
 export function buildPlan(input: PlanInput): RollbackPlan {
 	const {release, target} = input;
 	assertChanges(release, input.current, target);
-	if (target.pinned && release.services.some(s => release.templates[s]!.tagSuffix !== '') && input.persist === 'env') {
+	if (release.shape === 'tag-variable' && target.pinned && release.services.some(s => release.templates[s]!.tagSuffix !== '') && input.persist === 'env') {
 		throw new ConsoleError(`cannot pin a digest through \${${release.variable}}: the image tag has text after it; use persist: override`);
 	}
-	const services: PlanService[] = release.services.map(service => ({
-		service,
-		repository: release.templates[service]!.repository,
-		from: input.current[service] ?? {tag: null, digest: null, imageId: null, ok: false},
-		to: {...target.services[service]!, tag: tagFor(release.templates[service]!, target.tag)},
-	}));
+	const services: PlanService[] = release.services.map(service => {
+		const to = target.services[service]!;
+		const repository = release.templates[service]!.repository;
+		const tag = to.tag ?? tagFor(release.templates[service]!, target.tag);
+		return {
+			service,
+			repository,
+			from: input.current[service] ?? {tag: null, digest: null, imageId: null, ok: false},
+			to: {...to, tag, pin: pinFor(repository, to.tag === null ? null : tag, to.digest)},
+		};
+	});
 	const {durable, files} = durableChange(input, services);
 	const composeProject: ComposeProject = {...input.project, files};
-	const env = {[release.variable]: target.value};
+	// Set in the commands' environment too: an exported variable in the operator's shell must not win.
+	const env = assignmentsFor(release, target, services);
 	const pullArgs = ['pull', '--policy', 'always', ...release.services];
 	const upArgs = ['up', '-d', '--wait', '--wait-timeout', '60'];
 	const command = (args: string[], skip: string | null): PlanCommand => {
@@ -312,9 +392,11 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 		kind: input.kind,
 		createdAt: new Date(input.now).toISOString(),
 		project: {name: input.projectName, workingDir: input.project.workingDir, files, composeName: input.project.name},
+		release: {shape: release.shape, why: release.why},
 		variable: release.variable,
 		previousValue: input.previousValue,
 		value: target.value,
+		assignments: env,
 		from: {tag: fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null},
 		to: {requested: target.requested, tag: target.tag, pinned: target.pinned, verified: target.verified},
 		services,
@@ -332,6 +414,10 @@ export function planText(plan: RollbackPlan): string {
 	const lines: string[] = [];
 	const verb = plan.kind === 'rollback' ? 'Roll back' : 'Deploy';
 	lines.push(`${verb} ${plan.project.name}: ${plan.from.tag ?? '(nothing running)'} → ${plan.to.tag}${plan.to.pinned ? ` pinned to ${plan.to.pinned}` : ''}`);
+	if (plan.release) {
+		lines.push(`Release: ${shapeText[plan.release.shape]}`);
+		for (const s of plan.services) lines.push(`  ${s.service}: ${plan.release.why[s.service] ?? '-'}`);
+	}
 	lines.push('');
 	for (const s of plan.services) {
 		lines.push(
@@ -343,7 +429,9 @@ export function planText(plan: RollbackPlan): string {
 	lines.push('');
 	if (plan.durable.persist === 'none') lines.push('Durable change: none (persist: none)');
 	else {
-		lines.push(`Durable change: ${plan.durable.file}${plan.durable.backup ? ` (previous kept as ${basename(plan.durable.backup)})` : ''}`);
+		lines.push(
+			`Durable change: ${plan.durable.file}${plan.durable.backup ? ` (previous kept as ${basename(plan.durable.backup)})` : ''}${plan.durable.beforePull ? ', written before the pull' : ''}`,
+		);
 		lines.push(...plan.durable.diff.trimEnd().split('\n').map(l => `  ${l}`));
 	}
 	for (const note of plan.notes) lines.push(`Note: ${note}`);

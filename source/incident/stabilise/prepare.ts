@@ -8,7 +8,9 @@ import {readTextOrNull} from './env-file.js';
 import {parseRef} from './release-ref.js';
 import {startMarkedConfig, type MarkedConfig} from './marked-config.js';
 import {digestFor} from '../../engine/image-ref.js';
-import {releaseServices, tagFor, valueFor, type ReleaseServices} from './release-services.js';
+import {literalRepositories, releaseServices, tagFor, valueFor, variablesIn, type ReleaseServices} from './release-services.js';
+import type {ComposeText} from './compose-image-edit.js';
+import {isGithubError, type GithubRelease, type GithubReleases} from '../../engine/github-releases.js';
 import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
 import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './plan.js';
 import {parseSettings, type Settings} from '../settings.js';
@@ -28,6 +30,8 @@ export interface StabiliseOutside {
 	compose: Compose & ComposeCommands;
 	engine: Promise<Engine & EngineImages> | (Engine & EngineImages);
 	registry: Registry;
+	/** The project's GitHub releases (x-rollback-console.release.github). */
+	github?: GithubReleases;
 }
 
 export {parseRef, type Ref} from './release-ref.js';
@@ -45,7 +49,11 @@ export interface Gathered {
 	records: ReleaseRecord[];
 	local: RepositoryImage[];
 	envFile: {path: string; text: string | null};
+	/** The Compose files as written. */
+	composeFiles: ComposeText[];
 	previousValue: string | null;
+	/** image-variable: each variable's value now (the environment, then .env). */
+	previousValues: Record<string, string | null>;
 	incidentEvents: TimelineEvent[] | null;
 	engine: Engine & EngineImages;
 	/** Target lookups already started (a --to tag), by `repository:tag`. */
@@ -66,13 +74,24 @@ export async function peekIncidentEvents(projectDir: string): Promise<{id: strin
 	}
 }
 
-function running(release: ReleaseServices, services: ServiceStatus[]): Record<string, RunningService> {
+function running(
+	release: ReleaseServices,
+	services: ServiceStatus[],
+	images: ReadonlyMap<string, ImageInfo>,
+	records: readonly ReleaseRecord[],
+): Record<string, RunningService> {
 	const current: Record<string, RunningService> = {};
 	for (const name of release.services) {
 		const s = services.find(x => x.service === name);
 		if (!s || s.containers.length === 0) continue;
 		const template = release.templates[name]!;
-		const tag = s.image.tag;
+		let tag = s.image.tag;
+		// Run by digest alone (`repo@sha256:…`): the tag this box recorded it as, else its local tags.
+		if (tag === null && s.image.digest) {
+			tag = records.findLast(r => r.digests[name] === s.image.digest)?.tag ?? null;
+			const prefix = `${template.repository}:`;
+			tag ??= newestTag((images.get(s.image.id ?? '')?.repoTags ?? []).filter(t => t.startsWith(prefix) && !t.endsWith(':latest')).map(t => t.slice(prefix.length)));
+		}
 		current[name] = {tag: tag === null ? null : (valueFor(template, tag) ?? tag), digest: s.image.digest, imageId: s.image.id, ok: s.ok};
 	}
 	return current;
@@ -96,22 +115,59 @@ async function loadRelease(
 	project: ComposeProject,
 	env: NodeJS.ProcessEnv,
 	early: MarkedConfig | null | undefined,
-): Promise<{config: ComposeConfig; settings: Settings; release: ReleaseServices}> {
+): Promise<{config: ComposeConfig; settings: Settings; raw: Record<string, string | null>}> {
 	const marked = early === undefined ? startMarkedConfig(compose, project, env) : early;
 	if (marked) {
 		const withMarker = await marked.config;
 		const config = replaceDeep(withMarker, marked.marker, marked.value);
 		const settings = parseSettings(config.extension);
-		if (settings.release.variable === marked.variable) {
+		// Only when an image carries the marker: other shapes need the images as written.
+		if (settings.release.variable === marked.variable && Object.values(withMarker.services).some(s => s.image?.includes(marked.marker))) {
 			const raw = Object.fromEntries(
 				Object.entries(withMarker.services).map(([name, s]) => [name, s.image?.replaceAll(marked.marker, `\${${marked.variable}}`) ?? null]),
 			);
-			return {config, settings, release: releaseServices(settings, raw, config.services)};
+			return {config, settings, raw};
 		}
 	}
 	const [config, raw] = await Promise.all([compose.config(project), compose.rawImages(project)]);
 	const settings = parseSettings(config.extension);
-	return {config, settings, release: releaseServices(settings, raw, config.services)};
+	return {config, settings, raw};
+}
+
+/** The Compose files as written (for the literal shape's edit in place, and the ambiguity check). */
+async function readComposeFiles(project: ComposeProject): Promise<ComposeText[]> {
+	const texts = await Promise.all(project.files.map(async path => ({path, text: await readTextOrNull(path)})));
+	return texts.filter((f): f is ComposeText => f.text !== null);
+}
+
+/** Variables the Compose files use outside `image:` lines and comments: a rollback that sets them changes more than images. */
+export function usedOutsideImages(files: readonly ComposeText[]): Set<string> {
+	const names = new Set<string>();
+	for (const {text} of files) {
+		for (const line of text.split('\n')) {
+			const code = line.replace(/(^|\s)#.*$/, '');
+			if (/^\s*(-\s+)?image\s*:/.test(code)) continue;
+			for (const name of variablesIn(code)) names.add(name);
+		}
+	}
+	return names;
+}
+
+/** How many release tags (not `latest`) each repository has on this box, in the registry and in releases.jsonl. */
+async function countTags(outside: StabiliseOutside, engine: EngineImages, repositories: readonly string[], records: readonly ReleaseRecord[]): Promise<Map<string, number>> {
+	const counts = await Promise.all(
+		repositories.map(async repository => {
+			const [local, registry] = await Promise.all([
+				engine.repositoryImages(repository).catch(() => [] as RepositoryImage[]),
+				outside.registry.tags(repository).catch(() => [] as string[]),
+			]);
+			const tags = new Set([...local.flatMap(i => i.tags), ...registry]);
+			for (const r of records) if (r.tag && Object.keys(r.digests).length > 0) tags.add(r.tag);
+			tags.delete('latest');
+			return [repository, tags.size] as const;
+		}),
+	);
+	return new Map(counts);
 }
 
 export interface GatherOptions {
@@ -134,11 +190,22 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 	const checking = connecting.then(engine => engine.version());
 	// -p or COMPOSE_PROJECT_NAME is the name compose will report: no need to wait for it.
 	const early = project.name ? connecting.then(engine => engine.projectContainers(project.name!)) : null;
-	const {config, settings, release} = await loading;
+	const reading = readComposeFiles(project);
+	const {config, settings, raw} = await loading;
 	const engine = await connecting;
 	const name = config.name;
 	const projectDir = projectStateDir(stateDir, name);
 	const envPath = join(project.workingDir, '.env');
+	const recording = readReleases(releasesFile(projectDir));
+	recording.catch(() => {});
+	const composeFiles = await reading;
+	// Literal tags: a repository with more than one release tag (here or in the registry) is a release.
+	const literal = settings.release.services ? [] : literalRepositories(settings, raw, config.services);
+	const counts = literal.length > 0 ? await countTags(outside, engine, literal, await recording) : null;
+	const release = releaseServices(settings, raw, config.services, {
+		usedOutsideImages: usedOutsideImages(composeFiles),
+		...(counts ? {tagCount: (repository: string) => counts.get(repository) ?? 0} : {}),
+	});
 	const lookups = new Map<string, Promise<RepoLookup>>();
 	const ref = options.prefetch ? parseRef(options.prefetch) : null;
 	if (ref?.kind === 'tag') {
@@ -151,7 +218,7 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 		}
 	}
 	const rest = Promise.all([
-		readReleases(releasesFile(projectDir)),
+		recording,
 		engine.repositoryImages(release.repositories[0]!),
 		readTextOrNull(envPath),
 		peekIncidentEvents(projectDir),
@@ -170,7 +237,7 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 		}),
 	);
 	const services = buildServiceStatus(config, containers, images, Date.now());
-	const current = running(release, services);
+	const current = running(release, services, images, records);
 	const primary = release.templates[release.services[0]!]!;
 	const localValues = local.map(i => ({...i, tags: i.tags.map(t => valueFor(primary, t)).filter((t): t is string => t !== null)}));
 	return {
@@ -185,7 +252,9 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 		records,
 		local: localValues,
 		envFile: {path: envPath, text: envText},
+		composeFiles,
 		previousValue: readDotEnv(envPath)[release.variable] ?? null,
+		previousValues: Object.fromEntries(Object.values(release.variables).map(v => [v, env[v] ?? readDotEnv(envPath)[v] ?? null])),
 		incidentEvents: incident?.events ?? null,
 		engine,
 		lookups,
@@ -194,20 +263,48 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 
 /** The candidates: releases.jsonl, the registry's tags (with digests, when asked) and the local images. */
 export async function listCandidates(
-	outside: Pick<StabiliseOutside, 'registry'>,
+	outside: Pick<StabiliseOutside, 'registry' | 'github'>,
 	gathered: Gathered,
 	{digests = true, limit = 30}: {digests?: boolean; limit?: number} = {},
-): Promise<{candidates: Candidate[]; registryError: RegistryError | null}> {
-	const primary = gathered.release.templates[gathered.release.services[0]!]!;
+): Promise<{candidates: Candidate[]; registryError: RegistryError | null; githubError?: string | null}> {
+	const {release} = gathered;
+	const primary = release.templates[release.services[0]!]!;
 	let registryTags: string[] | null = null;
 	let registryError: RegistryError | null = null;
+	const repo = gathered.loaded.settings.release.github;
+	const asking = repo && outside.github ? outside.github.releases(repo) : null;
+	asking?.catch(() => {});
 	try {
-		registryTags = (await outside.registry.tags(primary.repository)).map(t => valueFor(primary, t)).filter((t): t is string => t !== null);
+		// Across repositories, a tag is a release when every repository has it (the tags agree).
+		const perRepository = await Promise.all(
+			release.repositories.map(async repository => {
+				const template = release.templates[release.services.find(s => release.templates[s]!.repository === repository)!]!;
+				return (await outside.registry.tags(repository)).map(t => valueFor(template, t)).filter((t): t is string => t !== null);
+			}),
+		);
+		registryTags = perRepository.reduce((common, tags) => common.filter(t => tags.includes(t)));
 	} catch (error) {
 		if (!isRegistryError(error)) throw error;
 		registryError = error;
 	}
-	const base = {records: gathered.records, registryTags, local: gathered.local, currentTag: gathered.currentTag, primaryService: primary.service};
+	let githubReleases: GithubRelease[] | null = null;
+	let githubError: string | null = null;
+	if (asking) {
+		try {
+			githubReleases = await asking;
+		} catch (error) {
+			if (!isGithubError(error)) throw error;
+			githubError = error.message;
+		}
+	}
+	const base = {
+		records: gathered.records,
+		registryTags,
+		local: gathered.local,
+		currentTag: gathered.currentTag,
+		primaryService: primary.service,
+		...(githubReleases ? {github: githubReleases} : {}),
+	};
 	let candidates = buildCandidates(base);
 	if (digests && registryTags) {
 		const wanted = candidates.filter(c => c.registry.present).slice(0, limit);
@@ -222,7 +319,7 @@ export async function listCandidates(
 		}
 		candidates = buildCandidates({...base, registryDigests: found});
 	}
-	return {candidates, registryError};
+	return {candidates, registryError, githubError};
 }
 
 /** The verified record of a tag (the latest), if it was verified and not rolled back from since. */
@@ -303,7 +400,7 @@ async function resolveTag(outside: StabiliseOutside, g: Gathered, tag: string): 
 					`${tag} was verified as ${short(recorded)} but now points to ${short(known)}, and ${short(recorded)} is gone from the registry and this box: pass --to ${known} to deploy the new content`,
 				);
 			}
-			if (byRepo.size > 1) throw new ConsoleError(`${tag} was re-pushed since it was verified, and the release services use ${byRepo.size} repositories: one pinned digest cannot serve them all; use persist: override with --to sha256:…`);
+			if (byRepo.size > 1 && release.shape === 'tag-variable') throw new ConsoleError(`${tag} was re-pushed since it was verified, and the release services use ${byRepo.size} repositories: one pinned digest cannot serve them all; use persist: override with --to sha256:…`);
 			pinned = recorded;
 			pinReason = `${tag} was re-pushed since it was verified on ${when(verified!.time)} (the tag now points to ${short(known)}): deploying the verified digest ${short(recorded)}`;
 			if (unreachable(where.error)) skips.push(`${where.error.message}: using the verified image on this box`);
@@ -329,6 +426,10 @@ async function resolveTag(outside: StabiliseOutside, g: Gathered, tag: string): 
 				imageId: localIsTarget ? found.local!.id : null,
 			};
 		}
+	}
+	if (release.shape !== 'tag-variable') {
+		// Pinned by digest in the file (`repo:tag@sha256:…`): the worker checks for that image, which a pull by digest does not tag.
+		for (const [s, to] of Object.entries(services)) if (to.digest) services[s] = {...to, reference: `${release.templates[s]!.repository}@${to.digest}`};
 	}
 	return {
 		requested: tag,
@@ -393,6 +494,100 @@ async function resolveDigest(outside: StabiliseOutside, g: Gathered, digest: str
 	};
 }
 
+/** The tag a digest was recorded, pulled or pushed as in one repository, or null. */
+async function tagOfDigest(outside: StabiliseOutside, g: Gathered, repository: string, digest: string, registryAnswers: boolean): Promise<string | null> {
+	const template = g.release.templates[g.release.services.find(s => g.release.templates[s]!.repository === repository)!]!;
+	let tag: string | null = g.records.findLast(r => Object.values(r.digests).includes(digest))?.tag ?? null;
+	if (tag?.startsWith('sha256:')) tag = null;
+	tag ??= (await g.engine.repositoryImages(repository).catch(() => [])).find(i => i.digest === digest)?.tags.filter(t => t !== 'latest')[0] ?? null;
+	if (!tag && registryAnswers) {
+		const tags = (await outside.registry.tags(repository).catch(() => [] as string[])).filter(t => t !== 'latest' && valueFor(template, t) !== null);
+		tags.sort((a, b) => compareCandidates({tag: a, semver: semverOf(a), date: null}, {tag: b, semver: semverOf(b), date: null}));
+		for (let i = 0; i < tags.length && i < 100 && !tag; i += 8) {
+			const batch = tags.slice(i, i + 8);
+			const digests = await Promise.all(batch.map(t => outside.registry.digest(repository, t).catch(() => null)));
+			tag = batch.find((_, k) => digests[k] === digest) ?? null;
+		}
+	}
+	return tag;
+}
+
+/**
+ * `--to sha256:…` when each service names its image (literal tags, one variable per service):
+ * the release this box recorded with that digest, each service by its own digest; else the
+ * release of the digest's tag across the repositories, with that one image pinned.
+ */
+async function resolveDigestAcross(outside: StabiliseOutside, g: Gathered, digest: string): Promise<Target> {
+	const {release} = g;
+	const record = g.records.findLast(r => release.services.some(s => r.digests[s] === digest) && release.services.every(s => r.digests[s]));
+	if (record) {
+		const services: Record<string, TargetService> = {};
+		const skips: string[] = [];
+		const label = record.tag.startsWith('sha256:') ? null : record.tag;
+		await Promise.all(
+			release.services.map(async s => {
+				const repository = release.templates[s]!.repository;
+				const d = record.digests[s]!;
+				const where = await byDigest(outside, g.engine, repository, d);
+				if (!where.present && !where.local) {
+					if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${short(d)} (${s} of ${record.tag}) is not on this box`);
+					throw new ConsoleError(`${record.tag}'s ${s} image ${repository}@${short(d)} is neither in the registry nor on this box`);
+				}
+				if (unreachable(where.error)) skips.push(`${where.error.message}: using the images on this box`);
+				else if (!where.present) skips.push(`${repository}@${short(d)} is not in the registry: using the local image`);
+				services[s] = {reference: `${repository}@${d}`, digest: d, local: Boolean(where.local), imageId: where.local?.id ?? null, tag: label};
+			}),
+		);
+		const verified = verifiedRecord(g.records, record.tag);
+		return {
+			requested: digest,
+			tag: record.tag,
+			pinned: digest,
+			pinReason: null,
+			value: record.tag,
+			services,
+			skipPull: skips.length > 0 ? [...new Set(skips)].join('; ') : null,
+			verified: Boolean(verified && release.services.every(s => verified.digests[s] === record.digests[s])),
+			verifiedAt: verified?.time ?? null,
+			migrationHead: verified?.migrationHead ?? null,
+		};
+	}
+	const wheres = await Promise.all(release.repositories.map(repository => byDigest(outside, g.engine, repository, digest)));
+	const index = wheres.findIndex(w => w.present || w.local);
+	if (index === -1) {
+		const down = wheres.find(w => unreachable(w.error));
+		if (down?.error) throw new ConsoleError(`${down.error.message}, and ${digest} is not on this box`);
+		const elsewhere = (await g.engine.repositoriesWithDigest(digest)).filter(r => !release.repositories.includes(r));
+		if (elsewhere.length > 0) throw new ConsoleError(`${digest} is a digest of ${elsewhere.join(', ')}, not of ${release.repositories.join(', ')}`);
+		throw new ConsoleError(`${digest} does not exist: it is neither in the registry nor on this box for ${release.repositories.join(', ')}`);
+	}
+	const repository = release.repositories[index]!;
+	const where = wheres[index]!;
+	const tag = await tagOfDigest(outside, g, repository, digest, !where.error);
+	const mine = release.services.filter(s => release.templates[s]!.repository === repository);
+	const pinnedHere: TargetService = {reference: `${repository}@${digest}`, digest, local: Boolean(where.local), imageId: where.local?.id ?? null, tag};
+	if (!tag) {
+		if (release.repositories.length > 1) {
+			throw new ConsoleError(`${digest} carries no tag in ${repository}, so nothing says which images of ${release.repositories.filter(r => r !== repository).join(', ')} go with it: pass a tag`);
+		}
+		return {
+			requested: digest,
+			tag: digest,
+			pinned: digest,
+			pinReason: null,
+			value: digest,
+			services: Object.fromEntries(mine.map(s => [s, pinnedHere])),
+			skipPull: unreachable(where.error) ? `${where.error.message}: using the local image` : !where.present ? `${repository}@${short(digest)} is not in the registry: using the local image` : null,
+			verified: false,
+			verifiedAt: null,
+			migrationHead: null,
+		};
+	}
+	const target = await resolveTag(outside, g, tag);
+	for (const s of mine) target.services[s] = pinnedHere;
+	return {...target, requested: digest, pinned: digest};
+}
+
 export interface Prepared {
 	gathered: Gathered;
 	plan: RollbackPlan;
@@ -416,10 +611,16 @@ export async function planFrom(
 	{kind, to, env = process.env, now = Date.now()}: {kind: RunKind; to: string | null; env?: NodeJS.ProcessEnv; now?: number},
 ): Promise<RollbackPlan> {
 	const ref = parseRef(to ?? defaultTarget(g));
-	const target = ref.kind === 'tag' ? await resolveTag(outside, g, ref.tag) : await resolveDigest(outside, g, ref.digest);
+	const target =
+		ref.kind === 'tag'
+			? await resolveTag(outside, g, ref.tag)
+			: g.release.shape === 'tag-variable'
+				? await resolveDigest(outside, g, ref.digest)
+				: await resolveDigestAcross(outside, g, ref.digest);
 	const persist = g.loaded.settings.release.persist;
 	let override = null;
-	if (persist === 'override') {
+	// Literal tags are pinned in the auto-loaded override when it is ours (or absent), else in the Compose file.
+	if (persist === 'override' || g.release.shape === 'literal') {
 		const path = overridePath(g.project);
 		if (path) {
 			const text = await readTextOrNull(path);
@@ -442,7 +643,10 @@ export async function planFrom(
 		override,
 		incidentEvents: g.incidentEvents,
 		failureSince: currentFailure(g.services)?.since ?? null,
-		shellHasVariable: env[g.release.variable] !== undefined,
+		shellHasVariable: g.release.variable !== '' && env[g.release.variable] !== undefined,
+		shellVariables: Object.values(g.release.variables).filter(v => env[v] !== undefined),
+		previousValues: g.previousValues,
+		composeFiles: g.composeFiles,
 		currentMigrationHead: currentRecord?.migrationHead ?? null,
 	});
 }

@@ -1,6 +1,7 @@
 import {join} from 'node:path';
 import semver from 'semver';
 import type {RepositoryImage} from '../../engine/types.js';
+import type {GithubRelease} from '../../engine/github-releases.js';
 import {appendLine, appendText, readJsonLines} from '../atomic-file.js';
 import {projectFiles} from '../layout.js';
 
@@ -69,6 +70,8 @@ export interface Candidate {
 	lastKnownGood: boolean;
 	/** Verified with one digest, and the registry's tag points at another now. */
 	repushed: boolean;
+	/** The project's GitHub release of this tag, when x-rollback-console.release.github names the repository. */
+	github?: {tag: string; name: string | null; publishedAt: string | null; note: string | null; url: string | null} | null;
 }
 
 export interface CandidateSources {
@@ -82,6 +85,16 @@ export interface CandidateSources {
 	currentTag: string | null;
 	/** The service whose digest stands for the release when comparing with the registry. */
 	primaryService?: string | null;
+	/** The project's GitHub releases (their tags as written: `v1.3.9` matches an image tag `1.3.9` too). */
+	github?: readonly GithubRelease[] | null;
+}
+
+/** The candidate tag a GitHub release stands for: the same tag, else the one with the same version. */
+function githubTag(release: GithubRelease, tags: ReadonlySet<string>): string {
+	if (tags.has(release.tag)) return release.tag;
+	const version = semverOf(release.tag);
+	if (version) for (const tag of tags) if (semverOf(tag) === version) return tag;
+	return release.tag;
 }
 
 /** Verified per tag: a verified record with no rolled_back after it. */
@@ -123,6 +136,12 @@ export function buildCandidates(sources: CandidateSources): Candidate[] {
 	for (const t of sources.registryTags ?? []) tags.add(t);
 	for (const image of sources.local) for (const t of image.tags) tags.add(t);
 	if (sources.currentTag) tags.add(sources.currentTag);
+	const github = new Map<string, GithubRelease>();
+	for (const release of sources.github ?? []) {
+		const tag = githubTag(release, tags);
+		if (!github.has(tag)) github.set(tag, release);
+	}
+	for (const tag of github.keys()) tags.add(tag);
 	const verified = verification(sources.records);
 	const candidates = [...tags].map((tag): Candidate => {
 		const records = sources.records.filter(r => r.tag === tag);
@@ -134,10 +153,11 @@ export function buildCandidates(sources: CandidateSources): Candidate[] {
 		const registryDigest = sources.registryDigests?.get(tag) ?? null;
 		const primary = sources.primaryService ?? (reference ? Object.keys(reference.digests).sort()[0] : undefined);
 		const verifiedDigest = lastVerified && primary ? (lastVerified.digests[primary] ?? null) : null;
+		const release = github.get(tag);
 		return {
 			tag,
 			semver: semverOf(tag),
-			date: image?.created ?? records[0]?.time ?? null,
+			date: image?.created ?? records[0]?.time ?? release?.publishedAt ?? null,
 			registry: {present: sources.registryTags ? sources.registryTags.includes(tag) : null, digest: registryDigest},
 			local: image ? {imageId: image.id, digest: image.digest, created: image.created} : null,
 			recorded: reference
@@ -149,6 +169,7 @@ export function buildCandidates(sources: CandidateSources): Candidate[] {
 			current: tag === sources.currentTag,
 			lastKnownGood: false,
 			repushed: Boolean(verifiedDigest && registryDigest && verifiedDigest !== registryDigest),
+			...(sources.github ? {github: release ? {tag: release.tag, name: release.name, publishedAt: release.publishedAt, note: release.note, url: release.url} : null} : {}),
 		};
 	});
 	candidates.sort(compareCandidates);

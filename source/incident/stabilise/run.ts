@@ -1,3 +1,4 @@
+import {stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../../engine/types.js';
 import {writeFileAtomic} from '../atomic-file.js';
@@ -87,6 +88,9 @@ export interface WorkerOutside {
 export const workerHeader = (plan: RollbackPlan, pid: number) => `» ${plan.kind} ${plan.project.name}: ${plan.from.tag ?? '-'} → ${plan.to.tag} (worker pid ${pid})\n`;
 
 const LOG_LINES = 50;
+
+/** The variables a plan sets (plans written before the release shapes name one tag variable). */
+export const assignmentsOf = (plan: RollbackPlan): Record<string, string> => plan.assignments ?? (plan.variable ? {[plan.variable]: plan.value} : {});
 
 /** The first error line compose printed, in its own words. */
 export function composeMessage(run: ComposeRun): string {
@@ -214,6 +218,36 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			return done;
 		};
 
+		// Durable before `up`: should the worker die during it, a plain `up` still brings the target.
+		// Literal tags go first: compose pulls what the files name.
+		const persist = async () => {
+			if (plan.durable.persist === 'none' || !plan.durable.file) return;
+			const file = plan.durable.file;
+			const now_ = (await readTextOrNull(file)) ?? '';
+			let text: string;
+			if (plan.durable.persist === 'env') {
+				text = now_;
+				for (const [key, value] of Object.entries(assignmentsOf(plan))) text = setEnvValue(text, key, value);
+			} else if (plan.durable.persist === 'compose') {
+				// Someone edited it since the plan was shown: their change is not ours to overwrite.
+				if (now_ !== plan.durable.before) throw new Error(`${file} changed since the plan was made; nothing was written (plan again)`);
+				text = plan.durable.after ?? now_;
+			} else text = plan.durable.after ?? '';
+			const persisted = await replaceWithBackup(file, text, now());
+			result.durable = persisted;
+			note('durable_change', {persist: plan.durable.persist, file, backup: persisted.backup, diff: plan.durable.diff});
+			write(`» wrote ${file}${persisted.backup ? ` (previous kept as ${persisted.backup})` : ''}\n`);
+		};
+		const restore = async () => {
+			// The pull failed after a literal pin was written: the file goes back to what it was.
+			if (!plan.durable.beforePull || !result.durable.file || plan.durable.before === null) return;
+			const {mode} = await stat(result.durable.file);
+			await writeFileAtomic(result.durable.file, plan.durable.before, {mode: mode & 0o777});
+			note('durable_restored', {file: result.durable.file});
+			write(`» put ${result.durable.file} back as it was (the pull failed)\n`);
+		};
+		if (plan.durable.beforePull) await persist();
+
 		if (pull) {
 			if (pull.skip) {
 				write(`» skipped: ${pull.display}\n  (${pull.skip})\n`);
@@ -223,21 +257,13 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 				if (done.exitCode !== 0) {
 					result.failedCommand = pull.display;
 					result.message = `pull failed: ${composeMessage(done)}`;
+					await restore();
 					return result;
 				}
 			}
 		}
 
-		// Durable before `up`: should the worker die during it, a plain `up` still brings the target.
-		if (plan.durable.persist !== 'none' && plan.durable.file) {
-			const file = plan.durable.file;
-			const text =
-				plan.durable.persist === 'env' ? setEnvValue((await readTextOrNull(file)) ?? '', plan.variable, plan.value) : (plan.durable.after ?? '');
-			const persisted = await replaceWithBackup(file, text, now());
-			result.durable = persisted;
-			note('durable_change', {persist: plan.durable.persist, file, backup: persisted.backup, diff: plan.durable.diff});
-			write(`» wrote ${file}${persisted.backup ? ` (previous kept as ${persisted.backup})` : ''}\n`);
-		}
+		if (!plan.durable.beforePull) await persist();
 
 		const upRun = run(up!);
 		const loading = outside.engine();
@@ -283,7 +309,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 	} finally {
 		await timeline.settled();
 		if (!result.success && result.failedService) {
-			result.logs = await outside.compose.logTail(project, result.failedService, LOG_LINES, {[plan.variable]: plan.value}).catch(() => []);
+			result.logs = await outside.compose.logTail(project, result.failedService, LOG_LINES, assignmentsOf(plan)).catch(() => []);
 		}
 		result.duration = now() - started;
 		result.finishedAt = new Date(now()).toISOString();
