@@ -1,6 +1,8 @@
 import type {HealthTarget} from '../engine/health-probe-types.js';
 import {ConsoleError} from '../errors.js';
 import {patternProblem} from './redaction.js';
+import {parseNotify, type NotifySettings} from './follow-up/notify-settings.js';
+import {duration, parseSmoke, parseVerify, type SmokeEntry, type VerifySettings} from './verify/settings.js';
 
 /** The project's `x-rollback-console` settings, with every default filled in. */
 export interface Settings {
@@ -14,10 +16,42 @@ export interface Settings {
 		github?: string;
 	};
 	health: HealthTarget[];
-	database: {service: string; engine: string; migrationsTable: string | null} | null;
+	database: DatabaseSettings | null;
 	disk: {thresholdPercent: number; retainReleases: number};
+	/** How `status` tells a crash loop: a restart within this window counts (default 5 minutes). */
+	status: {crashWindowMs: number};
+	/** Step 6: the health retries, the error-rate window and factor. */
+	verify: VerifySettings;
+	/** Step 6's smoke checks and flows. */
+	smoke: SmokeEntry[];
 	/** Extra redaction patterns for evidence; present only when the Compose file sets them. */
 	redact?: {patterns: string[]};
+	/** Where incidents are announced (webhook, GitHub); present only when the Compose file sets it. */
+	notify?: NotifySettings;
+}
+
+/**
+ * `x-rollback-console.database`: what cannot be detected, or should not be guessed. The
+ * optional keys are present only when the Compose file sets them (the Database step fills
+ * in the rest by detection; retain_days defaults to 7 there).
+ */
+export interface DatabaseSettings {
+	/** Null: detect the database service. */
+	service: string | null;
+	/** postgres, mysql, mariadb, sqlite, or none (no database: the step has nothing to do); 'auto' when not set. */
+	engine: string;
+	migrationsTable: string | null;
+	database?: string;
+	user?: string;
+	/** Where the release image ships its migrations. */
+	migrationsPath?: string;
+	/** The command that runs exactly one migrate-down step, run in a release service's container. */
+	downCommand?: string[];
+	retainDays?: number;
+	/** Where backups go (default <state>/<project>/backups). */
+	backupDir?: string;
+	/** SQLite: the database file's path inside the release service's container. */
+	file?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -54,7 +88,7 @@ function integer(value: unknown, key: string, fallback: number, min: number, max
 
 export function parseSettings(extension: unknown): Settings {
 	const root = object(extension, '');
-	onlyKeys(root, '', ['release', 'health', 'database', 'disk', 'redact']);
+	onlyKeys(root, '', ['release', 'health', 'database', 'disk', 'redact', 'status', 'verify', 'smoke', 'notify']);
 
 	const release = object(root['release'], 'release');
 	onlyKeys(release, 'release', ['variable', 'services', 'persist', 'github']);
@@ -96,20 +130,14 @@ export function parseSettings(extension: unknown): Settings {
 	});
 
 	let database: Settings['database'] = null;
-	if (root['database'] !== undefined && root['database'] !== null) {
-		const db = object(root['database'], 'database');
-		onlyKeys(db, 'database', ['service', 'engine', 'migrations_table']);
-		database = {
-			service: string(db['service'], 'database.service', ''),
-			engine: string(db['engine'], 'database.engine', 'none'),
-			migrationsTable: db['migrations_table'] === undefined ? null : string(db['migrations_table'], 'database.migrations_table', ''),
-		};
-		if (!database.service) throw fail('database.service', 'required when database is set');
-	}
+	if (root['database'] !== undefined && root['database'] !== null) database = parseDatabase(root['database']);
 
 	const disk = object(root['disk'], 'disk');
 	onlyKeys(disk, 'disk', ['threshold_percent', 'retain_releases']);
 	const redact = parseRedact(root['redact']);
+	const notify = parseNotify(root['notify']);
+	const status = object(root['status'], 'status');
+	onlyKeys(status, 'status', ['crash_window']);
 	return {
 		release: {variable, services, persist, ...(release['variable'] !== undefined ? {variableSet: true as const} : {}), ...(github ? {github} : {})},
 		health,
@@ -118,8 +146,42 @@ export function parseSettings(extension: unknown): Settings {
 			thresholdPercent: integer(disk['threshold_percent'], 'disk.threshold_percent', 80, 1, 100),
 			retainReleases: integer(disk['retain_releases'], 'disk.retain_releases', 5, 1, 100),
 		},
+		status: {crashWindowMs: duration(status['crash_window'], 'status.crash_window', 5 * 60_000, 1000, 24 * 3_600_000)},
+		verify: parseVerify(root['verify']),
+		smoke: parseSmoke(root['smoke']),
 		...(redact ? {redact} : {}),
+		...(notify ? {notify} : {}),
 	};
+}
+
+const databaseEngines = ['auto', 'postgres', 'mysql', 'mariadb', 'sqlite', 'none'];
+
+function parseDatabase(value: unknown): DatabaseSettings {
+	const db = object(value, 'database');
+	onlyKeys(db, 'database', ['service', 'engine', 'database', 'user', 'migrations_table', 'migrations_path', 'down_command', 'retain_days', 'backup_dir', 'file']);
+	const engine = string(db['engine'], 'database.engine', 'auto');
+	if (!databaseEngines.includes(engine)) throw fail('database.engine', `expected one of ${databaseEngines.join(', ')}, got "${engine}"`);
+	const settings: DatabaseSettings = {
+		service: db['service'] === undefined ? null : string(db['service'], 'database.service', ''),
+		engine,
+		migrationsTable: db['migrations_table'] === undefined ? null : string(db['migrations_table'], 'database.migrations_table', ''),
+	};
+	if (settings.migrationsTable !== null && !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(settings.migrationsTable)) {
+		throw fail('database.migrations_table', `"${settings.migrationsTable}" is not a table name`);
+	}
+	for (const [key, field] of [['database', 'database'], ['user', 'user'], ['migrations_path', 'migrationsPath'], ['backup_dir', 'backupDir'], ['file', 'file']] as const) {
+		if (db[key] !== undefined) settings[field] = string(db[key], `database.${key}`, '');
+	}
+	if (settings.migrationsPath !== undefined && !settings.migrationsPath.startsWith('/')) throw fail('database.migrations_path', 'expected an absolute path inside the image');
+	if (db['down_command'] !== undefined) {
+		const list = db['down_command'];
+		if (!Array.isArray(list) || list.length === 0 || list.some(s => typeof s !== 'string' || s === '')) {
+			throw fail('database.down_command', 'expected a command as a list of words, like [dbmate, rollback]');
+		}
+		settings.downCommand = list as string[];
+	}
+	if (db['retain_days'] !== undefined) settings.retainDays = integer(db['retain_days'], 'database.retain_days', 7, 1, 3650);
+	return settings;
 }
 
 function parseRedact(value: unknown): Settings['redact'] | null {

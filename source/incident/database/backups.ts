@@ -1,0 +1,195 @@
+import {createHash} from 'node:crypto';
+import {createReadStream, createWriteStream} from 'node:fs';
+import {mkdir, open, readFile, rename, stat, statfs, unlink} from 'node:fs/promises';
+import {basename, isAbsolute, join, resolve} from 'node:path';
+import {ConsoleError} from '../../errors.js';
+import {formatBytes} from '../../presentation/format.js';
+import {appendLine, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
+import type {DatabaseClient} from './client.js';
+
+/**
+ * Backups: a dump streamed out of the database container straight into
+ * `<state>/<project>/backups/` (0600), hashed on the way, renamed into place only when the
+ * dump finished well, then appended to backups.log. A dump that fails midway (or whose
+ * process is killed) leaves at most a `.partial` file that nothing lists as a backup.
+ */
+
+export interface BackupEntry {
+	time: string;
+	project: string;
+	/** The release running when it was taken. */
+	release: string | null;
+	migrationHead: string | null;
+	bytes: number;
+	sha256: string;
+	path: string;
+	durationMs: number;
+	engine: string;
+	database: string;
+	format: string;
+	/** Why it was taken: `db backup`, `before deploy of v1.4.0`, `before restore`, … */
+	reason: string;
+}
+
+/** What the restore verifies against: counted just before the dump (a busy app may add rows during it). */
+export interface BackupStats {
+	migrationHead: string | null;
+	rows: Record<string, number>;
+	columns: Record<string, string[]>;
+}
+
+export const backupsLog = (dir: string) => join(dir, 'backups.log');
+export const statsFile = (path: string) => `${path}.json`;
+
+export function backupDir(projectStateDir: string, configured: string | undefined, workingDir: string): string {
+	if (!configured) return join(projectStateDir, 'backups');
+	return isAbsolute(configured) ? configured : resolve(workingDir, configured);
+}
+
+/** Every backup backups.log records, oldest first, with whether its file is still there. */
+export async function listBackups(dir: string): Promise<Array<BackupEntry & {present: boolean}>> {
+	const entries = await readJsonLines<BackupEntry>(backupsLog(dir));
+	return Promise.all(
+		entries
+			.filter(e => typeof e.path === 'string' && typeof e.sha256 === 'string')
+			.map(async e => ({...e, present: await stat(e.path).then(s => s.isFile(), () => false)})),
+	);
+}
+
+/** Backups older than the retention: listed as removable (never removed silently). */
+export function expiredBackups<T extends Pick<BackupEntry, 'time'>>(entries: readonly T[], retainDays: number, now = Date.now()): T[] {
+	const cut = now - retainDays * 86_400_000;
+	return entries.filter(e => Date.parse(e.time) < cut);
+}
+
+export async function sha256File(path: string, onBytes?: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
+	const hash = createHash('sha256');
+	let bytes = 0;
+	for await (const chunk of createReadStream(path, signal ? {signal} : {})) {
+		hash.update(chunk as Buffer);
+		bytes += (chunk as Buffer).length;
+		onBytes?.(bytes);
+	}
+	return hash.digest('hex');
+}
+
+/** Refuses a restore from a file that is not the one backups.log recorded, before anything is touched. */
+export async function verifyBackup(entry: BackupEntry, onBytes?: (bytes: number) => void): Promise<void> {
+	const exists = await stat(entry.path).catch(() => null);
+	if (!exists?.isFile()) throw new ConsoleError(`backup ${entry.path} is gone; nothing was touched`);
+	const actual = await sha256File(entry.path, onBytes);
+	if (actual !== entry.sha256) {
+		throw new ConsoleError(
+			`backup ${basename(entry.path)} is corrupted: its sha256 is ${actual.slice(0, 16)}…, backups.log recorded ${entry.sha256.slice(0, 16)}…; refusing to restore it, nothing was touched`,
+		);
+	}
+}
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+
+export interface BackupRequest {
+	client: DatabaseClient;
+	dir: string;
+	project: string;
+	release: string | null;
+	reason: string;
+	signal?: AbortSignal;
+	onProgress?: (bytes: number) => void;
+	now?: () => number;
+}
+
+/** Checks the disk has room for the dump (estimated from the database's size), before starting. */
+export async function checkRoom(client: DatabaseClient, dir: string): Promise<{estimate: number | null; free: number}> {
+	await mkdir(dir, {recursive: true, mode: 0o700});
+	const [estimate, fs] = await Promise.all([client.size().catch(() => null), statfs(dir)]);
+	const free = fs.bavail * fs.bsize;
+	// A custom-format dump is compressed: it rarely reaches the database's size. Ask for half
+	// of it (and a margin) so a full disk is said before starting, not discovered midway.
+	const need = estimate === null ? 0 : Math.ceil(estimate / 2) + (16 << 20);
+	if (estimate !== null && free < need) {
+		throw new ConsoleError(
+			`not enough disk for the backup: ${formatBytes(free)} free in ${dir}, the ${client.db.kind} database is ${formatBytes(estimate)} (a dump needs about ${formatBytes(need)}); free some (rollback-console disk) or set x-rollback-console.database.backup_dir; nothing was written`,
+		);
+	}
+	return {estimate, free};
+}
+
+/** Takes one backup; throws (after removing the partial file) when the dump fails. */
+export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
+	const {client, dir, project} = request;
+	const now = request.now ?? Date.now;
+	const containerId = client.containerId;
+	await checkRoom(client, dir);
+	const [migrations, tables] = await Promise.all([client.migrations(null).catch(() => null), client.tables()]);
+	const [rows, columns] = await Promise.all([client.rowCounts(tables), client.allColumns()]);
+	const {argv, ext, format} = client.dumpArgv();
+	const started = now();
+	const name = `${safe(project)}-${stamp(started)}${request.release ? `-${safe(request.release)}` : ''}.${ext}`;
+	const path = join(dir, name);
+	const partial = `${path}.partial`;
+	// O_EXCL: never overwrite a file that is there, whoever wrote it.
+	const handle = await open(partial, 'wx', 0o600);
+	const sink = createWriteStream('', {fd: handle.fd, autoClose: false});
+	let sinkError: unknown = null;
+	sink.on('error', error => (sinkError = error));
+	let ok = false;
+	try {
+		const result = await client.engine.execToSink(containerId, argv, sink, {
+			env: client.clientEnv,
+			...(request.signal ? {signal: request.signal} : {}),
+			...(request.onProgress ? {onBytes: request.onProgress} : {}),
+		});
+		await new Promise<void>((done, fail) => sink.end((error?: Error | null) => (error ? fail(error) : done())));
+		if (sinkError) throw sinkError;
+		if (request.signal?.aborted) throw new ConsoleError('the backup was cancelled: nothing recorded', 3);
+		if (result.exitCode !== 0) {
+			const first = result.stderr.split('\n').map(l => l.trim()).find(Boolean) ?? `exit code ${result.exitCode}`;
+			throw new ConsoleError(`the dump failed midway (${argv[0]} exit ${result.exitCode}): ${first}; nothing recorded`, 3);
+		}
+		if (result.bytes === 0) throw new ConsoleError(`the dump was empty (${argv[0]}): nothing recorded`, 3);
+		await handle.sync();
+		await handle.close();
+		await rename(partial, path);
+		await syncDir(dir);
+		const entry: BackupEntry = {
+			time: new Date(started).toISOString(),
+			project,
+			release: request.release,
+			migrationHead: migrations?.head ?? null,
+			bytes: result.bytes,
+			sha256: result.sha256,
+			path,
+			durationMs: now() - started,
+			engine: client.db.kind,
+			database: client.db.database || client.db.file || '',
+			format,
+			reason: request.reason,
+		};
+		const stats: BackupStats = {migrationHead: entry.migrationHead, rows, columns};
+		await writeFileAtomic(statsFile(path), `${JSON.stringify(stats)}\n`);
+		await writeFileAtomic(`${path}.sha256`, `${entry.sha256}  ${name}\n`);
+		await appendLine(backupsLog(dir), JSON.stringify(entry));
+		ok = true;
+		return entry;
+	} catch (error) {
+		if (isDiskFull(error) || isDiskFull(sinkError)) {
+			throw new ConsoleError(`the disk filled up during the backup (${dir}): the partial dump was removed, nothing recorded`, 3);
+		}
+		throw error;
+	} finally {
+		if (!ok) {
+			await handle.close().catch(() => {});
+			await unlink(partial).catch(() => {});
+		}
+	}
+}
+
+/** The recorded stats of a backup; null when its .json is missing. */
+export async function readStats(path: string): Promise<BackupStats | null> {
+	try {
+		return JSON.parse(await readFile(statsFile(path), 'utf8')) as BackupStats;
+	} catch {
+		return null;
+	}
+}
