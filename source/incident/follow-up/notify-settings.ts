@@ -11,7 +11,7 @@ export interface NotifySettings {
 
 type Raw = Record<string, unknown>;
 
-const fail = (key: string, problem: string) => new ConsoleError(`x-rollback-console.notify.${key}: ${problem} (in the Compose file)`);
+const fail = (key: string, problem: string) => new ConsoleError(`x-rollback-console.notify${key ? `.${key.replace(/^\./, '')}` : ''}: ${problem} (in the Compose file)`);
 
 function mapping(value: unknown, key: string): Raw {
 	if (value === undefined || value === null) return {};
