@@ -8,6 +8,7 @@
 //   node scripts/demo.mjs --good        deploy v1.3.9 only (after --reset: a healthy stack)
 //   node scripts/demo.mjs --reset       remove the stack and its volume; demo/.env → .env.bak-*
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,16 +57,60 @@ async function compose(args, extraEnv) {
   return (Date.now() - t0) / 1000;
 }
 
-/** Sets IMAGE_TAG in demo/.env, keeping any other lines: temp file + rename, never in place. */
-async function setTag(tag) {
+/** Sets NAME in demo/.env, keeping any other lines: temp file + rename, never in place. */
+async function setEnv(name, value) {
   const old = await readFile(ENV_FILE, 'utf8').catch(() => '');
   const lines = old.split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
   let found = false;
-  const next = lines.map((l) => (/^\s*(export\s+)?IMAGE_TAG\s*=/.test(l) ? ((found = true), `IMAGE_TAG=${tag}`) : l));
-  if (!found) next.push(`IMAGE_TAG=${tag}`);
+  const pattern = new RegExp(`^\\s*(export\\s+)?${name}\\s*=`);
+  const next = lines.map((l) => (pattern.test(l) ? ((found = true), `${name}=${value}`) : l));
+  if (!found) next.push(`${name}=${value}`);
   const tmp = `${ENV_FILE}.tmp-${process.pid}`;
   await writeFile(tmp, `${next.join('\n')}\n`, { mode: 0o644 });
   await rename(tmp, ENV_FILE);
+}
+
+const setTag = (tag) => setEnv('IMAGE_TAG', tag);
+
+async function envValue(name) {
+  const text = await readFile(ENV_FILE, 'utf8').catch(() => '');
+  return new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*(\\S+)`, 'm').exec(text)?.[1] ?? null;
+}
+
+/** Resolves true when nothing listens on 127.0.0.1:port (we could bind it ourselves). */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function anyFreePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The web port, checked before anything changes: the demo's own web may hold it (a re-run);
+ * anything else holding it means another port, written to demo/.env so compose and the
+ * health URL agree.
+ */
+async function choosePort() {
+  const port = Number(await envValue('WEB_PORT')) || 18080;
+  if (await portFree(port)) return port;
+  const ours = await run('docker', ['compose', '--project-directory', DEMO_DIR, 'ps', '--status', 'running', '--services'], { env: composeEnv({ IMAGE_TAG: GOOD }), quiet: true });
+  if (ours.code === 0 && ours.out.split('\n').includes('web')) return port;
+  const other = await anyFreePort();
+  say(`127.0.0.1:${port} is taken by another program: the demo's web uses 127.0.0.1:${other} (WEB_PORT in demo/.env)`);
+  await setEnv('WEB_PORT', other);
+  return other;
 }
 
 async function reset() {
@@ -91,11 +136,14 @@ async function deploy() {
   // The good release goes out through rollback-console itself, so this box's history
   // (releases.jsonl) knows v1.3.9 as verified: the last known good to roll back to.
   await build();
+  const port = await choosePort();
   await setTag(GOOD);
   const started = Date.now();
   const deployed = await run(process.execPath, [CLI, 'deploy', '--to', GOOD, '--yes', '--project-dir', 'demo'], { env: composeEnv(), quiet: true });
-  if (deployed.code !== 0) fail(`rollback-console deploy --to ${GOOD} failed (exit ${deployed.code}):\n${deployed.out.trim().split('\n').slice(-10).join('\n')}`);
-  say(`deployed ${GOOD} with rollback-console deploy: web, worker and db healthy (${((Date.now() - started) / 1000).toFixed(1)}s); http://127.0.0.1:18080/health`);
+  // A re-run after --good or after a rollback finds v1.3.9 already running: that is the goal.
+  if (deployed.code !== 0 && /is the current release/.test(deployed.out)) say(`${GOOD} already runs (deployed earlier by rollback-console)`);
+  else if (deployed.code !== 0) fail(`rollback-console deploy --to ${GOOD} failed (exit ${deployed.code}):\n${deployed.out.trim().split('\n').slice(-10).join('\n')}`);
+  else say(`deployed ${GOOD} with rollback-console deploy: web, worker and db healthy (${((Date.now() - started) / 1000).toFixed(1)}s); http://127.0.0.1:${port}/health`);
   if (goodOnly) return;
 
   // The bad one arrives the way bad deploys do: from elsewhere, with a plain compose up.
