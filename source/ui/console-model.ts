@@ -5,6 +5,10 @@ import type {ServicesSnapshot} from '../incident/services-feed.js';
 import type {StepId, TimelineEvent} from '../incident/timeline.js';
 import type {HealthProbe} from '../incident/health.js';
 import type {DiskAction, DiskReport} from '../incident/disk/plan.js';
+import type {DatabaseFacts} from '../incident/database/gather.js';
+import type {DatabaseAction} from '../incident/database/plan.js';
+import type {RunDatabaseOptions} from '../incident/database/run.js';
+import type {Outcome, Plan} from '../incident/step-kit.js';
 import type {DiskActionResult, DiskPruneResult} from '../incident/disk/run.js';
 import type {CaptureProgress, CaptureResult, EvidencePlanView} from '../incident/evidence/types.js';
 
@@ -27,6 +31,8 @@ export interface ConsoleModel {
 	timeline: {
 		append(step: StepId | null, type: string, data: Record<string, unknown>): Promise<TimelineEvent>;
 		events(): TimelineEvent[];
+		/** Reads what other writers (the rollback worker, a headless command) appended since. */
+		refresh?(): Promise<TimelineEvent[]>;
 		readonly file: string;
 		readonly fellBack: boolean;
 	};
@@ -49,6 +55,8 @@ export interface ConsoleModel {
 	stabilise?: StabiliseModel;
 	/** The Disk step (absent where there is no engine to free space on). */
 	disk?: DiskModel;
+	/** The Database step (absent where no engine is wired, as in most UI tests). */
+	database?: DatabaseModel;
 }
 
 /** The Disk step's reads and actions; `run` records each action and the totals through `record`. */
@@ -59,4 +67,14 @@ export interface DiskModel {
 		record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>,
 		onResult?: (result: DiskActionResult, index: number) => void,
 	): Promise<DiskPruneResult>;
+}
+
+/** The Database step: what gathering found and the plan; `run` runs one confirmed action under the project lock, recorded. */
+export interface DatabaseModel {
+	gather(signal?: AbortSignal): Promise<{facts: DatabaseFacts; plan: Plan<DatabaseAction>}>;
+	run(
+		action: DatabaseAction,
+		record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>,
+		options?: RunDatabaseOptions & {signal?: AbortSignal},
+	): Promise<Outcome & {ms: number}>;
 }

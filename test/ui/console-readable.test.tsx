@@ -127,3 +127,14 @@ test('escape sequences in a log line never reach the terminal; an empty line kee
 	const before = rows.findIndex(r => r.includes('before'));
 	assert.ok(rows[before + 2]!.includes('evil'), 'the empty line took a row');
 });
+
+test('the checklist follows what another writer (the rollback worker) records, within a second', async () => {
+	const {fake, ui} = await started();
+	await frameWhere(ui.lastFrame, f => /3 Stabilise\s+○/.test(f));
+	const {Timeline} = await import('../../source/incident/timeline.js');
+	const worker = await Timeline.open(fake.model.timeline.file, {operator: {user: 'worker', sshConnection: null, pid: 4242}});
+	await worker.append('stabilise', 'step_status', {status: 'in-progress'});
+	await frameWhere(ui.lastFrame, f => /3 Stabilise\s+◐/.test(f), 1500);
+	await worker.append('stabilise', 'step_status', {status: 'done', reason: 'rollback to v1.3.9'});
+	await frameWhere(ui.lastFrame, f => /3 Stabilise\s+●/.test(f), 1500);
+});
