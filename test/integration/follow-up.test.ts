@@ -1,0 +1,155 @@
+// Step 7 on the real engine and registry: a real incident (a bad deploy, capture, rollback)
+// gives a report.md with every field filled from the timeline, and `close` leaves a bundle
+// that `sha256sum -c` verifies and that holds it. Then the story of issue 14: the incident is
+// closed, the stack breaks again, and `capture`/`rollback` open a new incident; `rollback`
+// warns that the current failure's evidence is not captured, and an incident left open over
+// a newer failure is pointed out.
+import assert from 'node:assert/strict';
+import {execFile} from 'node:child_process';
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {promisify} from 'node:util';
+import {after, before, test} from 'node:test';
+import {runCli} from '../support/cli.js';
+import {buildRelease, newRepo, removeLocalImages, useRepo} from '../support/release-repo.js';
+import {createStack, type Stack} from '../support/stack.js';
+
+const run = promisify(execFile);
+const repo = newRepo();
+const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rc-follow-up-state-'));
+let stack: Stack;
+
+before(async () => {
+	await Promise.all([buildRelease(repo, 'v1.3.8'), buildRelease(repo, 'v1.3.9'), buildRelease(repo, 'v1.4.0', true)]);
+	stack = await createStack({tag: 'v1.3.8', withDb: false});
+	await useRepo(stack, repo);
+	await stack.up({wait: true});
+});
+
+after(async () => {
+	await stack?.down();
+	await removeLocalImages(repo);
+	rmSync(stateDir, {recursive: true, force: true});
+});
+
+const cli = (args: string[]) => runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
+const incidentsDir = () => path.join(stateDir, stack.projectName, 'incidents');
+const incidentIds = () => readdirSync(incidentsDir()).sort();
+const events = (id: string) =>
+	readFileSync(path.join(incidentsDir(), id, 'timeline.jsonl'), 'utf8')
+		.trim()
+		.split('\n')
+		.map(line => JSON.parse(line) as {time: string; type: string; step: string | null; data: Record<string, unknown>});
+
+/** A bad deploy the way they arrive: the tag changed and a plain `up`, then a few crashes. */
+async function badDeploy() {
+	await stack.setTag('v1.4.0');
+	await stack.compose(['up', '-d'], {allowFail: true});
+	await new Promise(resolve => setTimeout(resolve, 4000));
+}
+
+let closedId = '';
+
+test('a real incident: bad deploy → capture → rollback → close gives report.md with every field, in a verifiable bundle', async () => {
+	const deployed = await cli(['deploy', '--to', 'v1.3.9', '--yes']);
+	assert.equal(deployed.exitCode, 0, deployed.stderr + deployed.stdout);
+	await badDeploy();
+
+	const captured = await cli(['capture', '--json']);
+	assert.equal(captured.exitCode, 0, captured.stderr);
+	const rolled = await cli(['rollback', '--yes', '--json']);
+	assert.equal(rolled.exitCode, 0, rolled.stderr + rolled.stdout);
+	const plan = JSON.parse(rolled.stdout) as {plan: {warnings: Array<{id: string}>}};
+	assert.ok(!plan.plan.warnings.some(w => w.id === 'evidence'), 'evidence of this failure was captured: no warning');
+
+	const [id] = incidentIds();
+	closedId = id!;
+	const report = await cli(['report', '--json']);
+	assert.equal(report.exitCode, 0, report.stderr);
+	assert.equal((JSON.parse(report.stdout) as {incident: string}).incident, id);
+
+	const closed = await cli(['close', '--yes']);
+	assert.equal(closed.exitCode, 0, closed.stderr + closed.stdout);
+	const bundle = /^bundle: (\S+)$/m.exec(closed.stdout)?.[1];
+	const sha = /^sha256: ([0-9a-f]{64})/m.exec(closed.stdout)?.[1];
+	assert.ok(bundle && sha, closed.stdout);
+	assert.match(closed.stdout, new RegExp(`incident ${id} closed`));
+
+	// report.md: every field of the record, from this incident's timeline.
+	const md = readFileSync(path.join(incidentsDir(), id!, 'report.md'), 'utf8');
+	const timeline = events(id!);
+	const opened = timeline.find(e => e.type === 'incident_opened')!.time;
+	assert.match(md, new RegExp(`\\*\\*Opened:\\*\\* ${opened.replace(/\./g, '\\.')}`));
+	assert.match(md, /\*\*Closed:\*\* \d{4}-\d\d-\d\dT/);
+	assert.match(md, /\*\*Duration:\*\* \d+ (s|min)/);
+	assert.match(md, /\*\*Detection:\*\* web \(\S+-web-1\) failed at \S+; first error: `panic: runtime error: invalid memory address/);
+	assert.match(md, /\*\*Rolled back from:\*\* `v1\.4\.0` · digest [0-9a-f]{12}/);
+	assert.match(md, /\*\*Rolled back to:\*\* `v1\.3\.9` · digest [0-9a-f]{12}/);
+	assert.match(md, /\*\*Rollback:\*\* completed in \d+\.\d s/);
+	assert.match(md, /\*\*Reason:\*\* not recorded: no Scope decision in the timeline/, 'headless: Scope was not run, and the report says so');
+	assert.match(md, /\*\*Migration state:\*\* not checked: step 4/);
+	assert.match(md, new RegExp(`\\*\\*Who acted:\\*\\* ${os.userInfo().username} \\(`));
+	assert.match(md, /\*\*Verification:\*\* not verified: step 6 \(Verify\) was not run; the rollback's own check/);
+	assert.match(md, /- web: ok \(/);
+	assert.match(md, /- \*\*web\*\* \(\S+-web-1\): (restarting|exited), exit code 2, \d+ restarts\n  - \d+× `panic: runtime error/);
+	assert.match(md, /\| evidence \| evidence_capture_complete \|/);
+	assert.match(md, /\| stabilise \| rollback_start \| v1\.4\.0 → v1\.3\.9 \|/);
+	assert.match(md, /- \[ \] Confirm the rolled-back release passed CI — CI unknown for v1\.3\.9: its image has no org\.opencontainers\.image\.revision label/);
+	assert.match(md, /## CHANGELOG\n\n```markdown\n- \d{4}-\d\d-\d\d: v1\.4\.0 was rolled back to v1\.3\.9/);
+
+	// The bundle: sha256sum -c verifies it, and it holds the report.
+	const dir = path.dirname(bundle!);
+	const check = await run('sha256sum', ['-c', `${path.basename(bundle!)}.sha256`], {cwd: dir});
+	assert.match(check.stdout, /: OK/);
+	const listing = (await run('tar', ['tzf', bundle!])).stdout;
+	assert.match(listing, /\/report\.md$/m);
+	const inBundle = (await run('tar', ['xzf', bundle!, '--wildcards', '*/report.md', '-O'])).stdout;
+	assert.match(inBundle, /\*\*Rolled back to:\*\* `v1\.3\.9`/);
+
+	const after = events(id!);
+	assert.ok(after.some(e => e.type === 'incident_exported' && e.data['sha256'] === sha), 'the bundle and its sha256 are in the timeline');
+	assert.deepEqual(after.slice(-2).map(e => e.type), ['incident_closed', 'action_result'], 'closed, and the close action\'s result recorded');
+
+	const history = await cli(['history', '--json']);
+	const past = (JSON.parse(history.stdout) as {incidents: Array<{id: string; closedAt: string | null; from: string; to: string; outcome: string}>}).incidents;
+	assert.deepEqual(
+		past.map(i => ({id: i.id, closed: Boolean(i.closedAt), from: i.from, to: i.to, outcome: i.outcome})),
+		[{id, closed: true, from: 'v1.4.0', to: 'v1.3.9', outcome: 'rolled back'}],
+	);
+	const again = await cli(['close', '--yes']);
+	assert.equal(again.exitCode, 2);
+	assert.match(again.stderr, /no open incident .*nothing to close/);
+});
+
+test('the story: closed → broken again → a new incident; rollback warns the current failure\'s evidence is not captured', async () => {
+	assert.ok(closedId, 'runs after the first test');
+	await badDeploy();
+	// capture opens a new incident (the old one is closed), rollback continues it.
+	const captured = await cli(['capture', '--json']);
+	assert.equal(captured.exitCode, 0, captured.stderr);
+	const ids = incidentIds();
+	assert.equal(ids.length, 2);
+	const second = ids.find(i => i !== closedId)!;
+	const rolled = await cli(['rollback', '--yes', '--json']);
+	assert.equal(rolled.exitCode, 0, rolled.stderr);
+	assert.equal((JSON.parse(rolled.stdout) as {incident: string}).incident, second);
+
+	// Broken once more while the second incident is still open: pointed out, and its capture
+	// (older than the failing containers) does not clear the warning.
+	await badDeploy();
+	const third = await cli(['rollback', '--yes', '--json']);
+	assert.equal(third.exitCode, 0, third.stderr);
+	assert.match(third.stderr, new RegExp(`the open incident ${second} is from \\d+ (s|min) ago; this looks like a new problem: \\S+-web-1 was created`));
+	const warnings = (JSON.parse(third.stdout) as {plan: {warnings: Array<{id: string; text: string}>}}).plan.warnings;
+	assert.match(warnings.find(w => w.id === 'evidence')?.text ?? '', /evidence of the current failure not captured: the last capture is older than the failing containers/);
+
+	// After closing, a rollback with no capture opens a third incident and warns too.
+	assert.equal((await cli(['close', '--yes'])).exitCode, 0);
+	await badDeploy();
+	const fresh = await cli(['rollback', '--yes', '--json']);
+	assert.equal(fresh.exitCode, 0, fresh.stderr);
+	const parsed = JSON.parse(fresh.stdout) as {incident: string; plan: {warnings: Array<{id: string; text: string}>}};
+	assert.ok(!incidentIds().slice(0, 2).includes(parsed.incident), 'a new incident');
+	assert.match(parsed.plan.warnings.find(w => w.id === 'evidence')?.text ?? '', /evidence not captured yet/);
+});
