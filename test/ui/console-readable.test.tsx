@@ -138,3 +138,24 @@ test('the checklist follows what another writer (the rollback worker) records, w
 	await worker.append('stabilise', 'step_status', {status: 'done', reason: 'rollback to v1.3.9'});
 	await frameWhere(ui.lastFrame, f => /3 Stabilise\s+●/.test(f), 1500);
 });
+
+test('a saved log path is shown whole at 80×24, and statuses are words', async () => {
+	const {mkdtempSync, mkdirSync} = await import('node:fs');
+	const os = await import('node:os');
+	const path = await import('node:path');
+	const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'rc-ui-')), 'var-lib-rollback-console', 'rollback-console-demo', 'incidents', '20261122-030000-abcd');
+	mkdirSync(dir, {recursive: true});
+	const fake = await fakeModel({dir, services: [serviceRow('web')]});
+	const ui = render(<App model={fake.model} size={{columns: 80, rows: 24}} color={false} logRedrawMs={0} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	let frame = await frameWhere(ui.lastFrame, f => f.includes('Services'));
+	assert.match(frame, /Step 1 · Scope\s+not started/);
+	fake.model.logs.append('web', numbered(1, 3));
+	await frameWhere(ui.lastFrame, f => f.includes('line 0003'));
+	ui.stdin.write('s');
+	frame = await frameWhere(ui.lastFrame, f => f.includes('saved 3 lines to'));
+	const file = [...fake.saved.values()][0]!;
+	assert.ok(file.length > 80, 'the path is longer than a row');
+	assert.ok(frame.replace(/\n/g, '').includes(file), `the whole path shows:\n${frame}`);
+	assert.ok(frame.split('\n').length <= 23, 'the frame still fits');
+});

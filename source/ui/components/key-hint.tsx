@@ -4,7 +4,7 @@ import {Toned} from '../theme.js';
 export function KeyHint({message, view}: {message: string | null; view: 'main' | 'help' | 'step'}) {
 	if (message) {
 		return (
-			<Text wrap="truncate-end">
+			<Text wrap="wrap">
 				<Toned tone="warn">{message}</Toned>
 			</Text>
 		);

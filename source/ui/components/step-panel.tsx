@@ -4,6 +4,14 @@ import type {StepState} from '../../incident/incident-store.js';
 import {DECISION_TITLES, type ScopeRecord} from '../../incident/scope.js';
 import {Toned} from '../theme.js';
 
+const statusWords: Record<StepState['status'], string> = {
+	'not-started': 'not started',
+	'in-progress': 'in progress',
+	done: 'done',
+	skipped: 'skipped',
+	failed: 'failed',
+};
+
 /** The selected step's summary under the panes; enter opens it. */
 export function StepPanel({step, waitsFor, state, scope}: {step: StepInfo; waitsFor: string | null; state: StepState; scope: ScopeRecord | null}) {
 	return (
@@ -14,7 +22,7 @@ export function StepPanel({step, waitsFor, state, scope}: {step: StepInfo; waits
 				</Text>
 				{'  '}
 				<Toned tone="muted">
-					{state.status}
+					{statusWords[state.status]}
 					{state.reason ? ` (${state.reason})` : ''}
 				</Toned>
 				{scope ? (
