@@ -6,6 +6,8 @@
 //   node scripts/images.mjs 127.0.0.1:5000/rollback-console-demo/app v1.3.9 v1.4.0:broken
 //
 // import { buildRelease, ensureReleases } from './images.mjs'
+// ensureReleases(repo, specs, {distinct: true}) labels each image with its repository: the
+// one-repository-per-service fixtures (…/api, …/worker, …/web) then differ in digest.
 // Only node builtins: this runs before (and without) the project's dependencies.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -97,15 +99,22 @@ async function localImage(ref) {
   }
 }
 
-/** Builds fixtures/app as `${repo}:${tag}` (BROKEN=1 when broken) and pushes it. */
-export async function buildRelease({ repo, tag, broken = false }) {
-  parseRepo(repo);
+const REPO_LABEL = 'io.rollback-console.fixture.repo';
+
+/**
+ * Builds fixtures/app as `${repo}:${tag}` (BROKEN=1 when broken) and pushes it. `distinct`
+ * labels the image with its repository, so several repositories (…/api, …/worker, …/web) hold
+ * different images with different digests, as real services' repositories do.
+ */
+export async function buildRelease({ repo, tag, broken = false, distinct = false }) {
+  const { name } = parseRepo(repo);
   const ref = `${repo}:${tag}`;
   await run('docker', [
     'build', '--quiet',
     '--build-arg', `RELEASE=${tag}`,
     '--build-arg', `BROKEN=${broken ? 1 : 0}`,
     '--build-arg', `FIXTURE_HASH=${await fixtureDigest()}`,
+    ...(distinct ? ['--label', `${REPO_LABEL}=${name}`] : []),
     '--tag', ref, APP_DIR,
   ], { env: { DOCKER_BUILDKIT: '0' } });
   await run('docker', ['push', ref]);
@@ -140,8 +149,8 @@ async function withLock(fn) {
  * image is current (same fixture hash and broken flag) and skips the push when the registry's
  * digest is one of the local image's repo digests. One line per image to opts.log (stderr).
  */
-export async function ensureReleases(repo, specs, { log = stderrLog } = {}) {
-  parseRepo(repo);
+export async function ensureReleases(repo, specs, { log = stderrLog, distinct = false } = {}) {
+  const { name } = parseRepo(repo);
   const hash = await fixtureDigest();
   return withLock(async () => {
     const results = [];
@@ -152,7 +161,8 @@ export async function ensureReleases(repo, specs, { log = stderrLog } = {}) {
       const local = await localImage(ref);
       const current = local
         && local.labels['io.rollback-console.fixture.hash'] === hash
-        && local.labels['io.rollback-console.fixture.broken'] === (spec.broken ? '1' : '0');
+        && local.labels['io.rollback-console.fixture.broken'] === (spec.broken ? '1' : '0')
+        && (!distinct || local.labels[REPO_LABEL] === name);
       const remote = await registryDigest(repo, spec.tag);
       const inRegistry = remote !== null && local?.repoDigests.some((d) => d.endsWith(`@${remote}`));
       let action;
@@ -161,7 +171,7 @@ export async function ensureReleases(repo, specs, { log = stderrLog } = {}) {
         await run('docker', ['push', ref]);
         action = 'pushed';
       } else {
-        await buildRelease({ repo, tag: spec.tag, broken: spec.broken });
+        await buildRelease({ repo, tag: spec.tag, broken: spec.broken, distinct });
         action = 'built+pushed';
       }
       const secs = ((Date.now() - t0) / 1000).toFixed(1);

@@ -2,6 +2,7 @@ import {locateProject} from '../engine/compose-project.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {lockState} from '../incident/project-lock.js';
 import type {Candidate} from '../incident/stabilise/releases.js';
+import {shapeText} from '../incident/stabilise/release-services.js';
 import {gather, listCandidates} from '../incident/stabilise/prepare.js';
 import {latestRun} from '../incident/stabilise/runs.js';
 import {resolveStateDir} from '../incident/state-dir.js';
@@ -32,6 +33,13 @@ function status(c: Candidate): string {
 	return marks.join(', ') || '-';
 }
 
+function githubCell(c: Candidate): string {
+	if (!c.github) return '-';
+	const date = c.github.publishedAt ? c.github.publishedAt.slice(0, 10) : '';
+	const text = [date, c.github.note ?? c.github.name ?? ''].filter(Boolean).join(' ');
+	return text.length > 50 ? `${text.slice(0, 49)}…` : text || c.github.tag;
+}
+
 /** `history`: the rollback candidates, newest first. Changes nothing. */
 export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
 	if (args.length > 0) throw new ConsoleError(`history: unexpected argument "${args[0]}"`);
@@ -39,7 +47,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const outside = connectStabilise();
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
 	const gathered = await gather(outside, project, stateDir.dir);
-	const [{candidates, registryError}, lock, last, incidents] = await Promise.all([
+	const [{candidates, registryError, githubError}, lock, last, incidents] = await Promise.all([
 		listCandidates(outside, gathered),
 		lockState(gathered.projectDir),
 		latestRun(gathered.projectDir),
@@ -49,12 +57,17 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	if (options.json) {
 		const json = {
 			project: gathered.loaded.name,
+			shape: gathered.release.shape,
 			variable: gathered.release.variable,
+			variables: gathered.release.variables,
 			releaseServices: gathered.release.services,
+			why: gathered.release.why,
 			repository: gathered.release.repositories[0],
+			repositories: gathered.release.repositories,
 			current: gathered.currentTag,
 			lastKnownGood: good?.tag ?? null,
 			registryError: registryError?.message ?? null,
+			githubError: githubError ?? null,
 			lock: lock.state === 'free' ? {state: 'free'} : lock,
 			lastRun: last ? {runId: last.runId, running: last.running, output: last.paths.output, result: last.result} : null,
 			candidates,
@@ -77,10 +90,17 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 			c.verifiedAt ? c.verifiedAt.slice(0, 16).replace('T', ' ') : '-',
 		];
 	});
-	const lines = [formatTable(['TAG', 'STATUS', 'REGISTRY', 'RECORDED', 'LOCAL', 'VERIFIED (UTC)'], rows, {color, tones}), ''];
-	lines.push(`${gathered.loaded.name}: ${gathered.release.services.join(', ')} from ${gathered.release.repositories.join(', ')} (\${${gathered.release.variable}})`);
+	const github = Boolean(gathered.loaded.settings.release.github);
+	const headers = ['TAG', 'STATUS', 'REGISTRY', 'RECORDED', 'LOCAL', 'VERIFIED (UTC)', ...(github ? ['GITHUB RELEASE'] : [])];
+	if (github) rows.forEach((row, i) => row.push(githubCell(candidates[i]!)));
+	const lines = [formatTable(headers, rows, {color, tones}), ''];
+	const {release} = gathered;
+	lines.push(`${gathered.loaded.name}: ${release.services.join(', ')} from ${release.repositories.join(', ')}`);
+	lines.push(`release: ${shapeText[release.shape]}${release.shape === 'tag-variable' ? ` (\${${release.variable}})` : ''}`);
+	for (const service of release.services) lines.push(`  ${service}: ${release.why[service] ?? '-'}`);
 	lines.push(`current: ${gathered.currentTag ?? '-'} · last known good: ${good?.tag ?? 'none (no older release verified here and not rolled back from since)'}`);
 	if (registryError) lines.push(`registry: ${registryError.message}`);
+	if (githubError) lines.push(`github: ${githubError}`);
 	if (lock.state !== 'free') lines.push(`lock: ${lock.state} — ${lock.holder.user}, pid ${lock.holder.pid}: ${lock.holder.what}`);
 	if (last) {
 		lines.push(

@@ -1,5 +1,6 @@
 import {ComposeCli} from '../engine/compose-cli.js';
 import {DockerEngine} from '../engine/docker-engine.js';
+import {GithubClient} from '../engine/github-releases.js';
 import {preloadRegistry, RegistryClient} from '../engine/registry.js';
 import type {StabiliseOutside} from '../incident/stabilise/prepare.js';
 
@@ -10,5 +11,5 @@ export function connectStabilise(
 	engine: StabiliseOutside['engine'] = DockerEngine.connect(env),
 ): StabiliseOutside & {compose: ComposeCli} {
 	preloadRegistry();
-	return {compose, engine, registry: new RegistryClient({env})};
+	return {compose, engine, registry: new RegistryClient({env}), github: new GithubClient({env})};
 }

@@ -309,6 +309,8 @@ function durableChange(input: PlanInput, services: PlanService[]): {durable: Dur
 			before: override.text,
 			after,
 			diff: unifiedDiff(override.text ?? '', after, {from: override.text === null ? '/dev/null' : name, to: name}),
+			// The commands name the override file: it must exist, with the pins, before the pull.
+			beforePull: true,
 		},
 		files,
 	};

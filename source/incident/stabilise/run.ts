@@ -1,4 +1,4 @@
-import {stat} from 'node:fs/promises';
+import {rm, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../../engine/types.js';
 import {writeFileAtomic} from '../atomic-file.js';
@@ -240,9 +240,13 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		};
 		const restore = async () => {
 			// The pull failed after a literal pin was written: the file goes back to what it was.
-			if (!plan.durable.beforePull || !result.durable.file || plan.durable.before === null) return;
-			const {mode} = await stat(result.durable.file);
-			await writeFileAtomic(result.durable.file, plan.durable.before, {mode: mode & 0o777});
+			if (!plan.durable.beforePull || !result.durable.file) return;
+			// An override we created just now goes away again; anything else gets its text back.
+			if (plan.durable.before === null) await rm(result.durable.file, {force: true});
+			else {
+				const {mode} = await stat(result.durable.file);
+				await writeFileAtomic(result.durable.file, plan.durable.before, {mode: mode & 0o777});
+			}
 			note('durable_restored', {file: result.durable.file});
 			write(`» put ${result.durable.file} back as it was (the pull failed)\n`);
 		};
