@@ -8,7 +8,9 @@ import {checkOut} from '../incident/evidence/archive.js';
 import {captureEvidence} from '../incident/evidence/capture.js';
 import {planEvidence} from '../incident/evidence/collectors.js';
 import {MANIFEST_FILE} from '../incident/evidence/manifest.js';
-import type {CaptureProgress, CaptureResult} from '../incident/evidence/types.js';
+import type {CaptureProgress, CaptureResult, EvidencePlan} from '../incident/evidence/types.js';
+import {beginStep, type Incident} from '../incident/incident-store.js';
+import type {Operator} from '../incident/operator.js';
 import {countTotal, type RedactionCounts} from '../incident/redaction.js';
 import {loadProject} from '../incident/status.js';
 import {formatBytes} from '../presentation/format.js';
@@ -75,6 +77,36 @@ export function abortOnSignals(controller: AbortController): () => void {
 	};
 }
 
+/**
+ * The capture itself, once the incident is open and the plan made: the step starts (as
+ * opening it in the console does), the capture records its events and the step's status,
+ * and the result goes to stdout.
+ */
+export async function captureHeadless(
+	plan: EvidencePlan,
+	{incident, operator, options, signal}: {incident: Incident; operator: Operator; options: Pick<GlobalOptions, 'redact' | 'out' | 'json'>; signal: AbortSignal},
+): Promise<CaptureResult> {
+	await beginStep(incident.timeline, 'evidence');
+	say(
+		`capturing ${plan.items.length} items from ${plan.containers} containers (about ${formatBytes(plan.estimateBytes)}${plan.estimateIncomplete ? ' or more' : ''})${options.redact ? '' : ' WITHOUT redaction (--no-redact)'}`,
+	);
+	const result = await captureEvidence(plan, {
+		incident: {id: incident.id, dir: incident.dir},
+		operator,
+		record: (step, type, data) => incident.timeline.append(step, type, data),
+		redact: options.redact,
+		out: options.out,
+		signal,
+		onProgress: p => {
+			const line = progressLine(p);
+			if (line) say(line);
+		},
+		onNotice: text => say(text),
+	});
+	process.stdout.write(options.json ? `${JSON.stringify(captureJson(result), null, 2)}\n` : captureSummary(result));
+	return result;
+}
+
 /** `rollback-console capture`: the evidence bundle. Needs no TTY: it changes nothing on the box. */
 export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
 	if (args.length > 0) throw new ConsoleError(`capture: unexpected argument "${args[0]}"`);
@@ -87,8 +119,9 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	await checkOut(options.out);
 	const [loaded, engine] = await Promise.all([loading, connecting]);
 	await engine.version();
-	const {operator, incident, notice} = await openProjectIncident(options, project, loaded.name, {services: await servicesNow(engine, loaded)});
+	const {operator, incident, notice, announced} = await openProjectIncident(options, project, loaded.name, {services: await servicesNow(engine, loaded), settings: loaded.settings});
 	if (notice) say(notice);
+	if (announced) say(announced);
 	if (incident.timeline.fellBack) say(`the state dir's disk is full: the incident timeline is kept in ${incident.timeline.file} (tmpfs) for now`);
 
 	const controller = new AbortController();
@@ -107,23 +140,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 			},
 			{signal: controller.signal},
 		);
-		say(
-			`capturing ${plan.items.length} items from ${plan.containers} containers (about ${formatBytes(plan.estimateBytes)}${plan.estimateIncomplete ? ' or more' : ''})${options.redact ? '' : ' WITHOUT redaction (--no-redact)'}`,
-		);
-		const result = await captureEvidence(plan, {
-			incident: {id: incident.id, dir: incident.dir},
-			operator,
-			record: (step, type, data) => incident.timeline.append(step, type, data),
-			redact: options.redact,
-			out: options.out,
-			signal: controller.signal,
-			onProgress: p => {
-				const line = progressLine(p);
-				if (line) say(line);
-			},
-			onNotice: text => say(text),
-		});
-		process.stdout.write(options.json ? `${JSON.stringify(captureJson(result), null, 2)}\n` : captureSummary(result));
+		await captureHeadless(plan, {incident, operator, options, signal: controller.signal});
 		return exitCodes.ok;
 	} finally {
 		release();

@@ -77,9 +77,12 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
 
 	const plan = await prepare.planFrom(outside, gathered, {kind, to: options.to ?? null});
+	// Whether an incident is open already: a rollback without one opens it (and announces that).
+	let openBefore = false;
 	if (kind === 'rollback') {
 		const {lookAtOpenIncident} = await import('../incident/follow-up/new-problem.js');
 		const look = await lookAtOpenIncident(gathered.projectDir, gathered.services);
+		openBefore = look !== null;
 		if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
 	}
 	trace('planned');
@@ -107,6 +110,14 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		takeOverStale: lock.state === 'stale' || options.yes,
 	});
 	trace(`worker ${started.pid} started`);
+	// Announced beside the worker, never in its way: a failed notification is said and recorded.
+	const {announce} = await import('../incident/follow-up/announce.js');
+	const announcement = started.incident
+		? {settings: gathered.loaded.settings, project: plan.project.name, incident: started.incident, timelineFile: started.timelineFile, operator}
+		: null;
+	const tell = (line: string | null) => line && process.stderr.write(`${line}\n`);
+	if (announcement && !openBefore) tell(await announce(announcement, 'incident_opened'));
+	if (announcement) tell(await announce(announcement, 'rollback_started', {from: plan.from.tag, to: plan.to.tag}));
 	if (!options.json) {
 		if (started.tookOver) process.stdout.write(`Took over the stale lock of ${describeHolder(started.tookOver)}\n`);
 		process.stdout.write(
@@ -124,6 +135,9 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		if (!progress.running) result = progress.result;
 	}
 	process.off('SIGINT', onInterrupt);
+	if (announcement) {
+		tell(await announce(announcement, result?.success ? 'rollback_completed' : 'rollback_failed', {from: plan.from.tag, to: plan.to.tag, message: result?.message ?? null}));
+	}
 	trace('worker done');
 	if (options.json) {
 		process.stdout.write(
