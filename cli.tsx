@@ -38,6 +38,9 @@ const flagSpecs = {
 	redact: {type: 'boolean', default: true},
 	ciLog: {type: 'string'},
 	volume: {type: 'string', isMultiple: true},
+	tables: {type: 'string'},
+	backup: {type: 'boolean', default: true},
+	acceptDestructive: {type: 'boolean'},
 } as const;
 
 // meow reports an unknown flag as two bare lines; ours is one line with the program's prefix.
@@ -87,7 +90,7 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 	const {flags} = cli;
 	// meow gives booleans a value whether or not they were typed: false, or true for redact.
 	const given = (flag: CommandFlag) =>
-		flag === 'redact' ? flags.redact === false : flag === 'json' || flag === 'yes' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
+		flag === 'redact' || flag === 'backup' ? flags[flag] === false : flag === 'json' || flag === 'yes' || flag === 'acceptDestructive' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
 	for (const flag of Object.keys(flagNames) as CommandFlag[]) {
 		if (given(flag) && !allowed.includes(flag)) {
 			throw new ConsoleError(`${command}: ${flagNames[flag]} is not an option of this command (see --help)`);
@@ -100,6 +103,7 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 		['--to', flags.to],
 		['--out', flags.out],
 		['--ci-log', flags.ciLog],
+		['--tables', flags.tables],
 	] as const) {
 		if (value !== undefined && value.trim() === '') throw new ConsoleError(`${name} needs a value`);
 	}
@@ -117,6 +121,9 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 		redact: flags.redact,
 		ciLog: flags.ciLog,
 		volumes: flags.volume,
+		tables: flags.tables,
+		backup: flags.backup,
+		acceptDestructive: flags.acceptDestructive ?? false,
 	};
 }
 

@@ -18,7 +18,13 @@ export interface GlobalOptions extends ProjectOptions {
 	ciLog?: string | undefined;
 	/** disk prune: anonymous volumes to remove, each named on purpose (--volume NAME, repeatable). */
 	volumes?: string[] | undefined;
+	/** db restore: the tables whose row counts are verified (comma-separated; default all). */
+	tables?: string | undefined;
+	/** deploy/db restore/db down: take a fresh backup first (default); --no-backup skips it, on the record. */
+	backup?: boolean;
+	/** deploy: go ahead with a release whose migrations are destructive (--yes alone is not enough). */
+	acceptDestructive?: boolean;
 }
 
 /** Flags that only some commands take; any other command refuses them. */
-export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog' | 'volume';
+export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog' | 'volume' | 'tables' | 'backup' | 'acceptDestructive';

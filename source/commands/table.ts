@@ -80,6 +80,13 @@ export const COMMANDS: readonly CommandSpec[] = [
 		flags: ['json', 'yes'],
 		load: () => import('./close.js'),
 	},
+	{
+		name: 'db',
+		usage: 'db [backup | restore [BACKUP] [--tables T,…] | down] [--yes] [--json]',
+		summary: 'migrations against the rollback target (exit 1 when past the boundary); `backup` streams a dump out (sha256, backups.log); `restore` and `down` (exactly one step) after a fresh backup',
+		flags: ['json', 'to', 'yes', 'tables', 'backup'],
+		load: () => import('./db.js'),
+	},
 ];
 
 export const flagNames: Record<CommandFlag, string> = {
@@ -90,4 +97,7 @@ export const flagNames: Record<CommandFlag, string> = {
 	redact: '--no-redact',
 	ciLog: '--ci-log',
 	volume: '--volume',
+	tables: '--tables',
+	backup: '--no-backup',
+	acceptDestructive: '--accept-destructive',
 };

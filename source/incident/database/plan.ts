@@ -50,7 +50,7 @@ export function backupAction(facts: DatabaseFacts): DatabaseAction {
 		kind: 'backup',
 		title: `Back up the ${facts.found?.kind ?? ''} database now (${dump?.format ?? 'dump'}, streamed out of ${facts.found?.container?.name ?? 'its container'})`,
 		does: [
-			`Engine API: exec in ${facts.found?.container?.name ?? '?'}: ${shell(dump?.argv ?? [])}  → ${facts.backupDir}/…​.${dump?.ext ?? 'dump'} (0600, sha256)`,
+			`Engine API: exec in ${facts.found?.container?.name ?? '?'}: ${shell(dump?.argv ?? [])}  → ${facts.backupDir}/….${dump?.ext ?? 'dump'} (0600, sha256)`,
 			`append to ${facts.backupDir}/backups.log`,
 		],
 		touches: [facts.backupDir],

@@ -1,0 +1,134 @@
+// Integration-test helper for the Database step: a Compose stack with a real PostgreSQL 15
+// (local/postgres:15, built offline from Debian's packages) or a SQLite file in a volume, and
+// an app whose releases apply their migrations with dbmate (test/fixtures/db). Host network,
+// 127.0.0.1 and a free port only; unique project name; `down -v` after.
+import {execFile} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {promisify} from 'node:util';
+import {freePort, ROOT} from './stack.js';
+
+const execFileAsync = promisify(execFile);
+
+export const DB_REPO = '127.0.0.1:5000/rct/dbapp';
+/** v2.0.0 ships 001+002; v2.1.0 adds 003 (additive); v2.2.0 adds 004 (destructive) instead. SQLite: v3.x. */
+export const DB_SPECS = ['v2.0.0=v1', 'v2.1.0=additive', 'v2.2.0=destructive', 'v3.0.0=v1@sqlite', 'v3.1.0=destructive@sqlite'];
+
+let images: Promise<void> | undefined;
+export function ensureDbImages(): Promise<void> {
+	images ??= (async () => {
+		const mod = (await import(pathToFileURL(join(ROOT, 'scripts', 'images-db.mjs')).href)) as {
+			ensureDbReleases(repo: string, specs: string[], o?: {log?: (l: string) => void}): Promise<void>;
+		};
+		await mod.ensureDbReleases(DB_REPO, DB_SPECS, {log: line => process.stderr.write(`# ${line}\n`)});
+	})();
+	return images;
+}
+
+export interface DbStack {
+	project: string;
+	dir: string;
+	stateDir: string;
+	port: number;
+	compose(args: string[], allowFail?: boolean): Promise<{stdout: string; stderr: string; exitCode: number}>;
+	/** Sets IMAGE_TAG and brings the stack up, waiting for health (the app's: its migrations applied). */
+	deploy(tag: string): Promise<void>;
+	psql(sql: string): Promise<string>;
+	down(): Promise<void>;
+}
+
+function composeYaml(kind: 'postgres' | 'sqlite', port: number, extension: string): string {
+	const app = (url: string, volume: string) => `
+  app:
+    image: ${DB_REPO}:\${IMAGE_TAG}
+    network_mode: host
+    environment:
+      DATABASE_URL: "${url}"
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      retries: 60
+${volume}`;
+	if (kind === 'sqlite') {
+		return `x-rollback-console:${extension || ' {}'}
+services:${app('sqlite:/data/app.db', '    volumes:\n      - appdata:/data\n')}
+volumes:
+  appdata: {}
+`;
+	}
+	return `x-rollback-console:${extension || ' {}'}
+services:
+  db:
+    image: local/postgres:15
+    pull_policy: never
+    network_mode: host
+    stop_signal: SIGINT
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_PASSWORD: pw
+      POSTGRES_DB: app
+      PGPORT: "${port}"
+    healthcheck:
+      test: ["CMD", "pg_isready", "-U", "app", "-p", "${port}"]
+      interval: 1s
+      retries: 60
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+${app(`postgres://app:pw@127.0.0.1:${port}/app?sslmode=disable`, '    depends_on:\n      db: {condition: service_healthy}\n')}
+volumes:
+  pgdata: {}
+`;
+}
+
+export async function createDbStack(kind: 'postgres' | 'sqlite', {extension = ''}: {extension?: string} = {}): Promise<DbStack> {
+	const project = `rct-db-${randomBytes(4).toString('hex')}`;
+	const dir = await mkdtemp(join(tmpdir(), `${project}-`));
+	const stateDir = join(dir, 'state');
+	const port = await freePort();
+	await writeFile(join(dir, 'compose.yaml'), composeYaml(kind, port, extension));
+	let tag = 'v0';
+	const env = () => {
+		const e: NodeJS.ProcessEnv = {...process.env, IMAGE_TAG: tag};
+		delete e['COMPOSE_FILE'];
+		delete e['COMPOSE_PROJECT_NAME'];
+		return e;
+	};
+	const compose: DbStack['compose'] = async (args, allowFail = false) => {
+		try {
+			const {stdout, stderr} = await execFileAsync('docker', ['compose', '--project-directory', dir, '-p', project, ...args], {env: env(), maxBuffer: 16 << 20, timeout: 180_000});
+			return {stdout, stderr, exitCode: 0};
+		} catch (error) {
+			const e = error as {stdout?: string; stderr?: string; code?: number};
+			if (!allowFail) throw new Error(`compose ${args.join(' ')}: ${e.stderr ?? ''}`);
+			return {stdout: e.stdout ?? '', stderr: e.stderr ?? '', exitCode: e.code ?? 1};
+		}
+	};
+	const stack: DbStack = {
+		project,
+		dir,
+		stateDir,
+		port,
+		compose,
+		async deploy(next) {
+			tag = next;
+			await writeFile(join(dir, '.env'), `IMAGE_TAG=${next}\nCOMPOSE_PROJECT_NAME=${project}\n`);
+			const r = await compose(['up', '-d', '--wait', '--wait-timeout', '90'], true);
+			if (r.exitCode !== 0) {
+				const logs = await compose(['logs', '--no-color', '--tail', '20'], true);
+				throw new Error(`${project}: up ${next} failed: ${r.stderr}\n${logs.stdout}`);
+			}
+		},
+		async psql(sql) {
+			const {stdout} = await execFileAsync('docker', ['exec', `${project}-db-1`, 'psql', '-X', '-A', '-t', '-U', 'app', '-d', 'app', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+			return stdout.trim();
+		},
+		async down() {
+			await compose(['down', '-v', '--remove-orphans', '--timeout', '2'], true);
+			await rm(dir, {recursive: true, force: true}).catch(() => {});
+		},
+	};
+	return stack;
+}
