@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
+import {createServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
 import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -315,4 +317,46 @@ describe('ambiguous projects: one line saying what to set, exit 2, nothing chang
 			}
 		});
 	}
+});
+
+describe('GitHub releases join the candidates when x-rollback-console.release.github names the repository', () => {
+	let server: Server;
+	let project: Project;
+	before(async () => {
+		server = createServer((req, res) => {
+			if (req.url?.startsWith('/repos/org/app/releases')) {
+				res.setHeader('content-type', 'application/json');
+				res.end(
+					JSON.stringify([
+						{tag_name: 'v1.5.0', name: 'v1.5.0', published_at: '2026-11-20T09:00:00Z', body: 'Faster checkout\n\nDetails'},
+						{tag_name: 'v1.3.9', name: 'v1.3.9', published_at: '2026-11-01T09:00:00Z', body: '## Fix the cart total'},
+					]),
+				);
+			} else res.writeHead(404).end();
+		});
+		await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+		project = makeProject({
+			'compose.yaml': `x-rollback-console:\n  release: {github: org/app}\nservices:\n  web:\n    image: ${TEST_REPO}:v1.4.0\n    network_mode: host\n`,
+		});
+	});
+	after(async () => {
+		server?.close();
+		await project?.down();
+	});
+
+	test('history lists them with their date and first line, sorted by SemVer with the registry tags', async () => {
+		const env = {ROLLBACK_CONSOLE_GITHUB_API: `http://127.0.0.1:${(server.address() as AddressInfo).port}`};
+		const run = (args: string[]) => runCli([...args, '--project-dir', project.dir, '--state-dir', stateDir], {timeoutMs: 60_000, env: {...cleanEnv(), ...env}});
+		const json = await run(['history', '--json']);
+		assert.equal(json.exitCode, 0, failMessage(json));
+		const h = JSON.parse(json.stdout) as {candidates: Array<{tag: string; registry: {present: boolean}; github?: {note: string | null} | null}>; githubError: string | null};
+		assert.equal(h.githubError, null);
+		const tags = h.candidates.map(c => c.tag);
+		assert.deepEqual(tags.slice(0, 3), ['v1.5.0', 'v1.4.0', 'v1.3.9']);
+		assert.equal(h.candidates[0]!.registry.present, false, 'v1.5.0 is a GitHub release with no image yet');
+		assert.equal(h.candidates.find(c => c.tag === 'v1.3.9')!.github?.note, 'Fix the cart total');
+		const text = await run(['history']);
+		assert.match(text.stdout, /GITHUB RELEASE/);
+		assert.match(text.stdout, /v1\.3\.9 .*2026-11-01 Fix the cart total/);
+	});
 });
