@@ -2,7 +2,7 @@ import {locateProject} from '../engine/compose-project.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {lockState} from '../incident/project-lock.js';
 import type {Candidate} from '../incident/stabilise/releases.js';
-import {shapeText} from '../incident/stabilise/release-services.js';
+import {releaseLines} from '../incident/stabilise/release-services.js';
 import {gather, listCandidates} from '../incident/stabilise/prepare.js';
 import {latestRun} from '../incident/stabilise/runs.js';
 import {resolveStateDir} from '../incident/state-dir.js';
@@ -96,8 +96,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const lines = [formatTable(headers, rows, {color, tones}), ''];
 	const {release} = gathered;
 	lines.push(`${gathered.loaded.name}: ${release.services.join(', ')} from ${release.repositories.join(', ')}`);
-	lines.push(`release: ${shapeText[release.shape]}${release.shape === 'tag-variable' ? ` (\${${release.variable}})` : ''}`);
-	for (const service of release.services) lines.push(`  ${service}: ${release.why[service] ?? '-'}`);
+	lines.push(...releaseLines(release));
 	lines.push(`current: ${gathered.currentTag ?? '-'} · last known good: ${good?.tag ?? 'none (no older release verified here and not rolled back from since)'}`);
 	if (registryError) lines.push(`registry: ${registryError.message}`);
 	if (githubError) lines.push(`github: ${githubError}`);

@@ -170,6 +170,35 @@ async function countTags(outside: StabiliseOutside, engine: EngineImages, reposi
 	return new Map(counts);
 }
 
+/** The release services from what compose and the files say (literal tags: counted here and in the registry). */
+async function findRelease(
+	outside: StabiliseOutside,
+	engine: EngineImages,
+	{config, settings, raw}: {config: ComposeConfig; settings: Settings; raw: Record<string, string | null>},
+	composeFiles: readonly ComposeText[],
+	records: Promise<ReleaseRecord[]>,
+): Promise<ReleaseServices> {
+	// Literal tags: a repository with more than one release tag (here or in the registry) is a release.
+	const literal = settings.release.services ? [] : literalRepositories(settings, raw, config.services);
+	const counts = literal.length > 0 ? await countTags(outside, engine, literal, await records) : null;
+	return releaseServices(settings, raw, config.services, {
+		usedOutsideImages: usedOutsideImages(composeFiles),
+		...(counts ? {tagCount: (repository: string) => counts.get(repository) ?? 0} : {}),
+	});
+}
+
+/**
+ * Which services are the release, and how the Compose file names it — for Scope, which shows
+ * it before anything is planned. Changes nothing; an ambiguous project is a ConsoleError.
+ */
+export async function detectRelease(outside: StabiliseOutside, project: ComposeProject, stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ReleaseServices> {
+	const reading = readComposeFiles(project);
+	const loaded = await loadRelease(outside.compose, project, env, undefined);
+	const records = readReleases(releasesFile(projectStateDir(stateDir, loaded.config.name)));
+	records.catch(() => {});
+	return findRelease(outside, await outside.engine, loaded, await reading, records);
+}
+
 export interface GatherOptions {
 	env?: NodeJS.ProcessEnv;
 	/** A `--to` tag: its registry and local lookups start as soon as the repository is known. */
@@ -199,13 +228,7 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 	const recording = readReleases(releasesFile(projectDir));
 	recording.catch(() => {});
 	const composeFiles = await reading;
-	// Literal tags: a repository with more than one release tag (here or in the registry) is a release.
-	const literal = settings.release.services ? [] : literalRepositories(settings, raw, config.services);
-	const counts = literal.length > 0 ? await countTags(outside, engine, literal, await recording) : null;
-	const release = releaseServices(settings, raw, config.services, {
-		usedOutsideImages: usedOutsideImages(composeFiles),
-		...(counts ? {tagCount: (repository: string) => counts.get(repository) ?? 0} : {}),
-	});
+	const release = await findRelease(outside, engine, {config, settings, raw}, composeFiles, recording);
 	const lookups = new Map<string, Promise<RepoLookup>>();
 	const ref = options.prefetch ? parseRef(options.prefetch) : null;
 	if (ref?.kind === 'tag') {

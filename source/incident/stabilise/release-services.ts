@@ -352,3 +352,9 @@ function imageVariables(
 	}
 	return finish('image-variable', '', services, templates, why, variables);
 }
+
+/** How the release was found, as lines for history, Scope and Stabilise: the shape, then each service and why. */
+export function releaseLines(release: Pick<ReleaseServices, 'shape' | 'variable' | 'services' | 'why'>): string[] {
+	const variable = release.shape === 'tag-variable' ? ` (\${${release.variable}})` : '';
+	return [`release: ${shapeText[release.shape]}${variable}`, ...release.services.map(s => `  ${s}: ${release.why[s] ?? '-'}`)];
+}
