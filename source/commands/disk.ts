@@ -4,8 +4,9 @@ import {ConsoleError, exitCodes, isConsoleError} from '../errors.js';
 import {isDiskFull} from '../incident/atomic-file.js';
 import {gatherDisk, type DiskOutside, type GatheredDisk} from '../incident/disk/gather.js';
 import {selectActions, type DiskAction, type DiskReport, type ProtectedItem} from '../incident/disk/plan.js';
-import {runDiskPrune, type DiskActionResult, type DiskRunner} from '../incident/disk/run.js';
-import {incidentFiles, openIncident, recordStepStatus} from '../incident/incident-store.js';
+import {runDiskStep, type DiskActionResult, type DiskStepRunner} from '../incident/disk/run.js';
+import {beginStep, openIncident} from '../incident/incident-store.js';
+import {incidentFiles} from '../incident/layout.js';
 import {currentOperator} from '../incident/operator.js';
 import {acquireLock, describeHolder, holderFor, lockState, releaseLock, type LockHolder} from '../incident/project-lock.js';
 import {projectStateDir, resolveStateDir} from '../incident/state-dir.js';
@@ -212,7 +213,7 @@ async function takeLock(lockDir: string, holder: LockHolder, takeOverStale: bool
 	}
 }
 
-interface Pruning {
+export interface Pruning {
 	project: ComposeProject;
 	report: DiskReport;
 	gathered: GatheredDisk;
@@ -222,7 +223,7 @@ interface Pruning {
 	stateDir: string;
 }
 
-async function runPrune(options: GlobalOptions, {project, report, gathered, outside, actions, operator, stateDir}: Pruning): Promise<number> {
+export async function runPrune(options: Pick<GlobalOptions, 'json'>, {project, report, gathered, outside, actions, operator, stateDir}: Pruning): Promise<number> {
 	const incident = await openIncident({
 		stateDir,
 		project: report.project,
@@ -230,13 +231,13 @@ async function runPrune(options: GlobalOptions, {project, report, gathered, outs
 		context: {workingDir: project.workingDir, files: project.files},
 	});
 	const record = (step: Parameters<typeof incident.timeline.append>[0], type: string, data: Record<string, unknown>) => incident.timeline.append(step, type, data);
-	await recordStepStatus(incident.timeline, 'disk', 'in-progress');
+	await beginStep(incident.timeline, 'disk');
 	await record('disk', 'disk_plan', {
 		estimate: actions.reduce((sum, a) => sum + a.bytes, 0),
 		actions: actions.map(a => ({id: a.id, action: a.kind, target: a.target, name: a.name, bytes: a.bytes, does: a.does})),
 		protected: report.plan.protected.length,
 	});
-	const runner: DiskRunner = {
+	const runner: DiskStepRunner = {
 		engine: gathered.engine,
 		host: outside.host,
 		report,
@@ -245,15 +246,12 @@ async function runPrune(options: GlobalOptions, {project, report, gathered, outs
 		record,
 	};
 	if (!options.json) process.stdout.write(`\nRunning ${actions.length} action${actions.length === 1 ? '' : 's'}, one at a time (incident ${incident.id}):\n`);
-	const result = await runDiskPrune(runner, actions, {
+	const result = await runDiskStep(runner, actions, {
 		onResult: (r, i) => {
 			if (!options.json) process.stdout.write(`${resultLine(r, i, actions.length)}\n`);
 		},
 	});
-	const after = await Promise.all(report.filesystems.map(f => outside.host.fsUsage(f.path).catch(() => null)));
-	const over = after.some(f => f !== null && f.usedPercent >= report.thresholdPercent);
-	if (result.failed > 0) await recordStepStatus(incident.timeline, 'disk', 'failed', `${result.failed} of ${actions.length} actions failed`);
-	else if (!over) await recordStepStatus(incident.timeline, 'disk', 'done');
+	const {over} = result;
 
 	if (options.json) {
 		const json = {

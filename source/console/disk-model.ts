@@ -1,6 +1,6 @@
 import type {ComposeProject} from '../engine/types.js';
 import type {GatheredDisk} from '../incident/disk/gather.js';
-import {incidentFiles} from '../incident/incident-store.js';
+import {incidentFiles} from '../incident/layout.js';
 import {fallbackEvidence} from './connect-disk.js';
 import type {DiskModel} from '../ui/console-model.js';
 
@@ -13,8 +13,8 @@ export function createDiskModel(options: {project: ComposeProject; stateDir: str
 	const env = options.env ?? process.env;
 	let last: GatheredDisk | null = null;
 	const load = async () => {
-		const [{connectDisk}, {gatherDisk}, {runDiskPrune}] = await Promise.all([import('./connect-disk.js'), import('../incident/disk/gather.js'), import('../incident/disk/run.js')]);
-		return {outside: connectDisk(env), gatherDisk, runDiskPrune};
+		const [{connectDisk}, {gatherDisk}, {runDiskStep}] = await Promise.all([import('./connect-disk.js'), import('../incident/disk/gather.js'), import('../incident/disk/run.js')]);
+		return {outside: connectDisk(env), gatherDisk, runDiskStep};
 	};
 	let loading: ReturnType<typeof load> | null = null;
 	const loaded = () => (loading ??= load());
@@ -25,9 +25,9 @@ export function createDiskModel(options: {project: ComposeProject; stateDir: str
 			return last.report;
 		},
 		async run(actions, record, onResult) {
-			const {outside, gatherDisk, runDiskPrune} = await loaded();
+			const {outside, gatherDisk, runDiskStep} = await loaded();
 			const gathered = last ?? (await gatherDisk(outside, options.project, {stateDir: options.stateDir}));
-			return runDiskPrune(
+			return runDiskStep(
 				{
 					engine: gathered.engine,
 					host: outside.host,

@@ -1,6 +1,7 @@
 import {Box, useApp, useInput, useStdin, useWindowSize} from 'ink';
 import {useEffect, useReducer, useRef} from 'react';
 import {CHECKLIST} from '../incident/checklist.js';
+import {beginStep} from '../incident/incident-store.js';
 import {scopeRecord} from '../incident/scope.js';
 import {Checklist} from './components/checklist.js';
 import {Header} from './components/header.js';
@@ -60,10 +61,10 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 	const logRows = Math.max(1, bodyRows - servicesHeight - 3 - filterRow);
 	const logColumns = Math.max(10, rightColumns - 4);
 
-	// Opening a step that can run marks it in progress (read-only records nothing).
+	// Opening a step that can run starts it, as its headless command does (read-only records nothing).
 	useEffect(() => {
-		if (!model.readOnly && state.openStep && timeline.statuses[state.openStep].status === 'not-started' && !waitsFor(state.openStep)) {
-			void timeline.record(state.openStep, 'step_status', {status: 'in-progress'});
+		if (!model.readOnly && state.openStep && !waitsFor(state.openStep)) {
+			void beginStep({append: timeline.record, events: () => timeline.events}, state.openStep).catch(() => {});
 		}
 	}, [state.openStep]);
 

@@ -132,7 +132,7 @@ test('a short terminal keeps the title and the keys', async () => {
 	const frame = await frameWhere(ui.lastFrame, f => f.includes('Will collect'));
 	assert.match(frame, /Step 2 · Capture evidence/);
 	assert.match(frame, /enter: capture/);
-	assert.match(frame, /more lines/);
+	assert.match(frame, /lines 1–\d+ of \d+ · PgUp\/PgDn/, 'the frame says which lines show, and how to see the rest');
 	assert.ok(frame.split('\n').length <= 15, `fits: ${frame.split('\n').length} rows`);
 });
 

@@ -3,8 +3,10 @@ import {mkdir} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {gzipSync} from 'node:zlib';
 import type {DiskEngine, DiskHost} from '../../engine/types.js';
+import {errorText} from '../../presentation/text.js';
 import {isDiskFull, writeFileAtomic} from '../atomic-file.js';
 import {LOG_TAIL, type DiskAction, type DiskReport} from './plan.js';
+import {recordStatus} from '../step-kit.js';
 import type {StepId} from '../timeline.js';
 
 /**
@@ -114,14 +116,14 @@ async function executeDiskAction(runner: DiskRunner, action: DiskAction): Promis
 					saved = await saveTail(runner, action, now());
 				} catch (saveError) {
 					// Never truncate what could not be kept first.
-					throw new Error(`could not save the log's tail, so nothing was truncated: ${(saveError as Error).message}`);
+					throw new Error(`could not save the log's tail, so nothing was truncated: ${errorText(saveError)}`);
 				}
 				await runner.host.truncate(action.path);
 				break;
 			}
 		}
 	} catch (caught) {
-		error = caught instanceof Error ? caught.message : String(caught);
+		error = errorText(caught);
 	}
 	const after = await freeBytes(runner);
 	const ok = error === null;
@@ -175,4 +177,31 @@ export async function runDiskPrune(
 	const failed = results.filter(r => !r.ok).length;
 	await runner.record('disk', 'disk_prune_complete', {freedBytes, before, after, estimate, actions: results.length, failed});
 	return {results, before, after, freedBytes, estimate, failed};
+}
+
+/** A runner that also knows the filesystems to watch and the threshold. */
+export type DiskStepRunner = DiskRunner & {report: Pick<DiskReport, 'engine' | 'project' | 'filesystems' | 'thresholdPercent'>};
+
+export interface DiskStepResult extends DiskPruneResult {
+	/** Whether a watched filesystem is still at or over the threshold after the run. */
+	over: boolean;
+}
+
+/**
+ * The Disk step's run, for `disk prune` and the console alike: the actions one at a time
+ * (runDiskPrune), then the step's status — failed when an action failed, done when every
+ * watched filesystem is back under the threshold, unchanged (in progress) otherwise.
+ */
+export async function runDiskStep(
+	runner: DiskStepRunner,
+	actions: readonly DiskAction[],
+	hooks: Parameters<typeof runDiskPrune>[2] = {},
+): Promise<DiskStepResult> {
+	const result = await runDiskPrune(runner, actions, hooks);
+	const {filesystems, thresholdPercent} = runner.report;
+	const after = await Promise.all(filesystems.map(f => runner.host.fsUsage(f.path).catch(() => null)));
+	const over = after.some(f => f !== null && f.usedPercent >= thresholdPercent);
+	if (result.failed > 0) await recordStatus(runner.record, 'disk', 'failed', `${result.failed} of ${result.results.length} actions failed`);
+	else if (!over) await recordStatus(runner.record, 'disk', 'done');
+	return {...result, over};
 }

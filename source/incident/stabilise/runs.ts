@@ -1,5 +1,5 @@
 import {readdir, readFile} from 'node:fs/promises';
-import {openIncident} from '../incident-store.js';
+import {beginStep, openIncident} from '../incident-store.js';
 import {incidentDir as incidentDirOf, incidentFiles, projectFiles} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from '../project-lock.js';
@@ -55,6 +55,8 @@ export async function startRun(options: StartOptions): Promise<Started> {
 		if (opening) {
 			const opened = await opening;
 			if (acquired.tookOver) await opened.timeline.append('stabilise', 'lock_taken_over', {stale: acquired.tookOver});
+			// The headless path's start of the step; the console's was opening it.
+			await beginStep(opened.timeline, 'stabilise');
 			await opened.timeline.settled();
 			timelineFile = opened.timeline.file;
 			workerDir = incidentFiles(opened.dir).worker;

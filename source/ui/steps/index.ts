@@ -4,8 +4,9 @@
 // CHECKLIST (source/incident/checklist.ts).
 import type {ComponentType} from 'react';
 import type {StepId} from '../../incident/timeline.js';
-import {DiskStep} from './disk-step.js';
-import {EvidenceStep} from './evidence-step.js';
+import {DiskStep} from './disk/disk-step.js';
+import {EvidenceStep} from './evidence/evidence-step.js';
+import {FollowUpStep} from './follow-up/follow-up-step.js';
 import {ScopeStep} from './scope-step.js';
 import {StabiliseStep} from './stabilise-step.js';
 import type {StepProps} from './step-props.js';
@@ -19,7 +20,7 @@ export const STEP_VIEWS: Readonly<Record<StepId, StepEntry>> = {
 	database: {waitsFor: 'the migration check (`rollback-console db`) is not built yet'},
 	disk: {view: DiskStep},
 	verify: {waitsFor: 'the verify loop (`rollback-console verify`) is not built yet'},
-	'follow-up': {waitsFor: 'the incident report (`rollback-console report`) is not built yet'},
+	'follow-up': {view: FollowUpStep},
 };
 
 /** The step's view, or null while it is not built. */
