@@ -20,6 +20,19 @@ import type {GlobalOptions} from '../commands/global-options.js';
 import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-model.js';
 import {createDiskModel} from './disk-model.js';
 import {openProjectIncident} from './open-incident.js';
+import {incidentGate, supersede} from './incident-gate.js';
+import {createFollowUpModel} from './follow-up-model.js';
+import {resolveStateDir} from '../incident/state-dir.js';
+import {currentOperator} from '../incident/operator.js';
+import {exitCodes} from '../errors.js';
+import type {ServiceStatus} from '../incident/service-status.js';
+import type {GateAnswer, IncidentGate} from '../ui/incident-gate.js';
+
+/** Asks the operator the incident gate's question (the console passes a terminal prompt). */
+export type AskGate = (project: string, gate: IncidentGate, services: readonly ServiceStatus[]) => Promise<GateAnswer>;
+
+/** The operator quit at the gate: no incident was opened. */
+class GateQuit extends Error {}
 
 export interface OpenedConsole {
 	model: ConsoleModel;
@@ -28,14 +41,24 @@ export interface OpenedConsole {
 }
 
 /** Builds the console's model from the real engine and the state dir, and starts its feeds. */
-export async function openConsole(options: GlobalOptions): Promise<OpenedConsole> {
+export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate} = {}): Promise<OpenedConsole> {
 	const project = locateProject(options);
 	const reading = readOperatorSettings();
 	const outside = connect();
 	const {loaded, status} = await gatherStatus(outside, project);
 	const operatorSettings = await reading;
 	const engine = await outside.engine;
-	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name);
+	// No incident on a healthy stack unless asked for; an incident left over a newer failure is pointed out.
+	if (ask && !options.readOnly) {
+		const stateDirFound = (await resolveStateDir({flag: options.stateDir, env: process.env})).dir;
+		const gate = await incidentGate(stateDirFound, loaded.name, status.services);
+		if (gate) {
+			const answer = await ask(loaded.name, gate, status.services);
+			if (answer === 'quit') throw new GateQuit();
+			if (answer === 'new') await supersede(stateDirFound, loaded.name, gate, currentOperator());
+		}
+	}
+	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name, {services: status.services, settings: loaded.settings});
 
 	// One operator at a time: this console holds the project's lock while it is open; when
 	// someone else does (another console, a rollback worker), it opens read-only, naming them.
@@ -113,6 +136,7 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 	};
 
 	model.disk = createDiskModel({project, stateDir, incident: {id: incident.id, dir: incident.dir}});
+	model.followUp = createFollowUpModel({project, name: loaded.name, engine, incident, operator, settings: loaded.settings, stateProjectDir: lockDir});
 	model.stabilise = createStabiliseModel({
 		project,
 		stateDir,
@@ -140,7 +164,15 @@ export async function openConsole(options: GlobalOptions): Promise<OpenedConsole
 export async function run(options: GlobalOptions): Promise<number> {
 	// The UI loads while the engine and compose answer.
 	const ui = import('../ui/run-console.js');
-	const opened = await openConsole(options);
+	const color = useColor(process.stdout, process.env, options.color);
+	const ask: AskGate = async (name, gate, services) => (await import('../ui/run-gate.js')).askGate(name, gate, services, {color});
+	let opened: OpenedConsole;
+	try {
+		opened = await openConsole(options, {ask});
+	} catch (error) {
+		if (error instanceof GateQuit) return exitCodes.ok;
+		throw error;
+	}
 	try {
 		const {renderConsole} = await ui;
 		return await renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});

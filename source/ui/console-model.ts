@@ -1,4 +1,7 @@
 import type {Settings} from '../incident/settings.js';
+import type {BuiltReport} from '../incident/follow-up/build-report.js';
+import type {CloseAction, CloseResult} from '../incident/follow-up/close.js';
+import type {Recorder} from '../incident/step-kit.js';
 import type {StabiliseModel} from './stabilise-model.js';
 import type {LogStore} from '../incident/log-store.js';
 import type {ServicesSnapshot} from '../incident/services-feed.js';
@@ -55,6 +58,8 @@ export interface ConsoleModel {
 	stabilise?: StabiliseModel;
 	/** The Disk step (absent where there is no engine to free space on). */
 	disk?: DiskModel;
+	/** Step 7, Follow up: the report, reminders, notify, the follow-up issue, the close (absent in UI tests that do not need it). */
+	followUp?: FollowUpModel;
 	/** The Database step (absent where no engine is wired, as in most UI tests). */
 	database?: DatabaseModel;
 }
@@ -77,4 +82,21 @@ export interface DatabaseModel {
 		record: (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<unknown>,
 		options?: RunDatabaseOptions & {signal?: AbortSignal},
 	): Promise<Outcome & {ms: number}>;
+}
+
+/** Step 7's reads and actions; each records through `record`, as `report` and `close` do. */
+export interface FollowUpModel {
+	notifyConfigured: boolean;
+	issueConfigured: boolean;
+	/** The report as it stands now (from the timeline and the evidence). */
+	report(signal?: AbortSignal): Promise<BuiltReport>;
+	/** What closing will do. */
+	plan(): CloseAction[];
+	/** Steps before Follow up that are not done or skipped. */
+	unfinished(events: readonly TimelineEvent[]): string[];
+	/** Why closing is refused now (a rollback worker runs); null when it may go ahead. */
+	refusal(): Promise<string | null>;
+	notify(message: string, record: Recorder): Promise<{ok: boolean; line: string}>;
+	createIssue(markdown: string, record: Recorder): Promise<{ok: boolean; line: string; url: string | null}>;
+	close(record: Recorder, onLine: (text: string) => void): Promise<CloseResult>;
 }

@@ -34,6 +34,8 @@ export interface CloseContext {
 	notifyOptions?: Pick<NotifyOptions, 'retries' | 'maxRetryAfterMs'>;
 	onNotice?: (text: string) => void;
 	now?: () => number;
+	/** Records through the caller (the console's, so it sees each event at once); the timeline's append otherwise. */
+	record?: Recorder;
 }
 
 /** Why closing is refused now (a rollback worker still runs); null when it may go ahead. */
@@ -115,7 +117,7 @@ export function notifyFields(ctx: Pick<CloseContext, 'incident' | 'project' | 'h
 export async function runClose(ctx: CloseContext, onLine: (text: string) => void = () => {}): Promise<CloseResult> {
 	const refusal = await closeRefusal(ctx.incident);
 	if (refusal) throw new ConsoleError(`close refused: ${refusal}`);
-	const record: Recorder = (step, type, data) => ctx.incident.timeline.append(step, type, data);
+	const record: Recorder = ctx.record ?? ((step, type, data) => ctx.incident.timeline.append(step, type, data));
 	const env = ctx.env ?? process.env;
 	const now = ctx.now ?? Date.now;
 	const result: CloseResult = {report: null, bundle: null, issue: null, lines: [], failed: [], closed: false};

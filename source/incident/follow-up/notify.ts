@@ -8,7 +8,7 @@ import {postJson, safeUrl, type PostResult} from '../../engine/notify-http.js';
 import type {Recorder} from '../step-kit.js';
 import type {NotifySettings} from './notify-settings.js';
 
-export const NOTIFY_EVENTS = ['incident_opened', 'rollback_started', 'rollback_completed', 'rollback_failed', 'incident_closed'] as const;
+export const NOTIFY_EVENTS = ['incident_opened', 'rollback_started', 'rollback_completed', 'rollback_failed', 'incident_update', 'incident_closed'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 export interface NotifyFields {
@@ -31,6 +31,7 @@ const headline: Record<NotifyEvent, (f: NotifyFields) => string> = {
 	rollback_started: f => `:rewind: ${f.project}: rolling back ${f.from ?? '?'} → ${f.to ?? '?'} (incident ${f.incident}, ${f.operator.user})`,
 	rollback_completed: f => `:white_check_mark: ${f.project}: rolled back to ${f.to ?? '?'} (incident ${f.incident})`,
 	rollback_failed: f => `:x: ${f.project}: rollback to ${f.to ?? '?'} FAILED${f.message ? `: ${f.message}` : ''} (incident ${f.incident})`,
+	incident_update: f => `:information_source: Incident ${f.incident} on ${f.project}: ${f.message ?? 'update'} (${f.operator.user})`,
 	incident_closed: f => `:memo: Incident ${f.incident} on ${f.project} closed by ${f.operator.user}${f.issue ? `; follow-up: ${f.issue}` : ''}`,
 };
 
