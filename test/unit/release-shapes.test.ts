@@ -144,6 +144,7 @@ function planInput(overrides: Partial<PlanInput>): PlanInput {
 		override: null,
 		incidentEvents: [{time: '', type: 'evidence_capture_complete'} as never],
 		shellHasVariable: false,
+		editImages: editComposeImages,
 		...overrides,
 	};
 }

@@ -9,6 +9,7 @@ import type {ComposeCommands, ComposeRun, ContainerInfo, Engine, ImageInfo} from
 import {acquireLock, holderFor} from '../../source/incident/project-lock.js';
 import {releaseServices} from '../../source/incident/stabilise/release-services.js';
 import {buildPlan} from '../../source/incident/stabilise/plan.js';
+import {editComposeImages} from '../../source/incident/stabilise/compose-image-edit.js';
 import {runWorker, type WorkerJob} from '../../source/incident/stabilise/run.js';
 import {parseSettings} from '../../source/incident/settings.js';
 
@@ -52,6 +53,7 @@ async function run({pullExit = 0, editedMeanwhile = false} = {}) {
 		envFile: {path: path.join(stack, '.env'), text: null},
 		override: null,
 		composeFiles: [{path: file, text: compose}],
+		editImages: editComposeImages,
 		incidentEvents: [],
 		shellHasVariable: false,
 	});

@@ -5,7 +5,7 @@ import type {ComposeProject} from '../../engine/types.js';
 import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
 import {shapeText, tagFor, type ReleaseServices, type ReleaseShape} from './release-services.js';
-import {editComposeImages, type ComposeText} from './compose-image-edit.js';
+import type {ComposeText, editComposeImages} from './compose-image-edit.js';
 import type {TimelineEvent} from '../timeline.js';
 
 /**
@@ -158,6 +158,8 @@ export interface PlanInput {
 	previousValues?: Record<string, string | null>;
 	/** literal: the Compose files' text, for an edit in place. */
 	composeFiles?: ComposeText[];
+	/** literal: the edit in place (compose-image-edit.ts, loaded only for this shape: the YAML parser is slow to load). */
+	editImages?: typeof editComposeImages;
 	/** The current release's migration head, when recorded. */
 	currentMigrationHead?: string | null;
 }
@@ -241,7 +243,8 @@ function literalChange(input: PlanInput, services: PlanService[]): {durable: Dur
 	}
 	const override = input.override;
 	if (override && (override.text === null || override.ours)) return null;
-	const edits = editComposeImages(input.composeFiles ?? [], Object.fromEntries(services.map(s => [s.service, s.to.pin])));
+	if (!input.editImages) throw new Error('buildPlan: literal tags need editImages');
+	const edits = input.editImages(input.composeFiles ?? [], Object.fromEntries(services.map(s => [s.service, s.to.pin])));
 	if (edits.length > 1) {
 		throw new ConsoleError(`the release services' image lines are in ${edits.length} files (${edits.map(e => basename(e.path)).join(', ')}); name them in one, or remove ${override ? basename(override.path) : 'the override'} to let rollback-console write its own`);
 	}

@@ -670,6 +670,7 @@ export async function planFrom(
 		shellVariables: Object.values(g.release.variables).filter(v => env[v] !== undefined),
 		previousValues: g.previousValues,
 		composeFiles: g.composeFiles,
+		...(g.release.shape === 'literal' ? {editImages: (await import('./compose-image-edit.js')).editComposeImages} : {}),
 		currentMigrationHead: currentRecord?.migrationHead ?? null,
 	});
 }
