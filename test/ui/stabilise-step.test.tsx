@@ -6,7 +6,7 @@ import {releaseServices} from '../../source/incident/stabilise/release-services.
 import {buildPlan, type RollbackPlan} from '../../source/incident/stabilise/plan.js';
 import {parseSettings} from '../../source/incident/settings.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../../source/ui/stabilise-model.js';
-import {StabiliseStep} from '../../source/ui/steps/stabilise-step.js';
+import {StabiliseStep} from '../../source/ui/steps/stabilise/stabilise-step.js';
 import {fakeModel, frameWhere} from '../support/fake-model.js';
 
 const cleanups: Array<() => void> = [];

@@ -8,7 +8,7 @@ import {DiskStep} from './disk/disk-step.js';
 import {EvidenceStep} from './evidence/evidence-step.js';
 import {FollowUpStep} from './follow-up/follow-up-step.js';
 import {ScopeStep} from './scope-step.js';
-import {StabiliseStep} from './stabilise-step.js';
+import {StabiliseStep} from './stabilise/stabilise-step.js';
 import type {StepProps} from './step-props.js';
 
 export type StepEntry = {view: ComponentType<StepProps>} | {waitsFor: string};
