@@ -5,7 +5,8 @@ import type {Operator} from '../incident/operator.js';
 import {acquireLock, describeHolder, holderFor, lockState, type LockHolder, type LockState} from '../incident/project-lock.js';
 import {followWorker} from '../incident/stabilise/launch.js';
 import type {RollbackPlan} from '../incident/stabilise/plan.js';
-import {gather, listCandidates, planFrom, type StabiliseOutside} from '../incident/stabilise/prepare.js';
+import {detectRelease, gather, listCandidates, planFrom, type StabiliseOutside} from '../incident/stabilise/prepare.js';
+import {releaseLines} from '../incident/stabilise/release-services.js';
 import {latestRun, startRun, type RunSummary} from '../incident/stabilise/runs.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../ui/stabilise-model.js';
 import {connectStabilise} from './connect-stabilise.js';
@@ -82,6 +83,7 @@ export function createStabiliseModel(ctx: StabiliseContext): StabiliseModel {
 			lastKnownGood: candidates.find(c => c.lastKnownGood)?.tag ?? null,
 			registryProblem: registryError?.message ?? null,
 			lock,
+			release: {shape: gathered.release.shape, lines: releaseLines(gathered.release), error: null},
 		};
 	};
 
@@ -123,6 +125,15 @@ export function createStabiliseModel(ctx: StabiliseContext): StabiliseModel {
 				onProgress(last);
 			}
 			return last;
+		},
+		async release() {
+			try {
+				const release = await detectRelease(connected(), ctx.project, ctx.stateDir);
+				return {shape: release.shape, lines: releaseLines(release), error: null};
+			} catch (error) {
+				if (!isConsoleError(error)) throw error;
+				return {shape: null, lines: [], error: error.message};
+			}
 		},
 		async takeLock(takeOverStale) {
 			try {

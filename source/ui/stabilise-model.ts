@@ -2,6 +2,16 @@ import type {LockState} from '../incident/project-lock.js';
 import type {Candidate} from '../incident/stabilise/releases.js';
 import type {RollbackPlan} from '../incident/stabilise/plan.js';
 import type {WorkerResult} from '../incident/stabilise/run.js';
+import type {ReleaseShape} from '../incident/stabilise/release-services.js';
+
+/** How the Compose file names its release, as Scope and Stabilise show it (releaseLines). */
+export interface ReleaseView {
+	/** Null when the project could not be read as any shape (`error` says what to set). */
+	shape: ReleaseShape | null;
+	/** `release: <shape>`, then `  <service>: <why>` per release service. */
+	lines: string[];
+	error: string | null;
+}
 
 /** What the Stabilise step knows before anything runs. */
 export interface StabilisePrepared {
@@ -14,6 +24,8 @@ export interface StabilisePrepared {
 	/** The registry could not be asked: why (the candidates come from this box only). */
 	registryProblem: string | null;
 	lock: LockState;
+	/** Which shape was found and why each service is a release service. */
+	release?: ReleaseView;
 }
 
 export interface RunView {
@@ -37,6 +49,8 @@ export interface StabiliseModel {
 	latest(): Promise<RunView | null>;
 	/** Follows a run until it ends, calling back with its output so far. */
 	follow(runId: string, onProgress: (run: RunView) => void, signal: AbortSignal): Promise<RunView | null>;
+	/** The release services and their shape, without planning anything (Scope shows it). Never rejects for an ambiguous project. */
+	release?(): Promise<ReleaseView>;
 	/** Takes the project lock (a stale one only with `takeOverStale`); true when this console holds it now. */
 	takeLock(takeOverStale: boolean): Promise<{ok: boolean; message: string}>;
 }
