@@ -11,6 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
 import {after, before, test} from 'node:test';
+import {openConsole} from '../../source/console/open-console.js';
+import type {GlobalOptions} from '../../source/commands/global-options.js';
+import type {IncidentGate} from '../../source/ui/incident-gate.js';
 import {runCli} from '../support/cli.js';
 import {buildRelease, newRepo, removeLocalImages, useRepo} from '../support/release-repo.js';
 import {createStack, type Stack} from '../support/stack.js';
@@ -33,6 +36,7 @@ after(async () => {
 	rmSync(stateDir, {recursive: true, force: true});
 });
 
+const consoleOptions = (): GlobalOptions => ({readOnly: false, color: false, json: false, yes: false, redact: true, projectDir: stack.dir, stateDir});
 const cli = (args: string[]) => runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
 const incidentsDir = () => path.join(stateDir, stack.projectName, 'incidents');
 const incidentIds = () => readdirSync(incidentsDir()).sort();
@@ -92,7 +96,7 @@ test('a real incident: bad deploy → capture → rollback → close gives repor
 	assert.match(md, new RegExp(`\\*\\*Who acted:\\*\\* ${os.userInfo().username} \\(`));
 	assert.match(md, /\*\*Verification:\*\* not verified: step 6 \(Verify\) was not run; the rollback's own check/);
 	assert.match(md, /- web: ok \(/);
-	assert.match(md, /- \*\*web\*\* \(\S+-web-1\): (restarting|exited), exit code 2, \d+ restarts\n  - \d+× `panic: runtime error/);
+	assert.match(md, /- \*\*web\*\* \(\S+-web-1\): (restarting|exited|crash-looping \(running between restarts\)), exit code 2, \d+ restarts\n  - \d+× `panic: runtime error/);
 	assert.match(md, /\| evidence \| evidence_capture_complete \|/);
 	assert.match(md, /\| stabilise \| rollback_start \| v1\.4\.0 → v1\.3\.9 \|/);
 	assert.match(md, /- \[ \] Confirm the rolled-back release passed CI — CI unknown for v1\.3\.9: its image has no org\.opencontainers\.image\.revision label/);
@@ -124,13 +128,30 @@ test('a real incident: bad deploy → capture → rollback → close gives repor
 
 test('the story: closed → broken again → a new incident; rollback warns the current failure\'s evidence is not captured', async () => {
 	assert.ok(closedId, 'runs after the first test');
+	// The console on the healthy stack with no incident open asks first, and opens nothing on q.
+	const asked: IncidentGate[] = [];
+	await assert.rejects(
+		openConsole(consoleOptions(), {
+			ask: async (_name, gate) => {
+				asked.push(gate);
+				return 'quit';
+			},
+		}),
+	);
+	assert.deepEqual(asked.map(g => [g.kind, g.text]), [['none', 'no incident open: every service runs']]);
+	assert.equal(incidentIds().length, 1, 'quitting at the gate opens nothing');
+
 	await badDeploy();
-	// capture opens a new incident (the old one is closed), rollback continues it.
+	// The console on the broken stack opens a new incident without asking (the old one is closed).
+	const opened = await openConsole(consoleOptions(), {ask: async gate => assert.fail(`not asked: ${JSON.stringify(gate)}`)});
+	const second = opened.model.incident.id;
+	opened.close();
+	assert.notEqual(second, closedId);
+	assert.equal(opened.model.incident.resumed, false);
+	// capture continues it; so does the rollback.
 	const captured = await cli(['capture', '--json']);
 	assert.equal(captured.exitCode, 0, captured.stderr);
-	const ids = incidentIds();
-	assert.equal(ids.length, 2);
-	const second = ids.find(i => i !== closedId)!;
+	assert.deepEqual(incidentIds(), [closedId, second].sort());
 	const rolled = await cli(['rollback', '--yes', '--json']);
 	assert.equal(rolled.exitCode, 0, rolled.stderr);
 	assert.equal((JSON.parse(rolled.stdout) as {incident: string}).incident, second);
@@ -138,6 +159,18 @@ test('the story: closed → broken again → a new incident; rollback warns the 
 	// Broken once more while the second incident is still open: pointed out, and its capture
 	// (older than the failing containers) does not clear the warning.
 	await badDeploy();
+	// The console points it out and asks: c continues the open incident.
+	const gates: IncidentGate[] = [];
+	const continued = await openConsole(consoleOptions(), {
+		ask: async (_name, gate) => {
+			gates.push(gate);
+			return 'continue';
+		},
+	});
+	continued.close();
+	assert.equal(gates[0]?.kind, 'new-problem');
+	assert.match(gates[0]!.text, new RegExp(`the open incident ${second} is from \\d+ (s|min) ago; this looks like a new problem`));
+	assert.equal(continued.model.incident.id, second);
 	const third = await cli(['rollback', '--yes', '--json']);
 	assert.equal(third.exitCode, 0, third.stderr);
 	assert.match(third.stderr, new RegExp(`the open incident ${second} is from \\d+ (s|min) ago; this looks like a new problem: \\S+-web-1 was created`));

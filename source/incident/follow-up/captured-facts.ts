@@ -54,6 +54,7 @@ export async function readCapturedFacts(capture: {captureId: string; dir: string
 	}
 	const items = manifest.items ?? [];
 	const containers: CapturedContainer[] = [];
+	const dies = await lastExitCodes(capture.dir, items);
 	for (const item of items.filter(i => i.ok && i.id.startsWith('container-inspect:'))) {
 		const name = item.id.slice('container-inspect:'.length);
 		let inspect: Inspect;
@@ -65,12 +66,16 @@ export async function readCapturedFacts(capture: {captureId: string; dir: string
 		const logItem = items.find(i => i.ok && i.id === `container-log:${name}`);
 		const log = logItem ? await readFile(path.join(capture.dir, logItem.file), 'utf8').catch(() => '') : '';
 		const state = inspect.State ?? {};
+		const restarts = inspect.RestartCount ?? 0;
+		// Caught running between two crashes, Docker says exit 0: the last `die` event tells the crash's code.
+		const between = state.Status === 'running' && restarts > 0;
+		const died = dies.get(name) ?? null;
 		containers.push({
 			name,
 			service: inspect.Config?.Labels?.['com.docker.compose.service'] ?? name,
-			state: state.Restarting ? 'restarting' : (state.Status ?? 'unknown'),
-			exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : null,
-			restartCount: inspect.RestartCount ?? 0,
+			state: state.Restarting ? 'restarting' : between ? 'crash-looping (running between restarts)' : (state.Status ?? 'unknown'),
+			exitCode: between || (state.ExitCode === 0 && died !== null) ? died : typeof state.ExitCode === 'number' ? state.ExitCode : null,
+			restartCount: restarts,
 			oomKilled: state.OOMKilled === true,
 			createdAt: realTime(inspect.Created),
 			startedAt: realTime(state.StartedAt),
@@ -79,4 +84,25 @@ export async function readCapturedFacts(capture: {captureId: string; dir: string
 		});
 	}
 	return {captureId: capture.captureId, time: capture.time, containers};
+}
+
+/** Each container's last `die` exit code, from the capture's Engine events. */
+async function lastExitCodes(dir: string, items: ReadonlyArray<{id: string; file: string; ok: boolean}>): Promise<Map<string, number>> {
+	const codes = new Map<string, number>();
+	const item = items.find(i => i.ok && i.id === 'engine-events');
+	if (!item) return codes;
+	const text = await readFile(path.join(dir, item.file), 'utf8').catch(() => '');
+	for (const line of text.split('\n')) {
+		if (!line.includes('"die"')) continue;
+		try {
+			const event = JSON.parse(line) as {Action?: string; status?: string; Actor?: {Attributes?: Record<string, string>}};
+			const attributes = event.Actor?.Attributes ?? {};
+			if ((event.Action ?? event.status) !== 'die' || !attributes['name']) continue;
+			const code = Number(attributes['exitCode']);
+			if (Number.isInteger(code)) codes.set(attributes['name'], code);
+		} catch {
+			// A torn line: skipped.
+		}
+	}
+	return codes;
 }
