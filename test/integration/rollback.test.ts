@@ -95,6 +95,7 @@ test('a crash-looping deploy fails (exit 3) with compose\'s message and the fail
 test('rollback --yes goes to the last known good, pulling it after the local image was removed; durable, recorded', async () => {
 	await docker(['rmi', `${repo}:v1.3.9`]);
 	await assert.rejects(docker(['image', 'inspect', `${repo}:v1.3.9`]), 'the local v1.3.9 image is gone');
+	const envBefore = envFile();
 
 	const result = await cli(['rollback', '--yes']);
 	assert.equal(result.exitCode, 0, result.stderr + result.stdout);
@@ -111,8 +112,17 @@ test('rollback --yes goes to the last known good, pulling it after the local ima
 		if (s.service !== 'db') assert.equal(s.image, `${repo}:v1.3.9`);
 		if (s.service === 'web' || s.service === 'db') assert.equal(s.health, 'healthy');
 	}
+	// Every release service runs the registry's v1.3.9 digest.
+	const digest = await registryDigest(repo, 'v1.3.9');
+	for (const s of await running()) {
+		if (s.service === 'db') continue;
+		const id = (await docker(['inspect', '-f', '{{.Image}}', `${stack.projectName}-${s.service}-1`])).trim();
+		assert.ok((await docker(['image', 'inspect', '-f', '{{json .RepoDigests}}', id])).includes(`${repo}@${digest}`), `${s.service} runs ${digest}`);
+	}
 	// Durable: .env says v1.3.9, keeps every other line, and the previous file is kept.
 	const env = envFile();
+	const changed = envBefore.split('\n').flatMap((line, i) => (line === env.split('\n')[i] ? [] : [`${line} → ${env.split('\n')[i]}`]));
+	assert.deepEqual(changed, ['IMAGE_TAG=v1.4.0 → IMAGE_TAG=v1.3.9'], 'the one line changes');
 	assert.match(env, /^IMAGE_TAG=v1\.3\.9$/m);
 	assert.match(env, new RegExp(`^COMPOSE_PROJECT_NAME=${stack.projectName}$`, 'm'));
 	assert.match(env, new RegExp(`^WEB_PORT=${stack.webPort}$`, 'm'));
