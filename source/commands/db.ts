@@ -5,7 +5,7 @@ import {ConsoleError, exitCodes} from '../errors.js';
 import {gatherDatabase, factsJson, type DatabaseFacts} from '../incident/database/gather.js';
 import {downAction, findBackup, planDatabase, restoreAction, backupAction, defaultBackup, type DatabaseAction} from '../incident/database/plan.js';
 import type {DatabasePhase} from '../incident/database/run.js';
-import {verifyBackup} from '../incident/database/backups.js';
+import {checkRoom, verifyBackup} from '../incident/database/backups.js';
 import {openIncident} from '../incident/incident-store.js';
 import {currentOperator} from '../incident/operator.js';
 import {describeHolder} from '../incident/project-lock.js';
@@ -134,8 +134,9 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 		}
 		action = down;
 	}
-	// A corrupted backup is refused before anything is asked or touched.
+	// A corrupted backup, or a disk too small for the (fresh) dump, is refused before anything is asked or touched.
 	if (action.kind === 'restore') await verifyBackup(action.backup!);
+	if (action.kind === 'backup' || options.backup !== false) await checkRoom(facts.client, facts.backupDir);
 	if (!options.json) {
 		process.stdout.write(`${action.title}\n${action.does.map(d => `  ${d}`).join('\n')}\n`);
 	}
