@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
 import {render} from 'ink-testing-library';
 import {buildCandidates} from '../../source/incident/stabilise/releases.js';
-import {releaseServices} from '../../source/incident/stabilise/release-services.js';
+import {releaseLines, releaseServices} from '../../source/incident/stabilise/release-services.js';
 import {buildPlan, type RollbackPlan} from '../../source/incident/stabilise/plan.js';
 import {parseSettings} from '../../source/incident/settings.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../../source/ui/stabilise-model.js';
@@ -67,7 +67,16 @@ function fakeStabilise(options: {latest?: RunView | null; lock?: StabilisePrepar
 	const api: StabiliseModel = {
 		async prepare(to) {
 			const tag = to ?? 'v1.3.9';
-			return {plan: plan(tag), error: null, candidates, current: 'v1.4.0', lastKnownGood: 'v1.3.9', registryProblem: null, lock: options.lock ?? {state: 'free'}};
+			return {
+				plan: plan(tag),
+				error: null,
+				candidates,
+				current: 'v1.4.0',
+				lastKnownGood: 'v1.3.9',
+				registryProblem: null,
+				lock: options.lock ?? {state: 'free'},
+				release: {shape: release.shape, lines: releaseLines(release), error: null},
+			};
 		},
 		async start(p) {
 			started.push(p);
@@ -95,6 +104,8 @@ test('the plan: candidates with the last known good marked, per-service change, 
 	cleanups.push(() => ui.unmount(), fake.cleanup);
 	const frame = await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
 	assert.match(frame, /current v1\.4\.0 · last known good v1\.3\.9/);
+	assert.match(frame, /release: a shared tag variable \(\$\{IMAGE_TAG\}\)/);
+	assert.match(frame, /web: its image's tag is \$\{IMAGE_TAG\}/);
 	assert.match(frame, /›● ★ v1\.3\.9\s+last known good, verified/);
 	assert.match(frame, /v1\.4\.0\s+current/);
 	assert.match(frame, /web\s+v1\.4\.0\s+444444444444 → v1\.3\.9\s+999999999999\s+to pull/);

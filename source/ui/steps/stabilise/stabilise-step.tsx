@@ -167,6 +167,8 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 			bold: true,
 			text: `current ${value?.current ?? run?.from ?? '…'} · last known good ${value ? (value.lastKnownGood ?? 'none (pick a release below)') : '…'}${value?.registryProblem ? ` · registry: ${value.registryProblem}` : ''}`,
 		});
+		// How the Compose file names the release, and why each service is part of it.
+		for (const [i, text] of (value?.release?.lines ?? []).entries()) lines.push({key: `release-${i}`, tone: 'muted', text});
 		if (readOnly) lines.push({key: 'ro', tone: 'warn', text: `read-only: ${model.readOnlyReason ?? 'another operator holds the project'}`});
 		if (loading) lines.push({key: 'loading', tone: 'muted', text: 'gathering: containers, releases.jsonl, registry tags, local images…'});
 		if (phase !== 'none') {
