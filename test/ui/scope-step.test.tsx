@@ -5,7 +5,7 @@ import {render} from 'ink-testing-library';
 import type {HealthProbe} from '../../source/incident/health.js';
 import type {Timeline, TimelineEvent} from '../../source/incident/timeline.js';
 import {App} from '../../source/ui/app.js';
-import {scopeLayout} from '../../source/ui/steps/scope-step.js';
+import {scopeLayout} from '../../source/ui/steps/scope/scope-layout.js';
 import {fakeModel, frameWhere, serviceRow, type FakeModel} from '../support/fake-model.js';
 
 const size = {columns: 100, rows: 30};

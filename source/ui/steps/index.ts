@@ -7,7 +7,7 @@ import type {StepId} from '../../incident/timeline.js';
 import {DiskStep} from './disk/disk-step.js';
 import {EvidenceStep} from './evidence/evidence-step.js';
 import {FollowUpStep} from './follow-up/follow-up-step.js';
-import {ScopeStep} from './scope-step.js';
+import {ScopeStep} from './scope/scope-step.js';
 import {StabiliseStep} from './stabilise/stabilise-step.js';
 import type {StepProps} from './step-props.js';
 
