@@ -1,3 +1,4 @@
+import {recordStatus, type Recorder} from './step-kit.js';
 import type {TimelineEvent} from './timeline.js';
 
 /**
@@ -115,6 +116,15 @@ export function decisionData(
 		note,
 		overridden,
 	};
+}
+
+/**
+ * Records the decision with what the operator was looking at (`seen`: the failing services,
+ * the health probes), and the Scope step done: the step's domain, not its view, says so.
+ */
+export async function recordDecision(record: Recorder, answers: Answers, note: string, chosen: Decision, seen: Record<string, unknown>): Promise<void> {
+	await record('scope', 'scope_decision', {...decisionData(answers, note, chosen), ...seen});
+	await recordStatus(record, 'scope', 'done');
 }
 
 export interface ScopeRecord {

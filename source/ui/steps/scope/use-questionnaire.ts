@@ -1,6 +1,6 @@
 import type {Key} from 'ink';
 import {useRef} from 'react';
-import {decide, decisionData, pendingScope, QUESTIONS, type Answer, type Answers, type Decision, type ScopeRecord} from '../../../incident/scope.js';
+import {decide, pendingScope, recordDecision, QUESTIONS, type Answer, type Answers, type Decision, type ScopeRecord} from '../../../incident/scope.js';
 import type {StepId, TimelineEvent} from '../../../incident/timeline.js';
 import {errorText, printable} from '../../../presentation/text.js';
 import {useLatest} from '../../kit/use-latest.js';
@@ -73,8 +73,7 @@ export function useQuestionnaire(options: {
 	const save = async (a: Asking, chosen: Decision) => {
 		setAsking({...a, phase: 'saving'});
 		try {
-			await record('scope', 'scope_decision', {...decisionData(a.answers, a.note, chosen), ...options.context()});
-			await record('scope', 'step_status', {status: 'done'});
+			await recordDecision(record, a.answers, a.note, chosen, options.context());
 			setAsking(null);
 		} catch (error) {
 			fail(error);
