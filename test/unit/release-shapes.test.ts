@@ -226,3 +226,14 @@ test('shape 2 plan: each variable set to repo:tag@sha256:… in .env and the com
 	const untagged = buildPlan(planInput({release, target: {...t, services: {...t.services, web: {...t.services['web']!, tag: null}}}, envFile: {path: '/srv/shop/.env', text: env}}));
 	assert.equal(untagged.assignments!['WEB_IMAGE'], `reg.example/o/web@${d('2')}`);
 });
+
+test('a database version in a variable is not a release; other variables beside the tag variable are ambiguous', () => {
+	const raw = {web: 'r/app:${IMAGE_TAG}', db: 'postgres:${PG_VERSION}'};
+	const release = releaseServices(settings, raw, interpolate(raw, {IMAGE_TAG: 'v1', PG_VERSION: '15'}));
+	assert.deepEqual(release.services, ['web']);
+	const mixed = {web: 'r/app:${IMAGE_TAG}', api: '${API_IMAGE}'};
+	assert.throws(
+		() => releaseServices(settings, mixed, interpolate(mixed, {IMAGE_TAG: 'v1', API_IMAGE: 'r/api:1'})),
+		/web use \$\{IMAGE_TAG\} but api other variables; set x-rollback-console\.release\.services/,
+	);
+});

@@ -7,7 +7,7 @@ import {readJsonLines} from '../atomic-file.js';
 import {readTextOrNull} from './env-file.js';
 import {parseRef} from './release-ref.js';
 import {startMarkedConfig, type MarkedConfig} from './marked-config.js';
-import {digestFor} from '../../engine/image-ref.js';
+import {digestFor, parseImageRef, repositoryName} from '../../engine/image-ref.js';
 import {literalRepositories, releaseServices, tagFor, valueFor, variablesIn, type ReleaseServices} from './release-services.js';
 import type {ComposeText} from './compose-image-edit.js';
 import {isGithubError, type GithubRelease, type GithubReleases} from '../../engine/github-releases.js';
@@ -154,15 +154,23 @@ export function usedOutsideImages(files: readonly ComposeText[]): Set<string> {
 }
 
 /** How many release tags (not `latest`) each repository has on this box, in the registry and in releases.jsonl. */
-async function countTags(outside: StabiliseOutside, engine: EngineImages, repositories: readonly string[], records: readonly ReleaseRecord[]): Promise<Map<string, number>> {
+async function countTags(
+	outside: StabiliseOutside,
+	engine: EngineImages,
+	repositories: readonly string[],
+	records: readonly ReleaseRecord[],
+	servicesOf: (repository: string) => string[],
+): Promise<Map<string, number>> {
 	const counts = await Promise.all(
 		repositories.map(async repository => {
+			const services = servicesOf(repository);
 			const [local, registry] = await Promise.all([
 				engine.repositoryImages(repository).catch(() => [] as RepositoryImage[]),
 				outside.registry.tags(repository).catch(() => [] as string[]),
 			]);
 			const tags = new Set([...local.flatMap(i => i.tags), ...registry]);
-			for (const r of records) if (r.tag && Object.keys(r.digests).length > 0) tags.add(r.tag);
+			// A release this box recorded for a service of this repository.
+			for (const r of records) if (Object.keys(r.digests).some(s => services.includes(s))) tags.add(r.tag);
 			tags.delete('latest');
 			return [repository, tags.size] as const;
 		}),
@@ -180,7 +188,9 @@ async function findRelease(
 ): Promise<ReleaseServices> {
 	// Literal tags: a repository with more than one release tag (here or in the registry) is a release.
 	const literal = settings.release.services ? [] : literalRepositories(settings, raw, config.services);
-	const counts = literal.length > 0 ? await countTags(outside, engine, literal, await records) : null;
+	const servicesOf = (repository: string) =>
+		Object.keys(raw).filter(s => raw[s] && repositoryName(parseImageRef(config.services[s]?.image ?? raw[s]!)) === repository);
+	const counts = literal.length > 0 ? await countTags(outside, engine, literal, await records, servicesOf) : null;
 	return releaseServices(settings, raw, config.services, {
 		usedOutsideImages: usedOutsideImages(composeFiles),
 		...(counts ? {tagCount: (repository: string) => counts.get(repository) ?? 0} : {}),

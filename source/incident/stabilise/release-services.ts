@@ -239,10 +239,21 @@ export function releaseServices(
 	}
 
 	const images = Object.entries(raw).filter((entry): entry is [string, string] => Boolean(entry[1]));
-	const withVariables = images.filter(([, image]) => variablesIn(image).length > 0);
+	// A database's version in a variable (`postgres:${PG_VERSION}`) does not make it a release.
+	const ours = ([service]: [string, string]) => {
+		const resolved = interpolated[service]?.image;
+		return !(resolved && isThirdParty(resolved)) && settings.database?.service !== service;
+	};
+	const withVariables = images.filter(([, image]) => variablesIn(image).length > 0).filter(ours);
 	// The configured (or default) tag variable: today's shape.
 	const usingVariable = withVariables.filter(([, image]) => findVariable(image, variable)).map(([s]) => s);
 	if (usingVariable.length > 0) {
+		const others = withVariables.filter(([s]) => !usingVariable.includes(s)).map(([s]) => s);
+		if (others.length > 0) {
+			throw new ConsoleError(
+				`ambiguous release: ${usingVariable.join(', ')} use \${${variable}} but ${others.join(', ')} other variables; ${setIt}.services to say which services are the release`,
+			);
+		}
 		if (outside.has(variable) && !settings.release.variableSet) {
 			throw new ConsoleError(
 				`ambiguous release: \${${variable}} is used outside any image too (rolling back would change that as well); ${setIt}.variable: ${variable} to confirm it names the release`,
