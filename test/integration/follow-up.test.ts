@@ -6,7 +6,8 @@
 // a newer failure is pointed out.
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {createServer, type Server} from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
@@ -23,21 +24,57 @@ const repo = newRepo();
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rc-follow-up-state-'));
 let stack: Stack;
 
+// The webhook and GitHub's API, served here on 127.0.0.1: what the CLI sent them.
+const TOKEN = `ghp_integration${'Z'.repeat(24)}`;
+const hooks: Array<Record<string, unknown>> = [];
+const issues: Array<{auth: string | undefined; body: {title: string; body: string}}> = [];
+let server: Server;
+
 before(async () => {
+	server = createServer((req, res) => {
+		let text = '';
+		req.on('data', chunk => (text += chunk));
+		req.on('end', () => {
+			res.setHeader('content-type', 'application/json');
+			if (req.url === '/hook') {
+				hooks.push(JSON.parse(text) as Record<string, unknown>);
+				return res.end('{}');
+			}
+			if (req.url === '/api/repos/org/app/issues') {
+				issues.push({auth: req.headers['authorization'], body: JSON.parse(text) as {title: string; body: string}});
+				res.writeHead(201);
+				return res.end(JSON.stringify({html_url: 'https://github.example/org/app/issues/1', number: 1}));
+			}
+			res.writeHead(404);
+			res.end('{"message":"Not Found"}');
+		});
+	});
+	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	const base = `http://127.0.0.1:${(server.address() as {port: number}).port}`;
 	await Promise.all([buildRelease(repo, 'v1.3.8'), buildRelease(repo, 'v1.3.9'), buildRelease(repo, 'v1.4.0', true)]);
 	stack = await createStack({tag: 'v1.3.8', withDb: false});
 	await useRepo(stack, repo);
+	const file = path.join(stack.dir, 'compose.yaml');
+	const text = readFileSync(file, 'utf8');
+	writeFileSync(
+		file,
+		text.replace(
+			'x-rollback-console:\n',
+			`x-rollback-console:\n  notify:\n    webhook: {url: "${base}/hook"}\n    github: {repo: org/app, token_env: TEST_FOLLOW_UP_TOKEN, api_url: "${base}/api"}\n`,
+		),
+	);
 	await stack.up({wait: true});
 });
 
 after(async () => {
+	server?.close();
 	await stack?.down();
 	await removeLocalImages(repo);
 	rmSync(stateDir, {recursive: true, force: true});
 });
 
 const consoleOptions = (): GlobalOptions => ({readOnly: false, color: false, json: false, yes: false, redact: true, projectDir: stack.dir, stateDir});
-const cli = (args: string[]) => runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
+const cli = (args: string[]) => runCli([...args, '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000, env: {TEST_FOLLOW_UP_TOKEN: TOKEN}});
 const incidentsDir = () => path.join(stateDir, stack.projectName, 'incidents');
 const incidentIds = () => readdirSync(incidentsDir()).sort();
 const events = (id: string) =>
@@ -110,6 +147,33 @@ test('a real incident: bad deploy → capture → rollback → close gives repor
 	assert.match(listing, /\/report\.md$/m);
 	const inBundle = (await run('tar', ['xzf', bundle!, '--wildcards', '*/report.md', '-O'])).stdout;
 	assert.match(inBundle, /\*\*Rolled back to:\*\* `v1\.3\.9`/);
+
+	// Notified: opened (by capture), rollback started and completed, closed; the issue with the report.
+	assert.deepEqual(
+		hooks.map(h => h['event']),
+		['incident_opened', 'rollback_started', 'rollback_completed', 'incident_closed'],
+	);
+	assert.ok(hooks.every(h => h['incident'] === id && typeof h['text'] === 'string'));
+	assert.equal(hooks[3]!['sha256'], sha);
+	assert.equal(hooks[3]!['issue'], 'https://github.example/org/app/issues/1');
+	assert.equal(issues.length, 1);
+	assert.equal(issues[0]!.auth, `Bearer ${TOKEN}`);
+	assert.match(issues[0]!.body.body, /\*\*Rolled back to:\*\* `v1\.3\.9`/);
+	assert.match(closed.stdout, /^issue: https:\/\/github\.example\/org\/app\/issues\/1$/m);
+
+	// The token is in no file written: the state dir, and everything in the bundle.
+	const unpacked = mkdtempSync(path.join(os.tmpdir(), 'rc-follow-up-bundle-'));
+	try {
+		await run('tar', ['xzf', bundle!, '-C', unpacked]);
+		for (const root of [stateDir, unpacked]) {
+			for (const file of readdirSync(root, {recursive: true}) as string[]) {
+				const full = path.join(root, file);
+				if (statSync(full).isFile()) assert.ok(!readFileSync(full).includes(TOKEN), `${full} holds the token`);
+			}
+		}
+	} finally {
+		rmSync(unpacked, {recursive: true, force: true});
+	}
 
 	const after = events(id!);
 	assert.ok(after.some(e => e.type === 'incident_exported' && e.data['sha256'] === sha), 'the bundle and its sha256 are in the timeline');
