@@ -10,6 +10,8 @@ import type {Incident} from '../incident/incident-store.js';
 import type {Operator} from '../incident/operator.js';
 import type {Settings} from '../incident/settings.js';
 import type {FollowUpModel} from '../ui/console-model.js';
+import type {StabiliseModel} from '../ui/stabilise-model.js';
+import {announce, type Announcement} from '../incident/follow-up/announce.js';
 
 export function createFollowUpModel(options: {project: ComposeProject; name: string; engine: Engine; incident: Incident; operator: Operator; settings: Settings; stateProjectDir: string}): FollowUpModel {
 	const {incident, settings, operator} = options;
@@ -40,5 +42,35 @@ export function createFollowUpModel(options: {project: ComposeProject; name: str
 		},
 		close: (record, onLine) =>
 			runClose({incident: target, project: options.name, host: os.hostname(), operator, settings, links: {inspectImage}, record, onNotice: onLine}, onLine),
+	};
+}
+
+/**
+ * The console's rollbacks announced like the command's: started when the worker is launched,
+ * completed or failed when it ends (runs this console started; never twice). The model's
+ * answers are passed on unchanged: a notification never gets in the rollback's way.
+ */
+export function announcingStabilise(stabilise: StabiliseModel, announcement: Omit<Announcement, 'timelineFile'> & {timelineFile: () => string}): StabiliseModel {
+	const started = new Set<string>();
+	const done = new Set<string>();
+	const a = () => ({...announcement, timelineFile: announcement.timelineFile()});
+	return {
+		...stabilise,
+		async start(plan) {
+			const run = await stabilise.start(plan);
+			if (run.kind === 'rollback') {
+				started.add(run.runId);
+				void announce(a(), 'rollback_started', {from: run.from, to: run.to}).catch(() => {});
+			}
+			return run;
+		},
+		async follow(runId, onProgress, signal) {
+			const run = await stabilise.follow(runId, onProgress, signal);
+			if (run?.result && started.has(runId) && !done.has(runId)) {
+				done.add(runId);
+				void announce(a(), run.result.success ? 'rollback_completed' : 'rollback_failed', {from: run.from, to: run.to, message: run.result.message}).catch(() => {});
+			}
+			return run;
+		},
 	};
 }

@@ -21,10 +21,11 @@ import {createStabiliseModel, lockReason, type ConsoleLock} from './stabilise-mo
 import {createDiskModel} from './disk-model.js';
 import {openProjectIncident} from './open-incident.js';
 import {incidentGate, supersede} from './incident-gate.js';
-import {createFollowUpModel} from './follow-up-model.js';
+import {announcingStabilise, createFollowUpModel} from './follow-up-model.js';
 import {resolveStateDir} from '../incident/state-dir.js';
 import {currentOperator} from '../incident/operator.js';
 import {exitCodes} from '../errors.js';
+import {createDatabaseModel} from './database-model.js';
 import type {ServiceStatus} from '../incident/service-status.js';
 import type {GateAnswer, IncidentGate} from '../ui/incident-gate.js';
 
@@ -136,6 +137,7 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 	};
 
 	model.disk = createDiskModel({project, stateDir, incident: {id: incident.id, dir: incident.dir}});
+	model.database = createDatabaseModel({project, stateDir, readOnly: model.readOnly});
 	model.followUp = createFollowUpModel({project, name: loaded.name, engine, incident, operator, settings: loaded.settings, stateProjectDir: lockDir});
 	model.stabilise = createStabiliseModel({
 		project,
@@ -149,6 +151,10 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 			model.readOnlyReason = options.readOnly ? '--read-only' : reason;
 		},
 	});
+
+	if (model.stabilise) {
+		model.stabilise = announcingStabilise(model.stabilise, {settings: loaded.settings, project: loaded.name, incident: incident.id, operator, timelineFile: () => incident.timeline.file});
+	}
 
 	return {
 		model,
