@@ -224,6 +224,10 @@ export interface Pruning {
 }
 
 export async function runPrune(options: Pick<GlobalOptions, 'json'>, {project, report, gathered, outside, actions, operator, stateDir}: Pruning): Promise<number> {
+	// An incident left open over a newer failure is continued and said; a new one is announced.
+	const {lookAtOpenIncident, servicesNow} = await import('../incident/follow-up/new-problem.js');
+	const look = await servicesNow(gathered.engine, gathered.loaded).then(services => lookAtOpenIncident(gathered.projectDir, services)).catch(() => null);
+	if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
 	const incident = await openIncident({
 		stateDir,
 		project: report.project,
@@ -231,6 +235,11 @@ export async function runPrune(options: Pick<GlobalOptions, 'json'>, {project, r
 		context: {workingDir: project.workingDir, files: project.files},
 	});
 	const record = (step: Parameters<typeof incident.timeline.append>[0], type: string, data: Record<string, unknown>) => incident.timeline.append(step, type, data);
+	if (!incident.resumed && gathered.loaded) {
+		const {announce} = await import('../incident/follow-up/announce.js');
+		const line = await announce({settings: gathered.loaded.settings, project: report.project, incident: incident.id, timelineFile: incident.timeline.file, operator}, 'incident_opened');
+		if (line) process.stderr.write(`${line}\n`);
+	}
 	await beginStep(incident.timeline, 'disk');
 	await record('disk', 'disk_plan', {
 		estimate: actions.reduce((sum, a) => sum + a.bytes, 0),
