@@ -152,13 +152,13 @@ function fixedTime(time: string): string {
 
 // ---------------------------------------------------------------- events
 
-interface RawEvent {
+export interface RawEvent {
 	event: ContainerEvent;
 	timeNano: bigint;
 	key: string;
 }
 
-function toEvent(line: string): RawEvent | null {
+export function toEvent(line: string): RawEvent | null {
 	let message: {
 		Type?: string;
 		Action?: string;

@@ -103,6 +103,12 @@ export interface Engine {
 	 */
 	watchEvents(project: string, handlers: EventHandlers, signal: AbortSignal): Promise<void>;
 	/**
+	 * The project's container events of the last `sinceMs` milliseconds (die, start, kill,
+	 * stop, …), read once from the Engine's event buffer: how a crash loop caught between two
+	 * crashes is told apart from a running service. Optional: in-memory engines may omit it.
+	 */
+	recentEvents?(project: string, sinceMs: number, signal?: AbortSignal): Promise<ContainerEvent[]>;
+	/**
 	 * A Compose service's log lines in batches, following it across restarts and recreation,
 	 * until `signal` aborts. Starts with the last `tail` lines.
 	 */

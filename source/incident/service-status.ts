@@ -1,12 +1,14 @@
-import type {ComposeConfig, ContainerInfo, ContainerState, Health, ImageInfo} from '../engine/types.js';
+import type {ComposeConfig, ContainerEvent, ContainerInfo, ContainerState, Health, ImageInfo} from '../engine/types.js';
+import {crashLoopOf, type CrashLoop} from './crash-loop.js';
 import {digestFor, parseImageRef} from '../engine/image-ref.js';
 
-export type ServiceState = ContainerState | 'missing';
+/** `crash-looping`: restarted by its policy within the crash window, or up for less than Docker's restart backoff since. */
+export type ServiceState = ContainerState | 'crash-looping' | 'missing';
 
 export interface ContainerStatus {
 	name: string;
 	id: string;
-	state: ContainerState;
+	state: ContainerState | 'crash-looping';
 	health: Health;
 	restartCount: number;
 	exitCode: number | null;
@@ -35,6 +37,8 @@ export interface ServiceStatus {
 		digest: string | null;
 	};
 	healthcheck: boolean;
+	/** Why the service counts as crash-looping (the worst of its containers); null when it does not. */
+	crashLoop: CrashLoop | null;
 	ok: boolean;
 }
 
@@ -50,6 +54,7 @@ export interface ProjectStatus {
 // Worst first: the order a broken service is shown and a service's state is summarised by.
 const stateRank: Record<ServiceState, number> = {
 	missing: 0,
+	'crash-looping': 0.5,
 	dead: 1,
 	exited: 2,
 	restarting: 3,
@@ -65,14 +70,15 @@ function uptime(container: ContainerInfo, now: number): number | null {
 	return Math.max(0, Math.floor((now - Date.parse(container.startedAt)) / 1000));
 }
 
-function toContainerStatus(c: ContainerInfo, now: number): ContainerStatus {
+function toContainerStatus(c: ContainerInfo, now: number, loop: CrashLoop | null): ContainerStatus {
 	return {
 		name: c.name,
 		id: c.id,
-		state: c.state,
+		state: loop ? 'crash-looping' : c.state,
 		health: c.health,
 		restartCount: c.restartCount,
-		exitCode: c.exitCode,
+		// Docker says 0 while a restarted container runs: the last real exit is the crash's.
+		exitCode: loop ? (loop.lastExitCode ?? (c.state === 'running' ? null : c.exitCode)) : c.exitCode,
 		oomKilled: c.oomKilled,
 		startedAt: c.startedAt,
 		createdAt: c.createdAt,
@@ -85,22 +91,33 @@ export function containerOk(c: {state: ServiceState; health: Health}): boolean {
 	return c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
 }
 
+/** The project's recent container events (die/start/kill/stop) and the crash window they cover. */
+export interface RestartHistory {
+	events: readonly ContainerEvent[];
+	windowMs: number;
+}
+
 /**
  * Joins what the Compose file declares with what the Engine runs: one row per service,
- * broken services first. Services with no container are `missing`.
+ * broken services first. Services with no container are `missing`; with `history`, a
+ * service restarted by its policy within the window is `crash-looping`, even when caught
+ * between two crashes.
  */
 export function buildServiceStatus(
 	config: ComposeConfig,
 	containers: readonly ContainerInfo[],
 	images: ReadonlyMap<string, ImageInfo>,
 	now: number,
+	history: RestartHistory = {events: [], windowMs: 5 * 60_000},
 ): ServiceStatus[] {
 	const names = new Set(Object.keys(config.services));
 	const rows: ServiceStatus[] = [];
 	for (const service of names) {
 		const declared = config.services[service]!;
 		const mine = containers.filter(c => c.service === service).sort((a, b) => a.number - b.number);
-		const statuses = mine.map(c => toContainerStatus(c, now));
+		const loops = mine.map(c => crashLoopOf(c, history.events, history.windowMs, now));
+		const statuses = mine.map((c, i) => toContainerStatus(c, now, loops[i]!));
+		const crashLoop = loops.filter(l => l !== null).sort((a, b) => b.restarts - a.restarts)[0] ?? null;
 		const worst = [...statuses].sort(
 			(a, b) => stateRank[a.state] - stateRank[b.state] || healthRank[a.health] - healthRank[b.health],
 		)[0];
@@ -124,6 +141,7 @@ export function buildServiceStatus(
 				digest: reference && image ? digestFor(reference, image.repoDigests) : null,
 			},
 			healthcheck: declared.healthcheck,
+			crashLoop,
 			ok: statuses.length > 0 && statuses.every(containerOk),
 		});
 	}

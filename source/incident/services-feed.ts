@@ -1,6 +1,8 @@
-import type {ContainerEvent, Engine, EventStreamState, ImageInfo} from '../engine/types.js';
+import type {ContainerAction, ContainerEvent, Engine, EventStreamState, ImageInfo} from '../engine/types.js';
 import {buildServiceStatus, type ServiceStatus} from './service-status.js';
 import type {LoadedProject} from './status.js';
+
+const tracked = new Set<ContainerAction>(['die', 'start', 'kill', 'stop', 'destroy']);
 
 export type FeedMode = 'starting' | 'live' | 'polling';
 
@@ -9,14 +11,20 @@ export interface ServicesSnapshot {
 	/** live: driven by the Engine's event stream; polling: the stream is down, we poll. */
 	mode: FeedMode;
 	updatedAt: number;
-	/** Services whose restart count went up in the last minute. */
+	/** Services crash-looping: restarted by their policy within the crash window (the `↑` beside their restarts). */
 	rising: ReadonlySet<string>;
 	/** The last event seen, for the header ("web died (exit 2) 3s ago"). */
 	lastEvent: ContainerEvent | null;
 	error: string | null;
+	/**
+	 * The Engine stopped answering (a listing failed): the states above are the last answer,
+	 * not the truth, so the console shows them as unknown since then. Null once it answers.
+	 */
+	engineDown?: {since: number; error: string} | null;
 }
 
-const risingWindowMs = 60_000;
+// While something crash-loops, look again this often: a loop ends by time passing, with no event.
+const loopRecheckMs = 5000;
 
 /**
  * The project's services, kept current by the Engine's event stream (not a polling loop).
@@ -28,7 +36,10 @@ export class ServicesFeed {
 	readonly #loaded: LoadedProject;
 	readonly #listeners = new Set<(snapshot: ServicesSnapshot) => void>();
 	readonly #images = new Map<string, ImageInfo>();
-	readonly #lastRise = new Map<string, number>();
+	/** The project's recent die/start/kill/stop events, kept for the crash window. */
+	#events: ContainerEvent[] = [];
+	#recheck: NodeJS.Timeout | undefined;
+	#stopped = false;
 	readonly #now: () => number;
 	readonly #debounceMs: number;
 	readonly #pollMs: number;
@@ -37,6 +48,8 @@ export class ServicesFeed {
 	#poller: NodeJS.Timeout | undefined;
 	#refreshing: Promise<void> | undefined;
 	#again = false;
+	/** When the event stream dropped: the start of "unknown" if the Engine then does not answer. */
+	#streamDownAt: number | null = null;
 
 	constructor(engine: Engine, loaded: LoadedProject, options: {now?: () => number; debounceMs?: number; pollMs?: number} = {}) {
 		this.#engine = engine;
@@ -59,15 +72,25 @@ export class ServicesFeed {
 	/** Reads once, then follows events until `signal` aborts. */
 	async start(signal: AbortSignal, initial?: ServiceStatus[]): Promise<void> {
 		if (initial) this.#publish({services: initial, updatedAt: this.#now()});
-		else await this.refresh();
+		if (this.#engine.recentEvents) {
+			try {
+				this.#events = await this.#engine.recentEvents(this.#loaded.name, this.#windowMs());
+			} catch {
+				// The live stream below still brings what happens from now on.
+			}
+		}
+		if (!initial || this.#events.length > 0) await this.refresh();
 		signal.addEventListener('abort', () => {
 			clearTimeout(this.#timer);
 			clearInterval(this.#poller);
+			clearTimeout(this.#recheck);
+			this.#stopped = true;
 		});
 		await this.#engine.watchEvents(
 			this.#loaded.name,
 			{
 				onEvent: event => {
+					if (tracked.has(event.action)) this.#events.push(event);
 					this.#publish({lastEvent: event});
 					this.#schedule();
 				},
@@ -82,12 +105,16 @@ export class ServicesFeed {
 		if (state === 'live') {
 			clearInterval(this.#poller);
 			this.#poller = undefined;
+			this.#streamDownAt = null;
 			this.#publish({mode: 'live', error: null});
 			// Resync: whatever happened while we were down is in the containers now.
 			this.#schedule();
 		} else {
 			this.#publish({mode: 'polling', error: error instanceof Error ? error.message : error ? String(error) : null});
 			this.#poller ??= setInterval(() => void this.refresh(), this.#pollMs);
+			// Ask at once whether the Engine itself is gone (dockerd stopping), not just the stream.
+			this.#streamDownAt ??= this.#now();
+			this.#schedule();
 		}
 	}
 
@@ -115,9 +142,19 @@ export class ServicesFeed {
 								if (info) this.#images.set(id, info);
 							}),
 					);
-					this.#publish({services: buildServiceStatus(this.#loaded.config, containers, this.#images, this.#now()), updatedAt: this.#now()});
+					const windowMs = this.#windowMs();
+					this.#events = this.#events.filter(e => this.#now() - e.time <= windowMs);
+					const services = buildServiceStatus(this.#loaded.config, containers, this.#images, this.#now(), {events: this.#events, windowMs});
+					this.#publish({services, updatedAt: this.#now(), engineDown: null});
+					clearTimeout(this.#recheck);
+					if (services.some(s => s.crashLoop) && !this.#stopped) {
+						this.#recheck = setTimeout(() => void this.refresh(), loopRecheckMs);
+						this.#recheck.unref();
+					}
 				} catch (error) {
-					this.#publish({error: error instanceof Error ? error.message : String(error)});
+					const message = error instanceof Error ? error.message : String(error);
+					const since = this.#snapshot.engineDown?.since ?? this.#streamDownAt ?? this.#now();
+					this.#publish({error: message, engineDown: {since, error: message}});
 				}
 			} while (this.#again);
 		})().finally(() => {
@@ -126,16 +163,13 @@ export class ServicesFeed {
 		return this.#refreshing;
 	}
 
+	#windowMs(): number {
+		return this.#loaded.settings.status?.crashWindowMs ?? 5 * 60_000;
+	}
+
 	#publish(change: Partial<ServicesSnapshot>): void {
-		const now = this.#now();
-		if (change.services) {
-			const before = new Map(this.#snapshot.services.map(s => [s.service, s.restartCount]));
-			for (const s of change.services) {
-				const previous = before.get(s.service);
-				if (previous !== undefined && s.restartCount > previous) this.#lastRise.set(s.service, now);
-			}
-		}
-		const rising = new Set([...this.#lastRise].filter(([, at]) => now - at < risingWindowMs).map(([service]) => service));
+		const services = change.services ?? this.#snapshot.services;
+		const rising = new Set(services.filter(s => s.crashLoop).map(s => s.service));
 		this.#snapshot = {...this.#snapshot, ...change, rising};
 		for (const listener of this.#listeners) listener(this.#snapshot);
 	}

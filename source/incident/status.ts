@@ -27,7 +27,12 @@ export async function gatherStatus(
 	const loading = loadProject(outside.compose, project);
 	const engine = await outside.engine;
 	const [version, loaded] = await Promise.all([engine.version(), loading]);
-	const containers = await engine.projectContainers(loaded.name);
+	const windowMs = loaded.settings.status.crashWindowMs;
+	// One short /events read beside the container list: restarts caught between two crashes.
+	const [containers, events] = await Promise.all([
+		engine.projectContainers(loaded.name),
+		engine.recentEvents ? engine.recentEvents(loaded.name, windowMs) : Promise.resolve([]),
+	]);
 	const imageIds = [...new Set(containers.map(c => c.imageId))];
 	const images = new Map<string, ImageInfo>();
 	await Promise.all(
@@ -36,7 +41,7 @@ export async function gatherStatus(
 			if (info) images.set(id, info);
 		}),
 	);
-	const services = buildServiceStatus(loaded.config, containers, images, now());
+	const services = buildServiceStatus(loaded.config, containers, images, now(), {events, windowMs});
 	return {
 		loaded,
 		status: {

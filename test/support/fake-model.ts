@@ -26,6 +26,7 @@ export function serviceRow(service: string, partial: Partial<ServiceStatus> = {}
 		uptimeSeconds: 60,
 		image: {configured: `127.0.0.1:5000/shop/app:v1.3.9`, tag: 'v1.3.9', id: 'sha256:aaa', digest: null},
 		healthcheck: false,
+		crashLoop: null,
 		ok,
 		...partial,
 	};

@@ -66,7 +66,7 @@ test('one row per service, broken first, with the crash-loop facts', () => {
 		rows.map(r => [r.service, r.state, r.ok]),
 		[
 			['cache', 'missing', false],
-			['web', 'restarting', false],
+			['web', 'crash-looping', false],
 			['db', 'running', true],
 			['worker', 'running', true],
 		],
@@ -74,6 +74,7 @@ test('one row per service, broken first, with the crash-loop facts', () => {
 	const web = rows[1]!;
 	assert.equal(web.restartCount, 7);
 	assert.equal(web.exitCode, 2);
+	assert.match(web.crashLoop?.reason ?? '', /restarting after a crash \(restart 7\) \(last exit 2\)/);
 	assert.equal(web.uptimeSeconds, null);
 	assert.deepEqual(web.image, {configured: '127.0.0.1:5000/shop/app:v1.4.0', tag: 'v1.4.0', id: 'sha256:app', digest: 'sha256:feed'});
 	assert.equal(rows[3]!.uptimeSeconds, 60);

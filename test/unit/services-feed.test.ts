@@ -71,7 +71,7 @@ test('events drive re-reads (debounced), and rising restarts are flagged', async
 	scripted.set([container(1, 'restarting')]);
 	const event = {time: Date.now(), action: 'die' as const, containerId: 'c1', name: 'shop-web-1', service: 'web', exitCode: 2, health: null};
 	for (let i = 0; i < 5; i++) scripted.handlers().onEvent(event);
-	await waitFor(() => feed.snapshot().services[0]?.state === 'restarting');
+	await waitFor(() => feed.snapshot().services[0]?.state === 'crash-looping');
 	await new Promise(resolve => setTimeout(resolve, 40));
 	assert.equal(scripted.reads() - readsBefore, 1, 'five events in a burst cost one re-read');
 	assert.ok(feed.snapshot().rising.has('web'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import {ConsoleError} from '../../source/errors.js';
 import {parseSettings} from '../../source/incident/settings.js';
+import {defaultErrorPatterns} from '../../source/incident/verify/settings.js';
 
 test('no extension gives the documented defaults', () => {
 	assert.deepEqual(parseSettings(null), {
@@ -9,6 +10,15 @@ test('no extension gives the documented defaults', () => {
 		health: [],
 		database: null,
 		disk: {thresholdPercent: 80, retainReleases: 5},
+		status: {crashWindowMs: 300_000},
+		verify: {
+			windowMs: 300_000,
+			errorFactor: 1.5,
+			minErrorRate: 2,
+			errorPatterns: defaultErrorPatterns,
+			health: {tries: 12, intervalMs: 10_000},
+		},
+		smoke: [],
 	});
 });
 
@@ -33,6 +43,14 @@ test('the design card example parses', () => {
 
 const bad: Array<[string, unknown, RegExp]> = [
 	['an unknown top-level key', {relase: {}}, /x-rollback-console\.relase: unknown key/],
+	['a crash window that is not a duration', {status: {crash_window: 'soon'}}, /status\.crash_window: expected a duration such as 5m, 90s or 500ms, got "soon"/],
+	['a crash window under a second', {status: {crash_window: '10ms'}}, /status\.crash_window: expected a duration from 1s to 24h/],
+	['zero health tries', {verify: {health: {tries: 0}}}, /verify\.health\.tries: expected a whole number from 1 to 1000, got 0/],
+	['an error factor under 1', {verify: {error_factor: 0.5}}, /verify\.error_factor: expected a number from 1 to 1000/],
+	['a smoke check without a URL', {smoke: [{method: 'GET'}]}, /smoke\[0\]\.url: required/],
+	['a smoke check with body and json', {smoke: [{url: 'http://127.0.0.1/', body: 'x', json: {}}]}, /smoke\[0\]: give either body or json, not both/],
+	['a flow without steps', {smoke: [{flow: 'auth', steps: []}]}, /smoke\[0\]\.steps: expected a list of requests/],
+	['a saved value from nowhere', {smoke: [{flow: 'auth', steps: [{url: 'http://127.0.0.1/', save: {t: {body: 'x'}}}]}]}, /smoke\[0\]\.steps\[0\]\.save\.t: expected one of \{json: PATH\}/],
 	['an unknown nested key', {disk: {threshold: 3}}, /x-rollback-console\.disk\.threshold: unknown key/],
 	['a bad persist mode', {release: {persist: 'git'}}, /release\.persist: expected env, override or none, got "git"/],
 	['a threshold over 100', {disk: {threshold_percent: 120}}, /disk\.threshold_percent: expected a whole number from 1 to 100/],
