@@ -6,7 +6,7 @@ import {acquireLock, describeHolder, holderFor, lockState, type LockHolder, type
 import {followWorker} from '../incident/stabilise/launch.js';
 import type {RollbackPlan} from '../incident/stabilise/plan.js';
 import {detectRelease, gather, listCandidates, planFrom, type StabiliseOutside} from '../incident/stabilise/prepare.js';
-import {releaseLines} from '../incident/stabilise/release-services.js';
+import {releaseLines, releaseSummary} from '../incident/stabilise/release-services.js';
 import {latestRun, startRun, type RunSummary} from '../incident/stabilise/runs.js';
 import type {RunView, StabiliseModel, StabilisePrepared} from '../ui/stabilise-model.js';
 import {connectStabilise} from './connect-stabilise.js';
@@ -129,7 +129,7 @@ export function createStabiliseModel(ctx: StabiliseContext): StabiliseModel {
 		async release() {
 			try {
 				const release = await detectRelease(connected(), ctx.project, ctx.stateDir);
-				return {shape: release.shape, lines: releaseLines(release), error: null};
+				return {shape: release.shape, lines: releaseLines(release), summary: releaseSummary(release), error: null};
 			} catch (error) {
 				if (!isConsoleError(error)) throw error;
 				return {shape: null, lines: [], error: error.message};

@@ -10,6 +10,8 @@ export interface ReleaseView {
 	shape: ReleaseShape | null;
 	/** `release: <shape>`, then `  <service>: <why>` per release service. */
 	lines: string[];
+	/** The same in one line: the shape, then the services grouped by why. */
+	summary?: string;
 	error: string | null;
 }
 

@@ -364,6 +364,21 @@ function imageVariables(
 	return finish('image-variable', '', services, templates, why, variables);
 }
 
+/** The same in one short line (Scope): the shape, then the services, grouped by why where it says more. */
+export function releaseSummary(release: Pick<ReleaseServices, 'shape' | 'variable' | 'variables' | 'services' | 'why'>): string {
+	const named = release.services.some(s => release.why[s]?.startsWith('named in'));
+	if (release.shape === 'tag-variable') return `shared tag \${${release.variable}} · ${release.services.join(', ')}${named ? ' (named in the settings)' : ''}`;
+	if (release.shape === 'image-variable') {
+		return `an image variable per service · ${release.services.map(s => `${s} \${${release.variables[s]}}`).join(', ')}${named ? ' (named in the settings)' : ''}`;
+	}
+	const groups = new Map<string, string[]>();
+	for (const s of release.services) {
+		const why = (release.why[s] ?? '').replace(/^literal tag; /, '').replace(/^named in x-rollback-console\.release\.services; literal image$/, 'named in the settings');
+		groups.set(why, [...(groups.get(why) ?? []), s]);
+	}
+	return `literal tags · ${[...groups].map(([why, services]) => `${services.join(', ')}${why && why !== 'literal tag' ? ` (${why})` : ''}`).join(' · ')}`;
+}
+
 /** How the release was found, as lines for history, Scope and Stabilise: the shape, then each service and why. */
 export function releaseLines(release: Pick<ReleaseServices, 'shape' | 'variable' | 'services' | 'why'>): string[] {
 	const variable = release.shape === 'tag-variable' ? ` (\${${release.variable}})` : '';

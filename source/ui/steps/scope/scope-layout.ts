@@ -22,11 +22,11 @@ export interface ScopeLayout {
  */
 export function scopeLayout(
 	rows: number,
-	want: {top: number; reasons: number; interaction: number; failing: number; health: number; snippet: boolean; message: number},
+	want: {top: number; reasons: number; interaction: number; failing: number; health: number; snippet: boolean; message: number; release?: number},
 ): ScopeLayout {
 	const inner = Math.max(1, rows - 2);
 	let reasonRows = Math.min(want.reasons, maxReasonRows);
-	const fixed = () => 1 + want.top + reasonRows + 1 + 1 + want.interaction + 1 + want.message;
+	const fixed = () => 1 + want.top + reasonRows + 1 + 1 + want.interaction + 1 + want.message + (want.release ?? 0);
 	let serviceRows = Math.min(want.failing, maxServiceRows);
 	let healthRows = want.snippet ? 1 + HEALTH_SNIPPET.length : Math.max(1, Math.min(want.health, maxHealthRows));
 	let snippetFull = want.snippet;

@@ -3,6 +3,7 @@ import {useCallback, useState} from 'react';
 import {scopeRecord, type ScopeRecord} from '../../../incident/scope.js';
 import {useThrottledVersion} from '../../hooks/use-throttled-version.js';
 import {StepFrame} from '../../kit/step-frame.js';
+import {useAbortableLoad} from '../../kit/use-abortable-load.js';
 import type {StepProps} from '../step-props.js';
 import {NoteInput} from './note-input.js';
 import {scopeLayout} from './scope-layout.js';
@@ -28,6 +29,9 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 	const [scroll, setScroll] = useState(0);
 	const [message, setMessage] = useState<string | null>(null);
 	const health = useHealthProbes(model);
+	// How the Compose file names its release (or why a rollback would be refused): read once, in the background.
+	const release = useAbortableLoad(model.stabilise?.release ? () => model.stabilise!.release!() : null, [model]);
+	const releaseLine = release.value ? (release.value.error ? `Release: ${release.value.error}` : `Release: ${release.value.summary ?? release.value.lines[0] ?? ''}`) : null;
 
 	// Redraw as the failing service's log lines arrive, a few times a second at most.
 	const subscribe = useCallback((listener: () => void) => model.logs.subscribe(listener), [model]);
@@ -58,6 +62,7 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 		health: configured.length,
 		snippet: configured.length === 0,
 		message: message ? 1 : 0,
+		release: releaseLine ? 1 : 0,
 	});
 	const maxScroll = Math.max(0, logLines.length - layout.logRows);
 	const offset = Math.min(scroll, maxScroll);
@@ -95,6 +100,7 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 		...(recorded ? decisionLines(recorded, asking !== null, readOnly, layout) : []),
 		...servicesLines(snapshot, failing, current, {lines: logLines, offset, maxScroll}, layout, width),
 		...healthLines(configured, health, layout, asking?.phase === 'decision' ? 'p' : 'r'),
+		...(releaseLine ? [{key: 'release', tone: release.value?.error ? ('warn' as const) : ('muted' as const), text: releaseLine}] : []),
 		...questionnaireLines(asking, readOnly, model.readOnlyReason, recorded),
 	];
 
