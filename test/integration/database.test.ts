@@ -108,7 +108,7 @@ describe('database: PostgreSQL 15 with dbmate migrations', {timeout: 600_000}, (
 		const copy = join(backupsDir(stack), 'corrupt.dump');
 		const good = await readFile(firstBackup['path']);
 		const bad = Buffer.from(good);
-		bad[bad.length - 10] ^= 0xff;
+		bad[bad.length - 10] = bad[bad.length - 10]! ^ 0xff;
 		await writeFile(copy, bad, {mode: 0o600});
 		const entry = {...firstBackup, path: copy, time: new Date().toISOString()};
 		await writeFile(join(backupsDir(stack), 'backups.log'), `${(await readFile(join(backupsDir(stack), 'backups.log'), 'utf8'))}${JSON.stringify(entry)}\n`);

@@ -4,6 +4,7 @@
 // CHECKLIST (source/incident/checklist.ts).
 import type {ComponentType} from 'react';
 import type {StepId} from '../../incident/timeline.js';
+import {DatabaseStep} from './database/database-step.js';
 import {DiskStep} from './disk/disk-step.js';
 import {EvidenceStep} from './evidence/evidence-step.js';
 import {FollowUpStep} from './follow-up/follow-up-step.js';
@@ -17,7 +18,7 @@ export const STEP_VIEWS: Readonly<Record<StepId, StepEntry>> = {
 	scope: {view: ScopeStep},
 	evidence: {view: EvidenceStep},
 	stabilise: {view: StabiliseStep},
-	database: {waitsFor: 'the migration check (`rollback-console db`) is not built yet'},
+	database: {view: DatabaseStep},
 	disk: {view: DiskStep},
 	verify: {waitsFor: 'the verify loop (`rollback-console verify`) is not built yet'},
 	'follow-up': {view: FollowUpStep},
