@@ -6,7 +6,7 @@ import {releaseLines} from '../incident/stabilise/release-services.js';
 import {gather, listCandidates} from '../incident/stabilise/prepare.js';
 import {latestRun} from '../incident/stabilise/runs.js';
 import {resolveStateDir} from '../incident/state-dir.js';
-import {formatTable, useColor, type Tone} from '../presentation/format.js';
+import {formatTable, shortId, useColor, type Tone} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
 import {listIncidents, type IncidentSummary} from '../incident/follow-up/incidents.js';
 
@@ -20,7 +20,6 @@ function incidentsTable(incidents: readonly IncidentSummary[], color: boolean): 
 }
 import {connectStabilise} from '../console/connect-stabilise.js';
 
-const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
 
 function status(c: Candidate): string {
 	const marks: string[] = [];
@@ -84,9 +83,9 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 		return [
 			`${c.lastKnownGood ? '★ ' : c.current ? '▶ ' : '  '}${c.tag}`,
 			status(c),
-			c.registry.present === null ? '?' : c.registry.present ? short(c.registry.digest) : 'no',
-			c.recorded ? short(c.recorded.digests[gathered.release.services[0]!] ?? null) : '-',
-			c.local ? short(c.local.digest ?? c.local.imageId.replace('sha256:', '')) : 'no',
+			c.registry.present === null ? '?' : c.registry.present ? shortId(c.registry.digest) : 'no',
+			c.recorded ? shortId(c.recorded.digests[gathered.release.services[0]!] ?? null) : '-',
+			c.local ? shortId(c.local.digest ?? c.local.imageId.replace('sha256:', '')) : 'no',
 			c.verifiedAt ? c.verifiedAt.slice(0, 16).replace('T', ' ') : '-',
 		];
 	});

@@ -4,6 +4,7 @@ import type {DiskContainer, DiskUsage, FsUsage, ImageLayers, VolumeMountEvent} f
 import {parseImageRef, repositoryName} from '../../engine/image-ref.js';
 import {keepReason, removableReason, type Retention} from './retention.js';
 import type {ReleaseRecord} from '../stabilise/releases.js';
+import {shortId} from '../../presentation/format.js';
 
 /**
  * The Disk step's plan, from facts gathered beforehand (disk-gather.ts): pure, so every
@@ -151,7 +152,6 @@ export const LOG_TAIL = {maxLines: 10_000, maxBytes: 10 * 1024 * 1024};
 const gzipRatio = 0.1;
 const largestLogs = 5;
 
-const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 const anonymousName = /^[0-9a-f]{64}$/;
 const stoppedStates = new Set(['exited', 'created', 'dead']);
 
@@ -267,7 +267,7 @@ export function logAction(container: Pick<DiskContainer, 'id' | 'name' | 'logPat
 	const tail = Math.min(size.size, LOG_TAIL.maxBytes);
 	const cost = savedOnSameDisk ? Math.round(tail * gzipRatio) : 0;
 	return {
-		id: `log:${short(container.id)}`,
+		id: `log:${shortId(container.id)}`,
 		kind: 'truncate-log',
 		target: container.id,
 		name: container.name,
@@ -328,14 +328,14 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 		removableContainers.add(c.id);
 		const log = facts.logSizes.get(c.id);
 		actions.push({
-			id: `container:${short(c.id)}`,
+			id: `container:${shortId(c.id)}`,
 			kind: 'remove-container',
 			target: c.id,
 			name: c.name,
 			bytes: (sizeRw.get(c.id) ?? 0) + (log?.allocated ?? 0),
 			safe: true,
 			typed: null,
-			does: `DELETE /containers/${short(c.id)} (not forced; its volumes are kept)`,
+			does: `DELETE /containers/${shortId(c.id)} (not forced; its volumes are kept)`,
 			detail: `${c.state}${c.finishedAt ? ` since ${c.finishedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}, not created by compose (image ${c.image})`,
 		});
 	}
@@ -347,7 +347,7 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 	const imageActions: DiskAction[] = [];
 	for (const image of df.images) {
 		const refs = [...image.repoTags, ...image.repoDigests];
-		const display = image.repoTags[0] ?? image.repoDigests[0] ?? `<none> ${short(image.id)}`;
+		const display = image.repoTags[0] ?? image.repoDigests[0] ?? `<none> ${shortId(image.id)}`;
 		const protect = (category: ProtectedCategory, reason: string) =>
 			kept.push({kind: 'image', target: image.id, name: display, bytes: image.size, category, reason});
 		const using = users.get(image.id) ?? [];
@@ -366,14 +366,14 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 		const foreign = repos.filter(r => !projectRepos.has(r));
 		if (image.repoTags.length === 0 && image.repoDigests.length === 0) {
 			imageActions.push({
-				id: `image:${short(image.id)}`,
+				id: `image:${shortId(image.id)}`,
 				kind: 'remove-image',
 				target: image.id,
-				name: `<none> ${short(image.id)}`,
+				name: `<none> ${shortId(image.id)}`,
 				bytes: 0,
 				safe: true,
 				typed: null,
-				does: `DELETE /images/${short(image.id)} (not forced)`,
+				does: `DELETE /images/${shortId(image.id)} (not forced)`,
 				detail: `dangling: no tag, no digest, no container (created ${image.created.slice(0, 10)})`,
 			});
 			continue;
@@ -423,14 +423,14 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 		}
 		const repository = repos[0]!;
 		imageActions.push({
-			id: `image:${short(image.id)}`,
+			id: `image:${shortId(image.id)}`,
 			kind: 'remove-image',
 			target: image.id,
 			name: display,
 			bytes: 0,
 			safe: true,
 			typed: null,
-			does: `DELETE /images/${short(image.id)} (not forced; removes ${names(image.repoTags.length > 0 ? image.repoTags : image.repoDigests)})`,
+			does: `DELETE /images/${shortId(image.id)} (not forced; removes ${names(image.repoTags.length > 0 ? image.repoTags : image.repoDigests)})`,
 			detail: removableReason(retention, facts.records, image, repository),
 		});
 	}
@@ -444,7 +444,7 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 			if (!child) continue;
 			imageActions.splice(imageActions.indexOf(action), 1);
 			const image = byId.get(action.target)!;
-			const childName = child.repoTags[0] ?? child.repoDigests[0] ?? `<none> ${short(child.id)}`;
+			const childName = child.repoTags[0] ?? child.repoDigests[0] ?? `<none> ${shortId(child.id)}`;
 			kept.push({kind: 'image', target: image.id, name: action.name, bytes: image.size, category: 'parent-image', reason: `${childName} was built on it and stays: the Engine removes a parent only after its children`});
 			changed = true;
 		}
@@ -502,7 +502,7 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 			continue;
 		}
 		const last = facts.volumeMounts.filter(m => m.volume === v.name).sort((a, b) => b.time - a.time);
-		const lastNames = [...new Set(last.map(m => m.containerName ?? short(m.containerId)))];
+		const lastNames = [...new Set(last.map(m => m.containerName ?? shortId(m.containerId)))];
 		const peek = facts.volumePeeks.get(v.name);
 		const content = peek ? (peek.total === 0 ? 'empty' : `holds ${names(peek.names, 5)}${peek.total > peek.names.length ? ` (${peek.total} entries)` : ''}`) : null;
 		actions.push({

@@ -11,6 +11,7 @@ import {choosePlace, placeAfterDiskFull, type Place} from './location.js';
 import {buildManifest, writeManifest, type ManifestHead} from './manifest.js';
 import type {BundleFile, CaptureProgress, CaptureResult, EvidenceItem, EvidencePlan, ManifestItem} from './types.js';
 import {writeContent} from './write-content.js';
+import {errorText} from '../../presentation/text.js';
 
 export type RecordEvent = (step: StepId | null, type: string, data: {[key: string]: unknown}) => Promise<unknown>;
 
@@ -47,7 +48,6 @@ class DiskFull extends Error {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export const bundlesDir = (incidentDir: string) => incidentFiles(incidentDir).bundles;
 export const captureDir = (incidentDir: string, captureId: string) => path.join(incidentFiles(incidentDir).evidence, captureId);
@@ -92,7 +92,11 @@ async function runItems(
 	const runOne = async (item: EvidenceItem, index: number) => {
 		const startedAt = iso(now());
 		options.onProgress?.({item, state: 'running', bytes: 0, finished, total: items.length});
-		const deadline = AbortSignal.timeout(timeoutMs);
+		// A timer that holds the process open (AbortSignal.timeout's does not): an item that
+		// never answers must still end, with nothing else left to wait for.
+		const expiry = new AbortController();
+		const timer = setTimeout(() => expiry.abort(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+		const deadline = expiry.signal;
 		const itemSignal = AbortSignal.any([stopAll, deadline]);
 		// In the manifest's order: what, how, where, then how it went.
 		const entry = (written: Omit<ManifestItem, 'id' | 'what' | 'how' | 'file' | 'startedAt' | 'endedAt'>): ManifestItem => {
@@ -118,6 +122,8 @@ async function runItems(
 			if (stopAll.aborted) throw error;
 			const message = deadline.aborted ? `timed out after ${Math.round(timeoutMs / 1000)} s` : errorText(error);
 			results[index] = entry({bytes: 0, sha256: null, ok: false, error: message, truncated: false, note: null, redactions: {}});
+		} finally {
+			clearTimeout(timer);
 		}
 		finished++;
 		const result = results[index]!;

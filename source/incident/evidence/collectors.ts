@@ -6,6 +6,7 @@ import type {ComposeProject, ContainerInfo, Engine, EvidenceEngine, LogLine} fro
 import type {HealthProbe} from '../../engine/health-probe-types.js';
 import type {Settings} from '../settings.js';
 import type {Content, EvidenceItem, EvidencePlan} from './types.js';
+import {shortId} from '../../presentation/format.js';
 
 /** What compose's CLI answers (ComposeCli.run). */
 export interface ComposeRunner {
@@ -201,9 +202,9 @@ export async function planEvidence(
 		items.push({
 			id: `image-inspect:${id}`,
 			group: 'image',
-			what: `inspect of image ${users[0]?.image ?? id} (${id.replace(/^sha256:/, '').slice(0, 12)}), used by ${[...new Set(users.map(c => c.service))].join(', ')}`,
+			what: `inspect of image ${users[0]?.image ?? id} (${shortId(id)}), used by ${[...new Set(users.map(c => c.service))].join(', ')}`,
 			how: `Engine API GET /images/${id}/json`,
-			file: `images/${safeName(id.replace(/^sha256:/, '').slice(0, 12))}.json`,
+			file: `images/${safeName(shortId(id))}.json`,
 			estimate: 8192,
 			collect: async () => {
 				const value = await engine.inspectImageRaw(id);

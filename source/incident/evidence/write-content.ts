@@ -3,6 +3,7 @@ import {mkdir, open, unlink} from 'node:fs/promises';
 import path from 'node:path';
 import {addCounts, LineRedactor, redact, redactJson, type RedactionCounts, type RedactOptions} from '../redaction.js';
 import type {Content} from './types.js';
+import {errorText} from '../../presentation/text.js';
 
 export interface Written {
 	bytes: number;
@@ -121,7 +122,6 @@ class NewestLines {
 	}
 }
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Redacts `content` (unless told not to) and writes it to `file`. */
 export async function writeContent(file: string, content: Content, options: WriteOptions, signal: AbortSignal): Promise<Written> {

@@ -7,6 +7,7 @@ import {backupName, setEnvValue} from './env-file.js';
 import {shapeText, tagFor, type ReleaseServices, type ReleaseShape} from './release-services.js';
 import type {ComposeText, editComposeImages} from './compose-image-edit.js';
 import type {TimelineEvent} from '../timeline.js';
+import {shortId} from '../../presentation/format.js';
 
 /**
  * The Stabilise step's plan, built from facts already gathered: per release service from →
@@ -412,7 +413,6 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 	};
 }
 
-const short = (digest: string | null) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-');
 
 /** The plan as the operator reads it (headless output; the console lays out the same facts). */
 export function planText(plan: RollbackPlan): string {
@@ -426,7 +426,7 @@ export function planText(plan: RollbackPlan): string {
 	lines.push('');
 	for (const s of plan.services) {
 		lines.push(
-			`  ${s.service.padEnd(14)} ${(s.from.tag ?? '-').padEnd(10)} ${short(s.from.digest).padEnd(12)} → ${s.to.tag.padEnd(10)} ${short(s.to.digest).padEnd(12)} ${s.to.local ? 'on this box' : 'to pull'}`,
+			`  ${s.service.padEnd(14)} ${(s.from.tag ?? '-').padEnd(10)} ${shortId(s.from.digest).padEnd(12)} → ${s.to.tag.padEnd(10)} ${shortId(s.to.digest).padEnd(12)} ${s.to.local ? 'on this box' : 'to pull'}`,
 		);
 	}
 	lines.push('', 'Commands:');

@@ -20,6 +20,7 @@ import {buildServiceStatus, type ServiceStatus} from '../service-status.js';
 import type {LoadedProject} from '../status.js';
 import type {TimelineEvent} from '../timeline.js';
 import {incidentDir, incidentFiles, readCurrentPointer} from '../layout.js';
+import {shortId} from '../../presentation/format.js';
 
 /**
  * Gathering for the Stabilise step: what runs, which services are the release, what this
@@ -363,7 +364,6 @@ function verifiedRecord(records: readonly ReleaseRecord[], tag: string): Release
 }
 
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'earlier');
-const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
 interface RepoLookup {
 	repository: string;
@@ -430,14 +430,14 @@ async function resolveTag(outside: StabiliseOutside, g: Gathered, tag: string): 
 			const where = await byDigest(outside, g.engine, repository, recorded);
 			if (!where.present && !where.local) {
 				throw new ConsoleError(
-					`${tag} was verified as ${short(recorded)} but now points to ${short(known)}, and ${short(recorded)} is gone from the registry and this box: pass --to ${known} to deploy the new content`,
+					`${tag} was verified as ${shortId(recorded)} but now points to ${shortId(known)}, and ${shortId(recorded)} is gone from the registry and this box: pass --to ${known} to deploy the new content`,
 				);
 			}
 			if (byRepo.size > 1 && release.shape === 'tag-variable') throw new ConsoleError(`${tag} was re-pushed since it was verified, and the release services use ${byRepo.size} repositories: one pinned digest cannot serve them all; use persist: override with --to sha256:…`);
 			pinned = recorded;
-			pinReason = `${tag} was re-pushed since it was verified on ${when(verified!.time)} (the tag now points to ${short(known)}): deploying the verified digest ${short(recorded)}`;
+			pinReason = `${tag} was re-pushed since it was verified on ${when(verified!.time)} (the tag now points to ${shortId(known)}): deploying the verified digest ${shortId(recorded)}`;
 			if (unreachable(where.error)) skips.push(`${where.error.message}: using the verified image on this box`);
-			else if (!where.present) skips.push(`${repository}@${short(recorded)} is no longer in the registry: using the image on this box`);
+			else if (!where.present) skips.push(`${repository}@${shortId(recorded)} is no longer in the registry: using the image on this box`);
 			for (const s of names) services[s] = {reference: `${repository}@${recorded}`, digest: recorded, local: Boolean(where.local), imageId: where.local?.id ?? null};
 			continue;
 		}
@@ -486,10 +486,10 @@ async function resolveDigest(outside: StabiliseOutside, g: Gathered, digest: str
 	const repository = release.repositories[0]!;
 	const where = await byDigest(outside, g.engine, repository, digest);
 	if (!where.present && !where.local) {
-		if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${short(digest)} is not on this box`);
+		if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${shortId(digest)} is not on this box`);
 		const elsewhere = (await g.engine.repositoriesWithDigest(digest)).filter(r => r !== repository);
 		if (elsewhere.length > 0) throw new ConsoleError(`${digest} is a digest of ${elsewhere.join(', ')}, not of ${repository}`);
-		throw new ConsoleError(`${digest} does not exist: ${repository}@${short(digest)} is neither in the registry nor on this box`);
+		throw new ConsoleError(`${digest} does not exist: ${repository}@${shortId(digest)} is neither in the registry nor on this box`);
 	}
 	// The variable needs a tag in front of the digest: the one this digest was recorded or pulled as.
 	const primary = release.templates[release.services[0]!]!;
@@ -511,7 +511,7 @@ async function resolveDigest(outside: StabiliseOutside, g: Gathered, digest: str
 	const skip = unreachable(where.error)
 		? `${where.error.message}: rolling back from the local image`
 		: !where.present
-			? `${repository}@${short(digest)} is not in the registry: using the local image`
+			? `${repository}@${shortId(digest)} is not in the registry: using the local image`
 			: null;
 	return {
 		requested: digest,
@@ -563,11 +563,11 @@ async function resolveDigestAcross(outside: StabiliseOutside, g: Gathered, diges
 				const d = record.digests[s]!;
 				const where = await byDigest(outside, g.engine, repository, d);
 				if (!where.present && !where.local) {
-					if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${short(d)} (${s} of ${record.tag}) is not on this box`);
-					throw new ConsoleError(`${record.tag}'s ${s} image ${repository}@${short(d)} is neither in the registry nor on this box`);
+					if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${shortId(d)} (${s} of ${record.tag}) is not on this box`);
+					throw new ConsoleError(`${record.tag}'s ${s} image ${repository}@${shortId(d)} is neither in the registry nor on this box`);
 				}
 				if (unreachable(where.error)) skips.push(`${where.error.message}: using the images on this box`);
-				else if (!where.present) skips.push(`${repository}@${short(d)} is not in the registry: using the local image`);
+				else if (!where.present) skips.push(`${repository}@${shortId(d)} is not in the registry: using the local image`);
 				services[s] = {reference: `${repository}@${d}`, digest: d, local: Boolean(where.local), imageId: where.local?.id ?? null, tag: label};
 			}),
 		);
@@ -610,7 +610,7 @@ async function resolveDigestAcross(outside: StabiliseOutside, g: Gathered, diges
 			pinReason: null,
 			value: digest,
 			services: Object.fromEntries(mine.map(s => [s, pinnedHere])),
-			skipPull: unreachable(where.error) ? `${where.error.message}: using the local image` : !where.present ? `${repository}@${short(digest)} is not in the registry: using the local image` : null,
+			skipPull: unreachable(where.error) ? `${where.error.message}: using the local image` : !where.present ? `${repository}@${shortId(digest)} is not in the registry: using the local image` : null,
 			verified: false,
 			verifiedAt: null,
 			migrationHead: null,
