@@ -241,6 +241,12 @@ test('the story: closed → broken again → a new incident; rollback warns the 
 	const warnings = (JSON.parse(third.stdout) as {plan: {warnings: Array<{id: string; text: string}>}}).plan.warnings;
 	assert.match(warnings.find(w => w.id === 'evidence')?.text ?? '', /evidence of the current failure not captured: the last capture is older than the failing containers/);
 
+	// Headless without --yes: refused, nothing ends; listing the steps not done first.
+	const refused = await cli(['close']);
+	assert.equal(refused.exitCode, 2);
+	assert.match(refused.stdout, /Steps not done:\n {2}! 1\. Scope \(not-started\)/);
+	assert.match(refused.stderr, /close refused: no terminal to confirm on; pass --yes/);
+	assert.equal(events(second).filter(e => e.type === 'incident_closed').length, 0);
 	// After closing, a rollback with no capture opens a third incident and warns too.
 	assert.equal((await cli(['close', '--yes'])).exitCode, 0);
 	await badDeploy();
