@@ -48,6 +48,9 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 		process.off('unhandledRejection', onCrash);
 	}
 	if (failure) process.stderr.write(`rollback-console: the console stopped on an error: ${(failure as Error)?.stack ?? String(failure)}\n`);
-	else if (code === exitCodes.ok) process.stdout.write(`Incident ${model.incident.id} stays open: run rollback-console again to resume it.\n`);
+	else if (code === exitCodes.ok) {
+		const closed = model.timeline.events().some(e => e.type === 'incident_closed');
+		process.stdout.write(closed ? `Incident ${model.incident.id} is closed (report.md and its bundle are in ${model.incident.dir}).\n` : `Incident ${model.incident.id} stays open: run rollback-console again to resume it.\n`);
+	}
 	return code;
 }
