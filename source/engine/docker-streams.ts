@@ -3,9 +3,15 @@ import type {IncomingMessage} from 'node:http';
 import type Docker from 'dockerode';
 import {ConsoleError} from '../errors.js';
 import {engineAddress, explainEngineError} from './known-errors.js';
+import {fixedTime, nsToApiTime, nsToRfc3339, secondsToApiTime, timeToNs} from './engine-time.js';
+import {ContainerTracker, type ContainerSeen} from './container-tracker.js';
+import {LineAssembler} from './log-line-assembler.js';
+import {LogCursor} from './log-cursor.js';
+import {marker, RestartMarkers, takeLines} from './restart-markers.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
 
 export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
+export {timeToNs} from './engine-time.js';
 
 export interface ContainerEventsOptions {
 	project: string;
@@ -114,40 +120,6 @@ function dial(docker: Docker, path: string, query: Record<string, string | numbe
 			(error, result) => (error ? reject(error) : resolve(result as IncomingMessage)),
 		);
 	});
-}
-
-// ---------------------------------------------------------------- time
-
-const timestampPattern = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
-
-/** RFC 3339 (nanoseconds kept) → ns since the epoch. */
-export function timeToNs(time: string): bigint | null {
-	const match = timestampPattern.exec(time);
-	if (!match) return null;
-	const ms = Date.parse(`${match[1]}${match[3]}`);
-	if (Number.isNaN(ms)) return null;
-	return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
-}
-
-/** ns → the Engine's `since`/`until` form "seconds.nanoseconds" (a float would lose the ns). */
-function nsToApiTime(ns: bigint): string {
-	return `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
-}
-
-/** Unix seconds from a caller → the Engine's form (String() would write 1e-7 as "1e-7"). */
-function secondsToApiTime(seconds: number): string {
-	return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(9);
-}
-
-function nsToRfc3339(ns: bigint): string {
-	const iso = new Date(Number(ns / 1_000_000n)).toISOString();
-	return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
-}
-
-/** Inspect trims trailing zeros off its times, log lines do not: write markers like log lines. */
-function fixedTime(time: string): string {
-	const ns = timeToNs(time);
-	return ns === null ? time : nsToRfc3339(ns);
 }
 
 // ---------------------------------------------------------------- events
@@ -347,104 +319,6 @@ export async function watchContainerEvents(
 
 // ---------------------------------------------------------------- logs
 
-const newline = 0x0a;
-// json-file splits messages at 16 KiB; each part carries the message's timestamp again.
-const partialSize = 16 * 1024;
-
-/** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at`, or -1. */
-function timestampEnd(buffer: Buffer, at: number): number {
-	if (buffer.length - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
-	const space = buffer.indexOf(0x20, at + 19);
-	return space === -1 || space - at > 40 ? -1 : space;
-}
-
-function decode(buffer: Buffer): string {
-	const end = buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.length - 1 : buffer.length;
-	return buffer.toString('utf8', 0, end);
-}
-
-/** Turns the log stream's bytes into whole lines, across chunk and frame boundaries. */
-class LineAssembler {
-	readonly #timestamps: boolean;
-	readonly #pending: [Buffer[], Buffer[]] = [[], []];
-	readonly #time: [string | null, string | null] = [null, null];
-
-	constructor(timestamps: boolean) {
-		this.#timestamps = timestamps;
-	}
-
-	/** One frame of a multiplexed stream: a log message, or a part of a split one. */
-	frame(index: 0 | 1, payload: Buffer, out: LogLine[]): void {
-		const stream = index === 0 ? 'stdout' : 'stderr';
-		const pending = this.#pending[index];
-		let start = 0;
-		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
-		for (;;) {
-			const end = payload.indexOf(newline, start);
-			if (end === -1) {
-				if (start < payload.length) pending.push(payload.subarray(start));
-				return;
-			}
-			const bytes = pending.length === 0 ? payload.subarray(start, end) : Buffer.concat([...pending, payload.subarray(start, end)]);
-			pending.length = 0;
-			out.push({stream, time: this.#time[index], text: decode(bytes)});
-			start = end + 1;
-			if (start >= payload.length) return;
-			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
-		}
-	}
-
-	/** A raw (TTY) stream: bytes split anywhere; every line starts with its timestamp. */
-	raw(chunk: Buffer, out: LogLine[]): void {
-		const pending = this.#pending[0];
-		let start = 0;
-		for (;;) {
-			const end = chunk.indexOf(newline, start);
-			if (end === -1) {
-				if (start < chunk.length) pending.push(chunk.subarray(start));
-				return;
-			}
-			const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
-			pending.length = 0;
-			out.push(this.#rawLine(bytes));
-			start = end + 1;
-		}
-	}
-
-	/** What is left when the stream ends: output without a final newline. */
-	flush(out: LogLine[], tty: boolean): void {
-		for (const index of [0, 1] as const) {
-			const pending = this.#pending[index];
-			if (pending.length === 0) continue;
-			const bytes = Buffer.concat(pending);
-			pending.length = 0;
-			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes)});
-		}
-	}
-
-	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, continuation: boolean): number {
-		const end = timestampEnd(payload, at);
-		if (end === -1) {
-			if (!continuation) this.#time[index] = null;
-			return at;
-		}
-		// A continuation keeps the time of the line it continues.
-		if (!continuation) this.#time[index] = payload.toString('latin1', at, end);
-		return end + 1;
-	}
-
-	#rawLine(bytes: Buffer): LogLine {
-		if (!this.#timestamps) return {stream: 'stdout', time: null, text: decode(bytes)};
-		const end = timestampEnd(bytes, 0);
-		if (end === -1) return {stream: 'stdout', time: null, text: decode(bytes)};
-		const time = bytes.toString('latin1', 0, end);
-		let text = decode(bytes.subarray(end + 1));
-		// Without frames the parts of a split message are only told apart by their repeated timestamp.
-		if (bytes.length > partialSize) text = text.split(`${time} `).join('');
-		return {stream: 'stdout', time, text};
-	}
-}
-
 interface LogQuery {
 	tail: number | 'all';
 	/** "seconds.nanoseconds" */
@@ -593,25 +467,6 @@ class Waker {
 	}
 }
 
-interface Die {
-	containerId: string;
-	timeNano: bigint;
-	exitCode: number | null;
-}
-
-/**
- * Where to resume: the newest time seen, not the last line's. The Engine stamps a line when
- * it reads it from the container's stdout or stderr pipe and writes lines in the order they
- * are written to the file; the two pipes race, so a stderr line may follow a stdout line
- * stamped microseconds later. Everything until the container stopped was read, so `since`
- * this time misses nothing and only returns the lines at exactly this time again.
- */
-interface Cursor {
-	time: string;
-	/** Texts of the lines seen at exactly `time`. */
-	texts: Set<string>;
-}
-
 /** The service's container to follow: the newest one (a recreate leaves the old one briefly). */
 async function pickContainer(
 	docker: Docker,
@@ -638,11 +493,6 @@ async function pickContainer(
 	return best?.info ?? null;
 }
 
-function marker(time: string | null, text: string): LogLine {
-	return {stream: 'stderr', time, text: `── ${text} ──`, marker: true};
-}
-
-
 /**
  * Follows a Compose service's log across restarts (re-attaching from the last line seen)
  * and recreation (switching to the new container), with marker lines at the boundaries.
@@ -659,6 +509,37 @@ export async function* followServiceLogs(
 	for await (const batch of batches) yield batch.map(line => (line.marker ? line : {...line, time: null}));
 }
 
+/** Says that the Engine fails once, not at every poll, until a stream works again. */
+function failureNotes(docker: Docker) {
+	let failing = false;
+	return {
+		note(what: string, error: unknown): LogLine[] | null {
+			if (failing) return null;
+			failing = true;
+			const message = (explainEngineError(error, addressOf(docker)) as Error | undefined)?.message ?? String(error);
+			return [marker(nsToRfc3339(BigInt(Date.now()) * 1_000_000n), `${what}: ${message}; retrying`)];
+		},
+		working() {
+			failing = false;
+		},
+	};
+}
+
+const seenFrom = (info: Docker.ContainerInspectInfo): ContainerSeen => ({
+	id: info.Id,
+	name: info.Name.replace(/^\//, ''),
+	tty: Boolean(info.Config?.Tty),
+	running: info.State?.Status === 'running' || info.State?.Status === 'paused',
+	startedAt: info.State?.StartedAt ?? '',
+	created: info.Created,
+});
+
+/**
+ * The loop: pick the service's newest container, let the tracker say what to read (nothing,
+ * a new container from its tail, a restarted one up to its new run and then on, or the same
+ * run from the cursor), read it, place the restart markers, and wait for an event or the
+ * poll interval when there is nothing to read.
+ */
 async function* followService(
 	docker: Docker,
 	target: {project: string; service: string},
@@ -672,10 +553,10 @@ async function* followService(
 	signal.addEventListener('abort', onAbort, {once: true});
 	if (signal.aborted) inner.abort();
 
-	let attached = null as {id: string; name: string; tty: boolean; startedAt: string} | null;
-	// Typed this way so TS does not narrow it to null: the closures below assign it.
-	let cursor = null as Cursor | null;
-	let lastMarkerNs = 0n;
+	const tracker = new ContainerTracker();
+	const cursor = new LogCursor();
+	const markers = new RestartMarkers();
+	const failures = failureNotes(docker);
 	// Wait (for an event or the poll interval) before looking again.
 	let idle = false;
 	// The last log stream just ended: look at once (to catch the exit), but do not spin on it.
@@ -683,15 +564,13 @@ async function* followService(
 
 	// Events give each exit its code and time and wake us at once; polling covers gaps.
 	const waker = new Waker();
-	const dies: Die[] = [];
-	// Set by the event supervisor's callback.
 	let eventsLive = false as boolean;
 	const events = superviseEvents(
 		docker,
 		target,
 		inner.signal,
 		({event, timeNano}) => {
-			if (event.action === 'die') addDie({containerId: event.containerId, timeNano, exitCode: event.exitCode});
+			if (event.action === 'die') markers.add({containerId: event.containerId, timeNano, exitCode: event.exitCode});
 			waker.notify();
 		},
 		state => {
@@ -699,60 +578,27 @@ async function* followService(
 		},
 	).catch(() => {});
 
-	/**
-	 * Known exits, oldest first: from die events, or from inspect's FinishedAt while the
-	 * event stream is down (runs that start and end between two polls then go unmarked).
-	 */
-	function addDie(die: Die): void {
-		if (die.timeNano <= lastMarkerNs) return;
-		// The same exit from the other source (times differ a little): keep what is known.
-		const same = dies.find(d => d.containerId === die.containerId && (d.timeNano > die.timeNano ? d.timeNano - die.timeNano : die.timeNano - d.timeNano) < 50_000_000n);
-		if (same) {
-			same.exitCode ??= die.exitCode;
-			return;
+	/** Reads with `query` and yields what is new; false when the stream failed (the note is yielded). */
+	async function* read(seen: ContainerSeen, query: LogQuery): AsyncGenerator<LogLine[], boolean, undefined> {
+		try {
+			for await (const batch of logConnection(docker, seen.id, query, tracker.attached!.tty, inner.signal)) {
+				failures.working();
+				const out = takeLines(batch, seen, cursor, markers);
+				if (out.length > 0) yield out;
+			}
+			failures.working();
+			return true;
+		} catch (error) {
+			if (signal.aborted) return false;
+			const note = statusCode(error) === 404 ? null : failures.note('log stream lost', error);
+			if (note) yield note;
+			return false;
 		}
-		const at = dies.findIndex(d => d.timeNano > die.timeNano);
-		dies.splice(at === -1 ? dies.length : at, 0, die);
-		// Other replicas' exits are never taken off: keep the list short.
-		if (dies.length > 64) dies.shift();
 	}
 
-	// Say that the Engine fails once, not at every poll.
-	let failing = false;
-	const failed = (what: string, error: unknown): LogLine[] | null => {
-		if (failing) return null;
-		failing = true;
-		const message = (explainEngineError(error, addressOf(docker)) as Error | undefined)?.message ?? String(error);
-		return [marker(nsToRfc3339(BigInt(Date.now()) * 1_000_000n), `${what}: ${message}; retrying`)];
-	};
-
-	/** Drops lines already seen, places die markers by time, advances the cursor. */
-	const take = (batch: LogLine[], id: string, name: string): LogLine[] => {
-		const out: LogLine[] = [];
-		for (const line of batch) {
-			if (cursor && line.time === cursor.time && cursor.texts.has(line.text)) continue;
-			if (line.time !== null) {
-				for (;;) {
-					const next = dies.find(d => d.containerId === id && d.timeNano > lastMarkerNs);
-					if (!next) break;
-					const lineNs = timeToNs(line.time);
-					if (lineNs === null || lineNs <= next.timeNano) break;
-					out.push(restartMarker(next, name));
-				}
-				// The Engine writes fixed-width UTC nanosecond times: they compare as strings.
-				if (!cursor || line.time > cursor.time) cursor = {time: line.time, texts: new Set([line.text])};
-				else if (line.time === cursor.time) cursor.texts.add(line.text);
-			}
-			out.push(line);
-		}
-		return out;
-	};
-
-	const restartMarker = (die: Die, name: string): LogLine => {
-		lastMarkerNs = die.timeNano;
-		const index = dies.indexOf(die);
-		if (index !== -1) dies.splice(0, index + 1);
-		return marker(nsToRfc3339(die.timeNano), `container ${name} restarted (exit ${die.exitCode ?? '?'})`);
+	const fromCursor = (query: LogQuery): LogQuery => {
+		const since = cursor.since();
+		return since === undefined ? query : {...query, since};
 	};
 
 	try {
@@ -767,7 +613,7 @@ async function* followService(
 				info = await pickContainer(docker, target, options.number, inner.signal);
 			} catch (error) {
 				if (signal.aborted) break;
-				const note = failed('cannot list containers', error);
+				const note = failures.note('cannot list containers', error);
 				if (note) yield note;
 				idle = true;
 				continue;
@@ -776,94 +622,49 @@ async function* followService(
 				idle = true;
 				continue;
 			}
-			const name = info.Name.replace(/^\//, '');
-			// State.Running stays true while a restart policy waits to start it again: use Status.
-			const running = info.State?.Status === 'running' || info.State?.Status === 'paused';
-			const startedAt = info.State?.StartedAt ?? '';
-			if (!eventsLive && attached?.id === info.Id) {
+			const seen = seenFrom(info);
+			if (!eventsLive && tracker.attached?.id === seen.id) {
 				// A running container's ExitCode is reset to 0: only a stopped one's is its exit.
 				const finishedNs = timeToNs(info.State?.FinishedAt ?? '');
-				if (finishedNs !== null) addDie({containerId: info.Id, timeNano: finishedNs, exitCode: running ? null : (info.State?.ExitCode ?? null)});
+				if (finishedNs !== null) markers.add({containerId: seen.id, timeNano: finishedNs, exitCode: seen.running ? null : (info.State?.ExitCode ?? null)});
 			}
+			const next = tracker.next(seen, justEnded);
 			let query: LogQuery;
-			if (!attached || info.Id !== attached.id) {
-				if (!running && startedAt.startsWith('0001-')) {
-					// Created, never started: nothing to read yet.
-					idle = true;
-					continue;
-				}
-				if (attached) yield [marker(fixedTime(startedAt.startsWith('0001-') ? info.Created : startedAt), `switched to container ${name}`)];
-				dies.splice(0, dies.length, ...dies.filter(d => d.containerId === info.Id));
-				attached = {id: info.Id, name, tty: Boolean(info.Config?.Tty), startedAt};
-				cursor = null;
-				lastMarkerNs = timeToNs(startedAt) ?? 0n;
+			if (next.kind === 'wait') {
+				idle = true;
+				continue;
+			} else if (next.kind === 'attach') {
+				if (next.marker) yield [next.marker];
+				markers.attach(seen.id, timeToNs(seen.startedAt) ?? 0n);
+				cursor.reset();
 				query = {tail, follow: true, timestamps: true};
-			} else if (startedAt !== attached.startedAt) {
-				// It ran again since we read it. First read up to this run's start, so the markers
-				// of the exits in between land between the right lines.
-				const startNs = timeToNs(startedAt);
-				if (startNs !== null) {
-					const until: LogQuery = {tail: 'all', follow: false, timestamps: true, until: nsToApiTime(startNs)};
-					if (cursor) until.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
-					try {
-						for await (const batch of logConnection(docker, info.Id, until, attached.tty, inner.signal)) {
-							const out = take(batch, info.Id, name);
-							if (out.length > 0) yield out;
-						}
-					} catch (error) {
+			} else if (next.kind === 'restarted') {
+				// First read up to this run's start, so the markers of the exits in between land
+				// between the right lines.
+				if (next.startNs !== null) {
+					const upToStart = fromCursor({tail: 'all', follow: false, timestamps: true, until: nsToApiTime(next.startNs)});
+					if (!(yield* read(seen, upToStart))) {
 						if (signal.aborted) break;
-						const note = statusCode(error) === 404 ? null : failed('log stream lost', error);
-						if (note) yield note;
 						idle = true;
 						continue;
 					}
 				}
-				const previousNs = timeToNs(attached.startedAt) ?? 0n;
-				if (eventsLive && !dies.some(d => d.containerId === info.Id && d.timeNano > lastMarkerNs)) {
-					// The die event may still be on its way.
-					await waker.wait(250, inner.signal);
-				}
-				const out: LogLine[] = [];
-				for (;;) {
-					const next = dies.find(d => d.containerId === info.Id && d.timeNano > lastMarkerNs && (startNs === null || d.timeNano < startNs));
-					if (!next) break;
-					out.push(restartMarker(next, name));
-				}
+				// The die event may still be on its way.
+				if (eventsLive && !markers.pending(seen.id)) await waker.wait(250, inner.signal);
+				const out = markers.until(seen.id, next.startNs, seen.name);
 				// Nothing told us about the exit that ended the previous run.
-				if (lastMarkerNs <= previousNs) {
-					lastMarkerNs = startNs ?? previousNs;
-					out.push(marker(fixedTime(startedAt), `container ${name} restarted (exit ?)`));
+				if (markers.lastNs <= next.previousNs) {
+					markers.lastNs = next.startNs ?? next.previousNs;
+					out.push(marker(fixedTime(seen.startedAt), `container ${seen.name} restarted (exit ?)`));
 				}
 				if (out.length > 0) yield out;
-				attached.startedAt = startedAt;
-				query = {tail: 'all', follow: true, timestamps: true};
-				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
-			} else if (!running) {
-				// Same run, still down: wait for it to start again or be replaced.
-				idle = true;
-				continue;
-			} else if (justEnded) {
-				// The stream ended but the container still looks running: it is stopping, or the
-				// Engine let go of the stream. Look again shortly.
-				idle = true;
-				continue;
+				tracker.ran(seen.startedAt);
+				query = fromCursor({tail: 'all', follow: true, timestamps: true});
 			} else {
-				// Same run, still running: pick up where we were.
-				query = {tail: cursor ? 'all' : tail, follow: true, timestamps: true};
-				if (cursor) query.since = nsToApiTime(timeToNs(cursor.time) ?? 0n);
+				query = fromCursor({tail: cursor.time === null ? tail : 'all', follow: true, timestamps: true});
 			}
-
-			try {
-				for await (const batch of logConnection(docker, info.Id, query, attached.tty, inner.signal)) {
-					failing = false;
-					const out = take(batch, info.Id, name);
-					if (out.length > 0) yield out;
-				}
-				failing = false;
-			} catch (error) {
+			if (!(yield* read(seen, query))) {
 				if (signal.aborted) break;
-				const note = statusCode(error) === 404 ? null : failed('log stream lost', error);
-				if (note) yield note;
 				idle = true;
 			}
 			// The stream ended: the container stopped (or the Engine let go). Look again.

@@ -1,0 +1,101 @@
+// The log stream's bytes into whole lines: across chunk and frame boundaries, with the
+// timestamp the Engine put in front of each message, and json-file's 16 KiB parts joined.
+import type {LogLine} from './types.js';
+
+const newline = 0x0a;
+// json-file splits messages at 16 KiB; each part carries the message's timestamp again.
+const partialSize = 16 * 1024;
+
+/** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at`, or -1. */
+function timestampEnd(buffer: Buffer, at: number): number {
+	if (buffer.length - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
+	const space = buffer.indexOf(0x20, at + 19);
+	return space === -1 || space - at > 40 ? -1 : space;
+}
+
+function decode(buffer: Buffer): string {
+	const end = buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.length - 1 : buffer.length;
+	return buffer.toString('utf8', 0, end);
+}
+
+/** Turns the log stream's bytes into whole lines, across chunk and frame boundaries. */
+export class LineAssembler {
+	readonly #timestamps: boolean;
+	readonly #pending: [Buffer[], Buffer[]] = [[], []];
+	readonly #time: [string | null, string | null] = [null, null];
+
+	constructor(timestamps: boolean) {
+		this.#timestamps = timestamps;
+	}
+
+	/** One frame of a multiplexed stream: a log message, or a part of a split one. */
+	frame(index: 0 | 1, payload: Buffer, out: LogLine[]): void {
+		const stream = index === 0 ? 'stdout' : 'stderr';
+		const pending = this.#pending[index];
+		let start = 0;
+		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
+		for (;;) {
+			const end = payload.indexOf(newline, start);
+			if (end === -1) {
+				if (start < payload.length) pending.push(payload.subarray(start));
+				return;
+			}
+			const bytes = pending.length === 0 ? payload.subarray(start, end) : Buffer.concat([...pending, payload.subarray(start, end)]);
+			pending.length = 0;
+			out.push({stream, time: this.#time[index], text: decode(bytes)});
+			start = end + 1;
+			if (start >= payload.length) return;
+			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
+		}
+	}
+
+	/** A raw (TTY) stream: bytes split anywhere; every line starts with its timestamp. */
+	raw(chunk: Buffer, out: LogLine[]): void {
+		const pending = this.#pending[0];
+		let start = 0;
+		for (;;) {
+			const end = chunk.indexOf(newline, start);
+			if (end === -1) {
+				if (start < chunk.length) pending.push(chunk.subarray(start));
+				return;
+			}
+			const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
+			pending.length = 0;
+			out.push(this.#rawLine(bytes));
+			start = end + 1;
+		}
+	}
+
+	/** What is left when the stream ends: output without a final newline. */
+	flush(out: LogLine[], tty: boolean): void {
+		for (const index of [0, 1] as const) {
+			const pending = this.#pending[index];
+			if (pending.length === 0) continue;
+			const bytes = Buffer.concat(pending);
+			pending.length = 0;
+			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes)});
+		}
+	}
+
+	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, continuation: boolean): number {
+		const end = timestampEnd(payload, at);
+		if (end === -1) {
+			if (!continuation) this.#time[index] = null;
+			return at;
+		}
+		// A continuation keeps the time of the line it continues.
+		if (!continuation) this.#time[index] = payload.toString('latin1', at, end);
+		return end + 1;
+	}
+
+	#rawLine(bytes: Buffer): LogLine {
+		if (!this.#timestamps) return {stream: 'stdout', time: null, text: decode(bytes)};
+		const end = timestampEnd(bytes, 0);
+		if (end === -1) return {stream: 'stdout', time: null, text: decode(bytes)};
+		const time = bytes.toString('latin1', 0, end);
+		let text = decode(bytes.subarray(end + 1));
+		// Without frames the parts of a split message are only told apart by their repeated timestamp.
+		if (bytes.length > partialSize) text = text.split(`${time} `).join('');
+		return {stream: 'stdout', time, text};
+	}
+}
