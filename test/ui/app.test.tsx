@@ -47,9 +47,11 @@ test('arrows and j/k move through the checklist; the step panel follows; enter o
 	await frameWhere(ui.lastFrame, f => /› ?2 Capture evidence/.test(f));
 	for (let i = 0; i < 10; i++) ui.stdin.write('j');
 	await frameWhere(ui.lastFrame, f => /› ?7 Follow up/.test(f));
+	ui.stdin.write('k');
+	await frameWhere(ui.lastFrame, f => /› ?6 Verify/.test(f));
 	ui.stdin.write('\r');
 	const frame = await frameWhere(ui.lastFrame, f => f.includes('Not available in this version'));
-	assert.match(frame, /the incident report .* is not built yet/);
+	assert.match(frame, /the verify loop .* is not built yet/);
 	await new Promise(resolve => setTimeout(resolve, 20));
 	ui.stdin.write('\u001B');
 	await frameWhere(ui.lastFrame, f => f.includes('Checklist'), 3000);
