@@ -4,6 +4,7 @@ import path from 'node:path';
 import {$} from 'zx/core';
 import {ConsoleError} from '../errors.js';
 import {streamCommand} from './command-stream.js';
+import {cachedConfig} from './compose-config-cache.js';
 import {composeProjectArgs} from './compose-project.js';
 import type {Compose, ComposeCommands, ComposeConfig, ComposeProject, ComposeRun, ComposeService, ComposeStreamOptions} from './types.js';
 
@@ -76,6 +77,7 @@ function toService(raw: Record<string, any>): ComposeService {
 		image: typeof raw['image'] === 'string' ? raw['image'] : null,
 		build: raw['build'] !== undefined,
 		healthcheck: Boolean(raw['healthcheck']) && raw['healthcheck']?.disable !== true,
+		healthcheckTest: Array.isArray(raw['healthcheck']?.test) ? (raw['healthcheck'].test as unknown[]).map(String) : null,
 		networkMode: raw['network_mode'] ?? null,
 		environment,
 		volumes: (raw['volumes'] ?? []).map((v: Record<string, any>) => ({
@@ -138,10 +140,9 @@ export class ComposeCli implements Compose, ComposeCommands {
 	}
 
 	async config(project: ComposeProject, signal?: AbortSignal): Promise<ComposeConfig> {
-		const result = await this.run([...composeProjectArgs(project), 'config', '--format', 'json'], {
-			cwd: project.workingDir,
-			...(signal ? {signal} : {}),
-		});
+		const result = await cachedConfig(this.#command, project, this.env, () =>
+			this.run([...composeProjectArgs(project), 'config', '--format', 'json'], {cwd: project.workingDir, ...(signal ? {signal} : {})}),
+		);
 		if (result.exitCode !== 0) throw explainComposeFailure(result, doesNotParse(project));
 		return parseComposeConfig(result.stdout);
 	}

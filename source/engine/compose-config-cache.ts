@@ -1,0 +1,152 @@
+// `docker compose config` costs a child process and most of `status`'s time. Its answer
+// depends only on what compose reads — the Compose files, .env, env files, the environment
+// variables they name, COMPOSE_* settings and compose itself — so it is kept, per user, with
+// the sha256 of every one of those inputs, and used again only when every input is still
+// the same. Any doubt (include/extends, an unreadable file, a parse error) means no cache.
+import {createHash} from 'node:crypto';
+import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type {ComposeProject} from './types.js';
+
+const format = 1;
+
+interface Entry {
+	format: number;
+	/** Every file compose read, with its sha256 (null: it did not exist). */
+	files: Array<{path: string; sha256: string | null}>;
+	/** Every environment variable the files name, with its value (null: unset). */
+	env: Record<string, string | null>;
+	stdout: string;
+}
+
+/** Where the entries live; null when the cache is switched off (ROLLBACK_CONSOLE_CONFIG_CACHE=0). */
+export function configCacheDir(env: NodeJS.ProcessEnv): string | null {
+	if (env['ROLLBACK_CONSOLE_CONFIG_CACHE'] === '0') return null;
+	const base = env['XDG_CACHE_HOME'] || path.join(env['HOME'] || os.homedir(), '.cache');
+	return path.join(base, 'rollback-console', 'compose-config');
+}
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function hashFile(file: string): Promise<string | null> {
+	try {
+		return sha256(await readFile(file));
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+		throw error;
+	}
+}
+
+/** The entry's name: what compose is asked (command, binary, project) and how (COMPOSE_* settings). */
+async function entryName(command: readonly string[], project: ComposeProject, env: NodeJS.ProcessEnv): Promise<string> {
+	const binary = command[0]!;
+	const stamp = path.isAbsolute(binary) ? await stat(binary).then(s => `${s.size}:${s.mtimeMs}`, () => 'missing') : 'PATH';
+	const settings = Object.keys(env)
+		.filter(name => name.startsWith('COMPOSE_'))
+		.sort()
+		.map(name => `${name}=${env[name]}`);
+	return sha256(JSON.stringify([format, command, stamp, project.workingDir, project.files, project.name, settings]));
+}
+
+/** `$NAME`, `${NAME}`, `${NAME:-default}` … in a file's text (`$$` escapes are harmless extras). */
+const referencedNames = (text: string) => [...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map(m => m[1]!);
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
+
+/**
+ * What compose reads for this project besides the Compose files: .env, env files, and the
+ * names of environment variables it takes from the caller. Null when the project pulls in
+ * files we do not follow (include, extends with a file), so it is never cached.
+ */
+async function inputsOf(project: ComposeProject, env: NodeJS.ProcessEnv): Promise<{files: string[]; names: Set<string>} | null> {
+	const {parse} = await import('yaml');
+	const files = [...project.files, path.join(project.workingDir, '.env')];
+	for (const extra of (env['COMPOSE_ENV_FILES'] ?? '').split(',').filter(Boolean)) files.push(path.resolve(project.workingDir, extra));
+	const names = new Set<string>();
+	for (const file of project.files) {
+		const doc = parse(await readFile(file, 'utf8')) as Record<string, unknown> | null;
+		if (!doc || typeof doc !== 'object') continue;
+		if (doc['include'] !== undefined) return null;
+		for (const service of Object.values((doc['services'] ?? {}) as Record<string, Record<string, unknown> | null>)) {
+			if (!service || typeof service !== 'object') continue;
+			const extendsFrom = service['extends'] as {file?: unknown} | string | undefined;
+			if (extendsFrom && typeof extendsFrom === 'object' && extendsFrom.file !== undefined) return null;
+			for (const key of ['env_file', 'label_file']) {
+				for (const entry of asList(service[key])) {
+					const where = typeof entry === 'string' ? entry : (entry as {path?: unknown})?.path;
+					if (typeof where !== 'string') return null;
+					files.push(path.resolve(path.dirname(file), where));
+				}
+			}
+			// `environment: [TOKEN]` or `TOKEN:` with no value passes the caller's TOKEN through.
+			const environment = service['environment'];
+			if (Array.isArray(environment)) {
+				for (const item of environment) if (typeof item === 'string' && !item.includes('=')) names.add(item.trim());
+			} else if (environment && typeof environment === 'object') {
+				for (const [name, value] of Object.entries(environment)) if (value === null) names.add(name);
+			}
+		}
+	}
+	return {files, names};
+}
+
+async function read(dir: string, name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+	let entry: Entry;
+	try {
+		entry = JSON.parse(await readFile(path.join(dir, `${name}.json`), 'utf8')) as Entry;
+	} catch {
+		return null;
+	}
+	if (entry.format !== format) return null;
+	for (const [variable, value] of Object.entries(entry.env)) if ((env[variable] ?? null) !== value) return null;
+	const hashes = await Promise.all(entry.files.map(f => hashFile(f.path).catch(() => 'unreadable')));
+	return hashes.every((hash, i) => hash === entry.files[i]!.sha256) ? entry.stdout : null;
+}
+
+/** The inputs as they are now: each file's sha256 and each named variable's value. */
+async function snapshot(project: ComposeProject, env: NodeJS.ProcessEnv): Promise<Omit<Entry, 'stdout'> | null> {
+	const inputs = await inputsOf(project, env);
+	if (!inputs) return null;
+	const files = await Promise.all(inputs.files.map(async file => ({path: file, sha256: await hashFile(file)})));
+	const texts = await Promise.all(files.filter(f => f.sha256 !== null).map(f => readFile(f.path, 'utf8')));
+	const names = new Set([...inputs.names, ...texts.flatMap(referencedNames)]);
+	return {format, files, env: Object.fromEntries([...names].sort().map(n => [n, env[n] ?? null]))};
+}
+
+async function write(dir: string, name: string, entry: Entry): Promise<void> {
+	// The config holds the services' environment, secrets included: the user's eyes only.
+	await mkdir(dir, {recursive: true, mode: 0o700});
+	const file = path.join(dir, `${name}.json`);
+	const temp = `${file}.${process.pid}.tmp`;
+	await writeFile(temp, JSON.stringify(entry), {mode: 0o600});
+	await rename(temp, file);
+}
+
+/**
+ * compose's `config --format json` output for the project: from the cache when every input
+ * is unchanged, else from `run` (then kept). The cache never fails a call: any error in it
+ * means running compose.
+ */
+export async function cachedConfig(
+	command: readonly string[],
+	project: ComposeProject,
+	env: NodeJS.ProcessEnv,
+	run: () => Promise<{stdout: string; stderr: string; exitCode: number}>,
+): Promise<{stdout: string; stderr: string; exitCode: number; cached: boolean}> {
+	const dir = configCacheDir(env);
+	const name = dir ? await entryName(command, project, env).catch(() => null) : null;
+	if (dir && name) {
+		const hit = await read(dir, name, env).catch(() => null);
+		if (hit !== null) return {stdout: hit, stderr: '', exitCode: 0, cached: true};
+	}
+	// The inputs are read before compose runs and checked again after: a file edited while
+	// compose read it is never kept with an answer from its other version.
+	const before = dir && name ? await snapshot(project, env).catch(() => null) : null;
+	const result = await run();
+	if (dir && name && before && result.exitCode === 0) {
+		const after = await Promise.all(before.files.map(f => hashFile(f.path).catch(() => 'unreadable')));
+		if (after.every((hash, i) => hash === before.files[i]!.sha256)) await write(dir, name, {...before, stdout: result.stdout}).catch(() => {});
+	}
+	return {...result, cached: false};
+}
