@@ -39,6 +39,16 @@ async function confirmTyped(plan: RollbackPlan, readline: typeof import('node:re
 	}
 }
 
+/** The named thing typed back; anything else is no. */
+async function askTyped(readline: typeof import('node:readline/promises'), prompt: string, expected: string): Promise<boolean> {
+	const rl = readline.createInterface({input: process.stdin, output: process.stderr});
+	try {
+		return (await rl.question(`${prompt}\n  type ${expected} to acknowledge it (anything else cancels): `)).trim() === expected;
+	} finally {
+		rl.close();
+	}
+}
+
 function summary(result: WorkerResult | null, plan: RollbackPlan): string {
 	if (!result) return `the worker ended without a result: see its output above`;
 	const secs = (result.duration / 1000).toFixed(1);
@@ -92,6 +102,16 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		process.stdout.write(planModule.planText(plan));
 		if (lock.state === 'stale') process.stdout.write(`\nStale lock (${lock.reason}) of ${describeHolder(lock.holder)}: confirming takes it over.\n`);
 	}
+	// deploy's preflight (the Database step): destructive migrations need acknowledging by name.
+	const preflight =
+		kind === 'deploy'
+			? await (await import('../console/database-model.js')).deployPreflight(gathered, plan, {
+					acceptDestructive: options.acceptDestructive === true,
+					backup: options.backup !== false,
+					json: options.json,
+					ask: interactive ? (prompt, expected) => askTyped(readline, prompt, expected) : null,
+				})
+			: null;
 	if (!options.yes) {
 		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
 		if (!(await confirmTyped(plan, readline))) {
@@ -99,6 +119,7 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 			return exitCodes.wanting;
 		}
 	}
+	await preflight?.commit();
 
 	const operator = operatorModule.currentOperator();
 	const started = await stabilise.startRun({
@@ -145,6 +166,11 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		);
 	} else process.stdout.write(`\n${summary(result, plan)}\n`);
 	if (!result?.success) return exitCodes.failedMidway;
+	// --verify: step 6 at once, on the stack just rolled back (its exit code is the answer).
+	if (options.verify) {
+		if (!options.json) process.stdout.write('\n');
+		return (await import('./verify.js')).verifyCommand({...options, wait: true});
+	}
 	return exitCodes.ok;
 }
 

@@ -39,17 +39,24 @@ export const COMMANDS: readonly CommandSpec[] = [
 	},
 	{
 		name: 'rollback',
-		usage: 'rollback [--to TAG|sha256:DIGEST] [--yes] [--json]',
-		summary: 'roll the release services back (default: the last known good), durably, in a detached worker',
-		flags: ['json', 'to', 'yes'],
+		usage: 'rollback [--to TAG|sha256:DIGEST] [--yes] [--verify] [--json]',
+		summary: 'roll the release services back (default: the last known good), durably, in a detached worker; --verify runs verify right after',
+		flags: ['json', 'to', 'yes', 'verify'],
 		load: () => import('./rollback.js'),
 	},
 	{
 		name: 'deploy',
-		usage: 'deploy --to TAG|sha256:DIGEST [--yes] [--json]',
+		usage: 'deploy --to TAG|sha256:DIGEST [--yes] [--no-backup] [--accept-destructive] [--json]',
 		summary: 'the same machinery forward: deploy a release and record it (verified when healthy)',
-		flags: ['json', 'to', 'yes'],
+		flags: ['json', 'to', 'yes', 'backup', 'acceptDestructive'],
 		load: () => import('./deploy.js'),
+	},
+	{
+		name: 'verify',
+		usage: 'verify [--window DURATION] [--no-wait] [--json]',
+		summary: 'step 6: services up and not crash-looping, health URLs (retried), smoke checks and flows, error rate vs baseline over the window; exit 0 verified (recorded in releases.jsonl), 1 not',
+		flags: ['json', 'window', 'wait'],
+		load: () => import('./verify.js'),
 	},
 	{
 		name: 'history',
@@ -100,4 +107,7 @@ export const flagNames: Record<CommandFlag, string> = {
 	tables: '--tables',
 	backup: '--no-backup',
 	acceptDestructive: '--accept-destructive',
+	window: '--window',
+	wait: '--no-wait',
+	verify: '--verify',
 };

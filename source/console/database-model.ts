@@ -1,3 +1,5 @@
+import {mkdir} from 'node:fs/promises';
+import {dirname} from 'node:path';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {DockerDatabaseEngine} from '../engine/database-engine.js';
 import type {ComposeProject} from '../engine/types.js';
@@ -9,6 +11,15 @@ import {acquireLock, holderFor, lockState, releaseLock} from '../incident/projec
 import {runAction, type Outcome, type Recorder} from '../incident/step-kit.js';
 import type {DatabaseModel} from '../ui/console-model.js';
 import {connectStabilise} from './connect-stabilise.js';
+import {ConsoleError} from '../errors.js';
+import {backupBeforeDeploy, checkPreflight, preflightText, type PreflightFacts} from '../incident/database/preflight.js';
+import {projectFiles} from '../incident/layout.js';
+import type {RollbackPlan} from '../incident/stabilise/plan.js';
+import type {Gathered} from '../incident/stabilise/prepare.js';
+import {Timeline} from '../incident/timeline.js';
+import {parseSettings} from '../incident/settings.js';
+import {detectDatabase} from '../incident/database/detect.js';
+import {DatabaseClient} from '../incident/database/client.js';
 
 /** The real engine, compose, registry and the database exec client, for `db` and the console's step 4. */
 export function connectDatabase(env: NodeJS.ProcessEnv = process.env): DatabaseOutside {
@@ -52,4 +63,98 @@ export function createDatabaseModel({project, stateDir, readOnly}: {project: Com
 			return runLocked(facts, action, record, {...options, what: `db ${action.kind} (console)`});
 		},
 	};
+}
+
+/**
+ * Deploy's preflight, between the plan and the confirmation: checks (and pulls) the new
+ * release's migrations, refuses a destructive one unless it is acknowledged by name
+ * (--accept-destructive, or the migration's name typed), then — once the deploy is
+ * confirmed — `commit` takes the backup (unless --no-backup, recorded) and appends the one
+ * `preflight` event to the deploy's timeline. Null when the project has no database.
+ */
+export async function deployPreflight(
+	gathered: Gathered,
+	plan: RollbackPlan,
+	options: {acceptDestructive: boolean; backup: boolean; json: boolean; ask: ((prompt: string, expected: string) => Promise<boolean>) | null},
+): Promise<{facts: PreflightFacts; commit: () => Promise<void>}> {
+	const engine = await DockerDatabaseEngine.connect();
+	const primary = plan.services[0]!;
+	const target = {tag: plan.to.tag, ref: primary.to.reference};
+	const local = await engine.imageFacts(target.ref);
+	const images = local ? null : (await gathered.engine.image(target.ref).catch(() => null))?.size ?? null;
+	const {facts, client} = await checkPreflight({
+		engine,
+		project: gathered.project,
+		projectName: gathered.loaded.name,
+		projectDir: gathered.projectDir,
+		config: gathered.loaded.config,
+		settings: gathered.loaded.settings,
+		releaseServices: gathered.release.services,
+		running: {
+			tag: plan.from.tag,
+			digests: Object.fromEntries(plan.services.map(s => [s.service, s.from.digest])),
+			imageIds: Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])),
+		},
+		currentRef: plan.services.find(s => s.from.imageId)?.from.imageId ?? null,
+		target,
+		imagesToPull: images,
+		probe: async () => {
+			const {probeHealth} = await import('../engine/http-probe.js');
+			return probeHealth(gathered.loaded.settings.health);
+		},
+	});
+	if (!options.json) process.stdout.write(preflightText(facts));
+	if (!facts.disk.enough) throw new ConsoleError(`deploy refused: not enough disk in ${facts.disk.backupDir} for the backup and the new images; nothing was changed`);
+	if (facts.destructive.length > 0 && !options.acceptDestructive) {
+		const first = facts.destructive[0]!;
+		const name = first.file;
+		const acknowledged = options.ask ? await options.ask(`${target.tag} applies a DESTRUCTIVE migration (${name} line ${first.line}: ${first.rule})`, name) : false;
+		if (!acknowledged) {
+			throw new ConsoleError(
+				`deploy refused: ${target.tag} applies a destructive migration (${name} line ${first.line}: ${first.rule}, heuristic); acknowledge it with --accept-destructive (--yes alone is not enough); nothing was changed`,
+			);
+		}
+	}
+	return {
+		facts,
+		async commit() {
+			let backup: Record<string, unknown> | null = null;
+			if (client && options.backup) {
+				const entry = await backupBeforeDeploy(client, facts, gathered.loaded.name);
+				backup = {path: entry.path, sha256: entry.sha256, bytes: entry.bytes, migrationHead: entry.migrationHead};
+				if (!options.json) process.stdout.write(`Backup before the deploy: ${entry.path} (sha256 ${entry.sha256})\n`);
+			} else if (client) backup = {skipped: '--no-backup'};
+			const file = projectFiles(gathered.projectDir).deploysTimeline;
+			await mkdir(dirname(file), {recursive: true, mode: 0o700});
+			const timeline = await Timeline.open(file, {operator: {...currentOperator(), pid: process.pid}});
+			await timeline.append(null, 'preflight', {
+				release: facts.running,
+				target: facts.target,
+				backup,
+				database: facts.database,
+				migrations: facts.newMigrations,
+				destructive: facts.destructive,
+				acknowledged: facts.destructive.length > 0 ? (options.acceptDestructive ? '--accept-destructive' : 'typed') : null,
+				disk: facts.disk,
+				health: facts.health.map(h => ({url: h.url, ok: h.ok, status: h.status, latencyMs: h.latencyMs, error: h.error})),
+				notes: facts.notes,
+			});
+			await timeline.settled();
+		},
+	};
+}
+
+/** The database's migration head now, for releases.jsonl; null when there is no database or it cannot be read. */
+export async function migrationHeadOf(project: ComposeProject, releaseServices: string[]): Promise<string | null> {
+	try {
+		const config = await new ComposeCli().config(project);
+		const settings = parseSettings(config.extension);
+		const engine = await DockerDatabaseEngine.connect();
+		const containers = await engine.databaseContainers(config.name);
+		const found = await detectDatabase({config, settings: settings.database, containers, releaseServices}, engine);
+		if (!found) return null;
+		return (await new DatabaseClient(found, engine).migrations(settings.database?.migrationsTable ?? null)).head;
+	} catch {
+		return null;
+	}
 }

@@ -37,7 +37,13 @@ const engine = async () => {
 	const {DockerEngine} = await import('../engine/docker-engine.js');
 	return DockerEngine.connect();
 };
-const result = await runWorker(job, {compose: new ComposeCli(), engine, ...(startedPull ? {startedPull} : {})}, write);
+// The head recorded with the release in releases.jsonl (the Database step's rule (a)).
+const migrationHead = async () =>
+	(await import('./database-model.js')).migrationHeadOf(
+		{workingDir: job.plan.project.workingDir, files: job.plan.project.files, name: job.plan.project.name},
+		job.plan.services.map(s => s.service),
+	);
+const result = await runWorker(job, {compose: new ComposeCli(), engine, migrationHead, ...(startedPull ? {startedPull} : {})}, write);
 await writeResult(workerPaths(dirname(dirname(jobFile)), job.runId), result);
 process.exitCode = result.success ? 0 : 3;
 // Exit even if the engine client keeps a socket open.

@@ -258,3 +258,57 @@ describe('database: a SQLite file in a volume of the release service', {timeout:
 		assert.match(await readFile(entry!['path'], 'utf8'), /CREATE TABLE orders/);
 	});
 });
+
+describe('database: deploy preflight', {timeout: 300_000}, () => {
+	let stack: DbStack;
+	before(async () => {
+		await ensureDbImages();
+		stack = await createDbStack('postgres');
+		await stack.deploy('v2.0.0');
+		await stack.psql("INSERT INTO users VALUES (1, 'a@example.test')");
+	});
+	after(async () => stack?.down());
+
+	const deploy = (tag: string, extra: string[] = []) =>
+		runCli(['deploy', '--to', tag, '--yes', '--state-dir', stack.stateDir, ...extra], {cwd: stack.dir, env: {COMPOSE_PROJECT_NAME: stack.project, IMAGE_TAG: ''}, timeoutMs: 180_000});
+
+	test('a destructive release stops before changing anything unless acknowledged by name; the preflight event holds every field', async () => {
+		const refused = await deploy('v2.2.0');
+		assert.equal(refused.exitCode, 2, refused.stderr);
+		assert.match(oneLine(refused.stderr), /deploy refused: v2\.2\.0 applies a destructive migration \(20260201000004_drop_orders_total\.sql line 4: DROP COLUMN, heuristic\); acknowledge it with --accept-destructive \(--yes alone is not enough\); nothing was changed/);
+		assert.equal(await stack.psql('SELECT max(version) FROM schema_migrations'), '20260101000002', 'nothing migrated');
+		assert.match(await readFile(join(stack.dir, '.env'), 'utf8'), /IMAGE_TAG=v2\.0\.0/);
+		assert.equal(existsSync(join(backupsDir(stack), 'backups.log')), false, 'no backup taken for a refused deploy');
+
+		const r = await deploy('v2.2.0', ['--accept-destructive']);
+		assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+		assert.equal(await stack.psql('SELECT max(version) FROM schema_migrations'), '20260201000004');
+		const events = (await readFile(join(projectState(stack), 'deploys', 'timeline.jsonl'), 'utf8')).split('\n').filter(Boolean).map(l => JSON.parse(l));
+		const pre = events.filter(e => e.type === 'preflight');
+		assert.equal(pre.length, 1, 'one preflight event');
+		const d = pre[0].data;
+		assert.equal(d.release.tag, 'v2.0.0');
+		assert.ok(Object.keys(d.release.digests).includes('app'));
+		assert.match(d.release.revision, /^[0-9a-f]{40}$/, 'the running image\'s org.opencontainers.image.revision');
+		assert.match(d.backup.path, /\.dump$/);
+		assert.match(d.backup.sha256, /^[0-9a-f]{64}$/);
+		assert.equal(d.backup.migrationHead, '20260101000002');
+		assert.deepEqual(d.migrations.map((m: any) => m.file), ['20260201000004_drop_orders_total.sql']);
+		assert.deepEqual(d.destructive.map((x: any) => [x.line, x.rule]), [[4, 'DROP COLUMN']]);
+		assert.equal(d.acknowledged, '--accept-destructive');
+		assert.equal(typeof d.disk.free, 'number');
+		assert.ok('dumpEstimate' in d.disk && 'imagesToPull' in d.disk);
+		assert.ok(Array.isArray(d.health));
+		assert.ok(events.findIndex(e => e.type === 'preflight') < events.findIndex(e => e.type === 'deploy_start'), 'recorded before the deploy changed anything');
+		// releases.jsonl records the migration head of the verified release (the boundary's rule (a)).
+		const releases = (await readFile(join(projectState(stack), 'releases.jsonl'), 'utf8')).split('\n').filter(Boolean).map(l => JSON.parse(l));
+		assert.equal(releases.findLast(x => x.event === 'verified' && x.tag === 'v2.2.0')?.migrationHead, '20260201000004');
+	});
+
+	test('--no-backup skips the backup, on the record', async () => {
+		const r = await deploy('v2.0.0', ['--no-backup']);
+		assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+		const events = (await readFile(join(projectState(stack), 'deploys', 'timeline.jsonl'), 'utf8')).split('\n').filter(Boolean).map(l => JSON.parse(l));
+		assert.deepEqual(events.filter(e => e.type === 'preflight').at(-1).data.backup, {skipped: '--no-backup'});
+	});
+});

@@ -82,6 +82,8 @@ export interface WorkerOutside {
 	engine: () => Promise<Engine>;
 	/** The pull, already started by the worker's entry before it loaded this module (its lines already written). */
 	startedPull?: Promise<ComposeRun>;
+	/** The database's migration head once the release runs (the Database step), for releases.jsonl. */
+	migrationHead?: () => Promise<string | null>;
 }
 
 /** The worker's first lines: what it does, then the pull's command line. */
@@ -159,6 +161,10 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		tag,
 		digests,
 		imageIds,
+		// The set, per service: its repository and tag (the digest is above).
+		images: Object.fromEntries(
+			plan.services.map(s => [s.service, {repository: s.repository, tag: event === 'seen' || event === 'rolled_back' ? s.from.tag : s.to.tag}]),
+		),
 		migrationHead: null,
 		operator,
 		incident: job.incident,
@@ -293,7 +299,8 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			result.failedService = failing[0]!.service;
 			return result;
 		}
-		const outcome = [entry('deployed', plan.to.tag, digests, ids), entry('verified', plan.to.tag, digests, ids)];
+		const migrationHead = outside.migrationHead ? await outside.migrationHead().catch(() => null) : null;
+		const outcome = [{...entry('deployed', plan.to.tag, digests, ids), migrationHead}, {...entry('verified', plan.to.tag, digests, ids), migrationHead}];
 		if (kind === 'rollback' && fromTag && !fromTag.includes('+')) {
 			outcome.push(
 				entry(
