@@ -41,6 +41,9 @@ const flagSpecs = {
 	tables: {type: 'string'},
 	backup: {type: 'boolean', default: true},
 	acceptDestructive: {type: 'boolean'},
+	window: {type: 'string'},
+	wait: {type: 'boolean', default: true},
+	verify: {type: 'boolean'},
 } as const;
 
 // meow reports an unknown flag as two bare lines; ours is one line with the program's prefix.
@@ -90,7 +93,7 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 	const {flags} = cli;
 	// meow gives booleans a value whether or not they were typed: false, or true for redact.
 	const given = (flag: CommandFlag) =>
-		flag === 'redact' || flag === 'backup' ? flags[flag] === false : flag === 'json' || flag === 'yes' || flag === 'acceptDestructive' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
+		flag === 'redact' || flag === 'backup' || flag === 'wait' ? flags[flag] === false : flag === 'json' || flag === 'yes' || flag === 'acceptDestructive' || flag === 'verify' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
 	for (const flag of Object.keys(flagNames) as CommandFlag[]) {
 		if (given(flag) && !allowed.includes(flag)) {
 			throw new ConsoleError(`${command}: ${flagNames[flag]} is not an option of this command (see --help)`);
@@ -104,6 +107,7 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 		['--out', flags.out],
 		['--ci-log', flags.ciLog],
 		['--tables', flags.tables],
+		['--window', flags.window],
 	] as const) {
 		if (value !== undefined && value.trim() === '') throw new ConsoleError(`${name} needs a value`);
 	}
@@ -124,6 +128,9 @@ function options(allowed: readonly CommandFlag[], command: string): GlobalOption
 		tables: flags.tables,
 		backup: flags.backup,
 		acceptDestructive: flags.acceptDestructive ?? false,
+		window: flags.window,
+		wait: flags.wait,
+		verify: flags.verify ?? false,
 	};
 }
 

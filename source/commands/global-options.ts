@@ -24,7 +24,13 @@ export interface GlobalOptions extends ProjectOptions {
 	backup?: boolean;
 	/** deploy: go ahead with a release whose migrations are destructive (--yes alone is not enough). */
 	acceptDestructive?: boolean;
+	/** verify: the error-rate window (`5m`, `90s`); default the Compose file's verify.window. */
+	window?: string | undefined;
+	/** verify: wait for the window to end (default); --no-wait judges what there is now. */
+	wait?: boolean;
+	/** rollback: run verify right after a successful rollback. */
+	verify?: boolean;
 }
 
 /** Flags that only some commands take; any other command refuses them. */
-export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog' | 'volume' | 'tables' | 'backup' | 'acceptDestructive';
+export type CommandFlag = 'json' | 'to' | 'yes' | 'out' | 'redact' | 'ciLog' | 'volume' | 'tables' | 'backup' | 'acceptDestructive' | 'window' | 'wait' | 'verify';

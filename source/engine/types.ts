@@ -133,6 +133,8 @@ export interface ComposeService {
 	image: string | null;
 	build: boolean;
 	healthcheck: boolean;
+	/** The healthcheck's `test` as compose normalised it (["CMD", …] or ["CMD-SHELL", "…"]); absent when none. */
+	healthcheckTest?: string[] | null;
 	networkMode: string | null;
 	environment: Record<string, string | null>;
 	volumes: Array<{type: string; source: string | null; target: string}>;

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import semver from 'semver';
 import type {RepositoryImage} from '../../engine/types.js';
@@ -20,13 +21,32 @@ export interface ReleaseRecord {
 	/** Repo digest per release service (null: the image was never pushed or pulled). */
 	digests: Record<string, string | null>;
 	imageIds: Record<string, string | null>;
+	/** Per release service: its repository and image tag (records written before the release shapes lack it). */
+	images?: Record<string, {repository: string; tag: string | null}>;
 	/** The database's migration head at the time, once the Database step knows it. */
 	migrationHead: string | null;
 	operator: {user: string; ssh: string | null; pid: number} | null;
 	incident?: string | null;
+	/** Verify (step 6): the error lines per minute each release service ran with, the next verification's baseline. */
+	errorBaseline?: {perMinute: Record<string, number>; windowMs: number} | null;
 }
 
 export const releasesFile = (projectStateDir: string) => projectFiles(projectStateDir).releases;
+
+/**
+ * The name of a release whose services' tags disagree (each service names its own image):
+ * `set-` and 12 hex digits of its digests, the same for the same set. It is recorded like a
+ * tag, so `--to set-…` brings that deployment back.
+ */
+export function setLabel(digests: Record<string, string>): string {
+	const canonical = Object.keys(digests)
+		.sort()
+		.map(s => `${s}=${digests[s]}`)
+		.join('\n');
+	return `set-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+}
+
+export const isSetLabel = (tag: string) => /^set-[0-9a-f]{12}$/.test(tag);
 
 const events = new Set<ReleaseEvent>(['seen', 'deployed', 'verified', 'rolled_back']);
 

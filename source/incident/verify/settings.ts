@@ -10,7 +10,7 @@ export interface VerifySettings {
 	errorFactor: number;
 	/** Error lines per minute at or under which a service always passes (a quiet service with one error). */
 	minErrorRate: number;
-	/** Plain-text lines matching any of these count as errors (JSON lines are read by their level field). */
+	/** Plain-text lines matching any of these (case-sensitive) count as errors; JSON lines are read by their level field. */
 	errorPatterns: string[];
 	health: {tries: number; intervalMs: number};
 }
@@ -87,7 +87,8 @@ export function duration(value: unknown, key: string, fallback: number, minMs: n
 }
 
 // Error-level words as plain-text logs write them: `level=error`, `ERROR`, `[FATAL]`, a Go panic.
-export const defaultErrorPatterns = ['\\b(ERROR|FATAL|CRITICAL|PANIC|EMERG|ALERT)\\b', '\\blevel=(error|fatal|critical|panic)\\b', '^panic: '];
+// Case matters: `ERROR` is a level, `error` in a sentence is often not.
+export const defaultErrorPatterns = ['\\b(ERROR|FATAL|CRITICAL|PANIC|EMERG|ALERT)\\b', '\\blevel=(error|fatal|critical|panic|ERROR|FATAL|CRITICAL|PANIC)\\b', '^panic: '];
 
 export function parseVerify(value: unknown): VerifySettings {
 	const verify = object(value, 'verify');
@@ -100,7 +101,7 @@ export function parseVerify(value: unknown): VerifySettings {
 		const key = `verify.error_patterns[${i}]`;
 		if (typeof pattern !== 'string' || pattern === '') throw fail(key, 'expected a regular expression as a string');
 		try {
-			new RegExp(pattern, 'i');
+			new RegExp(pattern);
 		} catch (error) {
 			throw fail(key, `not a regular expression: ${(error as Error).message}`);
 		}

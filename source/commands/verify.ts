@@ -1,0 +1,98 @@
+// `rollback-console verify`: step 6 headless. The same run and the same timeline events as
+// the console's step; progress on stderr, the verdict on stdout (or --json); Ctrl+C stops it
+// with what was seen recorded.
+import {locateProject} from '../engine/compose-project.js';
+import {connect} from '../engine/connect.js';
+import {isEvidenceEngine} from '../engine/types.js';
+import {ConsoleError, exitCodes, type ExitCode} from '../errors.js';
+import {parseDuration, formatMs} from '../incident/duration.js';
+import {loadProject} from '../incident/status.js';
+import {failures, type VerifyState} from '../incident/verify/run.js';
+import {openProjectIncident} from '../console/open-incident.js';
+import {verifyAndRecord, verifyOutside} from '../console/verify-model.js';
+import type {GlobalOptions} from './global-options.js';
+
+const mark: Record<string, string> = {pass: 'ok  ', fail: 'FAIL', skipped: 'skip', waiting: '... ', running: '... '};
+
+/** Parses --window; one clear line when it is not a duration. */
+export function windowOption(value: string | undefined): number | null {
+	if (value === undefined) return null;
+	const ms = parseDuration(value);
+	if (ms === null || ms < 1000 || ms > 24 * 3_600_000) throw new ConsoleError(`--window "${value}": expected a duration from 1s to 24h, such as 5m, 90s or 1m30s`);
+	return ms;
+}
+
+export function verdictText(state: VerifyState): string {
+	const lines = state.checks.map(c => `${mark[c.status] ?? c.status} ${c.title}${c.status === 'fail' ? `: ${c.reason ?? ''}` : c.detail ? ` (${c.detail})` : ''}`);
+	const reasons = failures(state);
+	lines.push('');
+	if (state.verified) lines.push(`verified: ${state.tag ?? 'the release'} is recorded as verified, the next rollback's last known good`);
+	else if (state.interrupted) lines.push(`stopped: not verified (what was seen so far is in the incident's timeline)`);
+	else lines.push(`not verified: ${reasons.length} ${reasons.length === 1 ? 'check' : 'checks'} failed; nothing was changed`);
+	if (state.verified && !state.tag) lines.push('(the release services run different tags: no release was recorded)');
+	return `${lines.join('\n')}\n`;
+}
+
+/** Runs verify for a project already located (also `rollback --verify`). */
+export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
+	const windowMs = windowOption(options.window);
+	const project = locateProject(options);
+	const outside = connect();
+	const [loaded, engine] = await Promise.all([loadProject(outside.compose, project), outside.engine]);
+	if (!isEvidenceEngine(engine)) throw new ConsoleError(`the engine at ${engine.address} cannot read container logs`);
+	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name);
+	const controller = new AbortController();
+	const onInterrupt = () => {
+		process.stderr.write('\nverify: stopping; recording what was seen so far\n');
+		controller.abort();
+	};
+	process.once('SIGINT', onInterrupt);
+	process.once('SIGTERM', onInterrupt);
+
+	let lastPhase = '';
+	let lastAt = 0;
+	const seen = new Map<string, string>();
+	const progress = (state: VerifyState) => {
+		for (const c of state.checks) {
+			const line = c.status === 'pass' || c.status === 'fail' ? `${mark[c.status]} ${c.title}${c.reason ? `: ${c.reason}` : ''}` : null;
+			if (line && seen.get(c.id) !== line) {
+				seen.set(c.id, line);
+				process.stderr.write(`verify: ${line}\n`);
+			}
+		}
+		// The phase ("health …: try 3 of 12", "… 4m left") at most every 2 s.
+		if (state.phase !== lastPhase && Date.now() - lastAt >= 2000 && !state.finished) {
+			lastPhase = state.phase;
+			lastAt = Date.now();
+			process.stderr.write(`verify: ${state.phase}\n`);
+		}
+	};
+	const wait = options.wait !== false;
+	if (!options.json) {
+		const window = formatMs(windowMs ?? loaded.settings.verify.windowMs);
+		process.stderr.write(`verify: ${loaded.name}: health ${loaded.settings.verify.health.tries}× ${formatMs(loaded.settings.verify.health.intervalMs)} apart, errors and restarts over ${window}${wait ? '' : ' (--no-wait: judged now)'}\n`);
+	}
+	let state: VerifyState;
+	try {
+		state = await verifyAndRecord(
+			verifyOutside(engine),
+			(step, type, data) => incident.timeline.append(step, type, data),
+			{loaded, stateDir, operator, incidentId: incident.id, ...(windowMs === null ? {} : {windowMs}), wait},
+			options.json ? () => {} : progress,
+			controller.signal,
+		);
+	} finally {
+		process.off('SIGINT', onInterrupt);
+		process.off('SIGTERM', onInterrupt);
+	}
+	if (options.json) {
+		const {services, ...rest} = state;
+		process.stdout.write(`${JSON.stringify({...rest, services: services.map(s => ({service: s.service, state: s.state, health: s.health, ok: s.ok, crashLoop: s.crashLoop})), failures: failures(state), incident: incident.id}, null, 2)}\n`);
+	} else process.stdout.write(verdictText(state));
+	return state.verified ? exitCodes.ok : exitCodes.wanting;
+}
+
+export async function run(options: GlobalOptions, args: string[] = []): Promise<ExitCode> {
+	if (args.length > 0) throw new ConsoleError(`verify: unexpected argument "${args[0]}"`);
+	return verifyCommand(options);
+}

@@ -1,0 +1,119 @@
+// Step 6 over the real engine: the outside world Verify reads (engine, logs, HTTP), shared
+// by the console and `rollback-console verify`, and the console's model that keeps the run.
+import {randomBytes} from 'node:crypto';
+import type {Engine, EvidenceEngine} from '../engine/types.js';
+import type {Operator} from '../incident/operator.js';
+import {releasesFile} from '../incident/stabilise/releases.js';
+import {projectStateDir} from '../incident/state-dir.js';
+import type {LoadedProject} from '../incident/status.js';
+import type {Recorder} from '../incident/step-kit.js';
+import {verifyTargets} from '../incident/verify/health-urls.js';
+import {lastBaseline, recordOutcome, recordStart} from '../incident/verify/record.js';
+import {runVerify, type VerifyOutside, type VerifyState} from '../incident/verify/run.js';
+import type {VerifyModel} from '../ui/steps/verify/verify-model.js';
+
+/** The engine, each container's log, the health probe and HTTP: ky loads on first use. */
+export function verifyOutside(engine: Engine & EvidenceEngine, env: NodeJS.ProcessEnv = process.env): VerifyOutside {
+	return {
+		engine,
+		containerLog: (id, signal) => engine.containerLog(id, signal),
+		async probe(target, signal) {
+			const {probeHealth} = await import('../engine/http-probe.js');
+			const [probe] = await probeHealth([target], {env, signal});
+			return probe!;
+		},
+		async http(request, signal) {
+			const {httpRequest} = await import('../engine/http-check.js');
+			return httpRequest(request, signal);
+		},
+		env,
+	};
+}
+
+export const newRunId = () => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+
+export interface VerifyRunOptions {
+	loaded: LoadedProject;
+	stateDir: string;
+	operator: Operator;
+	incidentId: string | null;
+	windowMs?: number;
+	wait?: boolean;
+	sampleMs?: number;
+	migrationHead?: (() => Promise<string | null>) | null;
+}
+
+/** One whole verification: start recorded, the checks, the outcome recorded (releases.jsonl on a pass). */
+export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, options: VerifyRunOptions, onState: (state: VerifyState) => void, signal: AbortSignal): Promise<VerifyState> {
+	const file = releasesFile(projectStateDir(options.stateDir, options.loaded.name));
+	const baseline = await lastBaseline(file);
+	let started: Promise<void> | null = null;
+	const state = await runVerify(
+		outside,
+		{
+			loaded: options.loaded,
+			windowMs: options.windowMs ?? options.loaded.settings.verify.windowMs,
+			wait: options.wait ?? true,
+			baseline,
+			runId: newRunId(),
+			...(options.sampleMs ? {sampleMs: options.sampleMs} : {}),
+		},
+		s => {
+			started ??= recordStart(record, s).catch(() => {});
+			onState(s);
+		},
+		signal,
+	);
+	await started;
+	await recordOutcome(record, state, {
+		releasesFile: file,
+		operator: {user: options.operator.user, ssh: options.operator.sshConnection, pid: process.pid},
+		incident: options.incidentId,
+		migrationHead: options.migrationHead ?? null,
+	});
+	return state;
+}
+
+export function createVerifyModel(outside: VerifyOutside, options: VerifyRunOptions): VerifyModel {
+	const listeners = new Set<(state: VerifyState | null) => void>();
+	let current: VerifyState | null = null;
+	let controller: AbortController | null = null;
+	const publish = (state: VerifyState | null) => {
+		current = state;
+		for (const listener of listeners) listener(state);
+	};
+	const settings = options.loaded.settings;
+	return {
+		current: () => current,
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		},
+		running: () => controller !== null,
+		async start(record, runOptions = {}) {
+			if (controller) return current;
+			controller = new AbortController();
+			try {
+				const state = await verifyAndRecord(outside, record, {...options, ...(runOptions.wait === undefined ? {} : {wait: runOptions.wait})}, publish, controller.signal);
+				publish(state);
+				return state;
+			} finally {
+				controller = null;
+				publish(current);
+			}
+		},
+		stop() {
+			controller?.abort();
+		},
+		plan: {
+			windowMs: options.windowMs ?? settings.verify.windowMs,
+			tries: settings.verify.health.tries,
+			intervalMs: settings.verify.health.intervalMs,
+			checks: [
+				'services',
+				...verifyTargets(settings.health, options.loaded.config).map(t => `health ${t.url}`),
+				...settings.smoke.map(e => (e.kind === 'flow' ? `flow ${e.name}` : `smoke ${e.check.name}`)),
+			],
+		},
+	};
+}
