@@ -280,6 +280,29 @@ describe('shape 2: one variable per service holding the whole reference by diges
 		await project.compose(['up', '-d']);
 		await assertRuns(project, runs('v1.3.9'));
 	});
+
+	test('a deployment whose services run different tags is recorded as one set, and --to brings that set back', async () => {
+		// CI moved api back alone, by digest.
+		const mixed = {...runs('v1.3.9'), api: `${SERVICE_REPOS.api}@${digests['api']!['v1.3.8']}`};
+		const env = project.files()['.env']!.replace(/^API_IMAGE=.*$/m, `API_IMAGE=${mixed.api}`);
+		writeFileSync(path.join(project.dir, '.env'), env);
+		await project.compose(['up', '-d', '--wait', '--wait-timeout', '60']);
+		const deployed = await project.cli(['deploy', '--to', 'v1.3.9', '--yes']);
+		assert.equal(deployed.exitCode, 0, failMessage(deployed));
+		const set = /Deploy \S+: (set-[0-9a-f]{12}) → v1\.3\.9/.exec(deployed.stdout)?.[1];
+		assert.ok(set, deployed.stdout);
+		await assertRuns(project, runs('v1.3.9'));
+
+		const h = JSON.parse((await project.cli(['history', '--json'])).stdout) as {candidates: Array<{tag: string}>; records: Array<{tag: string; event: string; images?: Record<string, {tag: string}>}>};
+		assert.ok(h.candidates.some(c => c.tag === set), 'the set is a candidate');
+		const seen = h.records.find(r => r.tag === set && r.event === 'seen')!;
+		assert.deepEqual(Object.fromEntries(Object.entries(seen.images!).map(([s, i]) => [s, i.tag])), {api: 'v1.3.8', web: 'v1.3.9', worker: 'v1.3.9'});
+
+		const back = await project.cli(['rollback', '--to', set, '--yes']);
+		assert.equal(back.exitCode, 0, failMessage(back));
+		await assertRuns(project, mixed);
+		assert.match(project.files()['.env']!, new RegExp(`^API_IMAGE=${SERVICE_REPOS.api}:v1\\.3\\.8@${digests['api']!['v1.3.8']}$`, 'm'));
+	});
 });
 
 describe('ambiguous projects: one line saying what to set, exit 2, nothing changed', () => {

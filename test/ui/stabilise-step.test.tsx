@@ -178,3 +178,15 @@ test('reopened while the worker runs: it is followed, not planned anew', async (
 	assert.match(frame, /web Recreated/);
 	assert.match(frame, /closing the console does not stop it/);
 });
+
+test('a candidate from the project\'s GitHub releases shows the first line of its notes', async () => {
+	const {candidateLine} = await import('../../source/ui/steps/stabilise/stabilise-lines.js');
+	const [c] = buildCandidates({
+		records: [],
+		registryTags: null,
+		local: [],
+		currentTag: null,
+		github: [{tag: 'v1.5.0', name: 'v1.5.0', publishedAt: '2026-11-20T09:00:00Z', note: 'Faster checkout', url: null, prerelease: false}],
+	});
+	assert.match(candidateLine(c!, false, false).text, /v1\.5\.0 .*GitHub: Faster checkout/);
+});

@@ -4,6 +4,7 @@ import {ConsoleError} from '../../errors.js';
 import type {ComposeProject} from '../../engine/types.js';
 import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
+import {setLabel} from './releases.js';
 import {shapeText, tagFor, type ReleaseServices, type ReleaseShape} from './release-services.js';
 import type {ComposeText, editComposeImages} from './compose-image-edit.js';
 import type {TimelineEvent} from '../timeline.js';
@@ -393,6 +394,12 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 	if (target.skipPull) notes.push(`skipping the pull: ${target.skipPull}`);
 	if (target.pinReason) notes.push(target.pinReason);
 	const fromTags = [...new Set(services.map(s => s.from.tag).filter(t => t !== null))];
+	// Each service names its own image and their tags disagree: the release is known by its digests.
+	const fromDigests = services.map(s => s.from.digest);
+	const fromSet =
+		release.shape !== 'tag-variable' && fromTags.length > 1 && fromDigests.every(Boolean)
+			? setLabel(Object.fromEntries(services.map(s => [s.service, s.from.digest!])))
+			: null;
 	return {
 		version: 1,
 		kind: input.kind,
@@ -403,7 +410,7 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 		previousValue: input.previousValue,
 		value: target.value,
 		assignments: env,
-		from: {tag: fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null},
+		from: {tag: fromSet ?? (fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null)},
 		to: {requested: target.requested, tag: target.tag, pinned: target.pinned, verified: target.verified},
 		services,
 		commands: [command(pullArgs, target.skipPull), command(upArgs, null)],

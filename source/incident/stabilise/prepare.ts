@@ -11,7 +11,7 @@ import {digestFor, parseImageRef, repositoryName} from '../../engine/image-ref.j
 import {literalRepositories, releaseServices, tagFor, valueFor, variablesIn, type ReleaseServices} from './release-services.js';
 import type {ComposeText} from './compose-image-edit.js';
 import {isGithubError, type GithubRelease, type GithubReleases} from '../../engine/github-releases.js';
-import {buildCandidates, compareCandidates, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
+import {buildCandidates, compareCandidates, isSetLabel, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
 import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './plan.js';
 import {parseSettings, type Settings} from '../settings.js';
 import {currentFailure} from '../lifecycle.js';
@@ -553,38 +553,49 @@ async function tagOfDigest(outside: StabiliseOutside, g: Gathered, repository: s
 async function resolveDigestAcross(outside: StabiliseOutside, g: Gathered, digest: string): Promise<Target> {
 	const {release} = g;
 	const record = g.records.findLast(r => release.services.some(s => r.digests[s] === digest) && release.services.every(s => r.digests[s]));
-	if (record) {
-		const services: Record<string, TargetService> = {};
-		const skips: string[] = [];
-		const label = record.tag.startsWith('sha256:') ? null : record.tag;
-		await Promise.all(
-			release.services.map(async s => {
-				const repository = release.templates[s]!.repository;
-				const d = record.digests[s]!;
-				const where = await byDigest(outside, g.engine, repository, d);
-				if (!where.present && !where.local) {
-					if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${shortId(d)} (${s} of ${record.tag}) is not on this box`);
-					throw new ConsoleError(`${record.tag}'s ${s} image ${repository}@${shortId(d)} is neither in the registry nor on this box`);
-				}
-				if (unreachable(where.error)) skips.push(`${where.error.message}: using the images on this box`);
-				else if (!where.present) skips.push(`${repository}@${shortId(d)} is not in the registry: using the local image`);
-				services[s] = {reference: `${repository}@${d}`, digest: d, local: Boolean(where.local), imageId: where.local?.id ?? null, tag: label};
-			}),
-		);
-		const verified = verifiedRecord(g.records, record.tag);
-		return {
-			requested: digest,
-			tag: record.tag,
-			pinned: digest,
-			pinReason: null,
-			value: record.tag,
-			services,
-			skipPull: skips.length > 0 ? [...new Set(skips)].join('; ') : null,
-			verified: Boolean(verified && release.services.every(s => verified.digests[s] === record.digests[s])),
-			verifiedAt: verified?.time ?? null,
-			migrationHead: verified?.migrationHead ?? null,
-		};
-	}
+	if (record) return {...(await resolveRecord(outside, g, record)), requested: digest, pinned: digest};
+	return resolveDigestByTag(outside, g, digest);
+}
+
+/** A release this box recorded, each service by the digest it ran (a set whose tags disagree, or one named by a digest). */
+async function resolveRecord(outside: StabiliseOutside, g: Gathered, record: ReleaseRecord): Promise<Target> {
+	const {release} = g;
+	const services: Record<string, TargetService> = {};
+	const skips: string[] = [];
+	const label = record.tag.startsWith('sha256:') || isSetLabel(record.tag) ? null : record.tag;
+	await Promise.all(
+		release.services.map(async s => {
+			const repository = release.templates[s]!.repository;
+			const d = record.digests[s]!;
+			const where = await byDigest(outside, g.engine, repository, d);
+			if (!where.present && !where.local) {
+				if (unreachable(where.error)) throw new ConsoleError(`${where.error.message}, and ${repository}@${shortId(d)} (${s} of ${record.tag}) is not on this box`);
+				throw new ConsoleError(`${record.tag}'s ${s} image ${repository}@${shortId(d)} is neither in the registry nor on this box`);
+			}
+			if (unreachable(where.error)) skips.push(`${where.error.message}: using the images on this box`);
+			else if (!where.present) skips.push(`${repository}@${shortId(d)} is not in the registry: using the local image`);
+			const tag = record.images?.[s]?.tag ?? label;
+			services[s] = {reference: `${repository}@${d}`, digest: d, local: Boolean(where.local), imageId: where.local?.id ?? null, tag};
+		}),
+	);
+	const verified = verifiedRecord(g.records, record.tag);
+	return {
+		requested: record.tag,
+		tag: record.tag,
+		pinned: null,
+		pinReason: null,
+		value: record.tag,
+		services,
+		skipPull: skips.length > 0 ? [...new Set(skips)].join('; ') : null,
+		verified: Boolean(verified && release.services.every(s => verified.digests[s] === record.digests[s])),
+		verifiedAt: verified?.time ?? null,
+		migrationHead: verified?.migrationHead ?? null,
+	};
+}
+
+/** A digest no release was recorded with: the release of its tag, with that one image pinned. */
+async function resolveDigestByTag(outside: StabiliseOutside, g: Gathered, digest: string): Promise<Target> {
+	const {release} = g;
 	const wheres = await Promise.all(release.repositories.map(repository => byDigest(outside, g.engine, repository, digest)));
 	const index = wheres.findIndex(w => w.present || w.local);
 	if (index === -1) {
@@ -644,8 +655,10 @@ export async function planFrom(
 	{kind, to, env = process.env, now = Date.now()}: {kind: RunKind; to: string | null; env?: NodeJS.ProcessEnv; now?: number},
 ): Promise<RollbackPlan> {
 	const ref = parseRef(to ?? defaultTarget(g));
-	const target =
-		ref.kind === 'tag'
+	const recordedSet = ref.kind === 'tag' && isSetLabel(ref.tag) && g.release.shape !== 'tag-variable' ? g.records.findLast(r => r.tag === ref.tag && g.release.services.every(s => r.digests[s])) : undefined;
+	const target = recordedSet
+		? await resolveRecord(outside, g, recordedSet)
+		: ref.kind === 'tag'
 			? await resolveTag(outside, g, ref.tag)
 			: g.release.shape === 'tag-variable'
 				? await resolveDigest(outside, g, ref.digest)

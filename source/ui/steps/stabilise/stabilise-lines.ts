@@ -12,7 +12,11 @@ export function candidateLine(c: Candidate, cursor: boolean, target: boolean): L
 	const marks = [c.current ? 'current' : '', c.lastKnownGood ? 'last known good' : '', c.verified ? `verified ${when(c.verifiedAt)}` : c.rolledBack ? 'rolled back from' : '', c.repushed ? 'RE-PUSHED' : '']
 		.filter(Boolean)
 		.join(', ');
-	const where = [c.registry.present ? `registry ${shortId(c.registry.digest)}` : c.registry.present === false ? 'not in registry' : '', c.local ? 'local' : '']
+	const where = [
+		c.registry.present ? `registry ${shortId(c.registry.digest)}` : c.registry.present === false ? 'not in registry' : '',
+		c.local ? 'local' : '',
+		c.github ? `GitHub: ${c.github.note ?? c.github.name ?? c.github.tag}` : '',
+	]
 		.filter(Boolean)
 		.join(' · ');
 	const text = `${cursor ? '›' : ' '}${target ? '●' : ' '} ${(c.lastKnownGood ? '★ ' : '  ') + c.tag.padEnd(14)} ${marks.padEnd(36)} ${where}`;
