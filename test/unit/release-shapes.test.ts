@@ -231,6 +231,8 @@ test('a database version in a variable is not a release; other variables beside 
 	const raw = {web: 'r/app:${IMAGE_TAG}', db: 'postgres:${PG_VERSION}'};
 	const release = releaseServices(settings, raw, interpolate(raw, {IMAGE_TAG: 'v1', PG_VERSION: '15'}));
 	assert.deepEqual(release.services, ['web']);
+	const literal = {web: 'reg.example/o/app:1.0', db: 'postgres:${PG_VERSION}'};
+	assert.deepEqual(literalRepositories(settings, literal, interpolate(literal, {PG_VERSION: '15'})), ['reg.example/o/app'], 'counted: the literal shape still applies');
 	const mixed = {web: 'r/app:${IMAGE_TAG}', api: '${API_IMAGE}'};
 	assert.throws(
 		() => releaseServices(settings, mixed, interpolate(mixed, {IMAGE_TAG: 'v1', API_IMAGE: 'r/api:1'})),

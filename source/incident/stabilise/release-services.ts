@@ -149,7 +149,12 @@ export function literalRepositories(
 	raw: Record<string, string | null>,
 	interpolated: Record<string, {image: string | null}>,
 ): string[] {
-	if (Object.values(raw).some(image => image && variablesIn(image).length > 0)) return [];
+	// A variable in a release image means another shape (a database's version variable does not count).
+	const variable = ([service, image]: [string, string | null]) => {
+		const resolved = interpolated[service]?.image;
+		return Boolean(image && variablesIn(image).length > 0 && !(resolved && isThirdParty(resolved)));
+	};
+	if (Object.entries(raw).some(variable)) return [];
 	const repositories = Object.entries(raw)
 		.filter(([service, image]) => image && (!isThirdParty(image) || settings.release.services?.includes(service)))
 		.map(([service, image]) => repositoryName(parseImageRef(interpolated[service]?.image ?? image!)));
