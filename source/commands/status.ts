@@ -1,5 +1,6 @@
 import {locateProject} from '../engine/compose-project.js';
-import {connect} from '../engine/connect.js';
+import {ComposeCli} from '../engine/compose-cli.js';
+import {connectStatusEngine} from '../engine/status-engine.js';
 import {ConsoleError, exitCodes, type ExitCode} from '../errors.js';
 import type {ProjectStatus} from '../incident/service-status.js';
 import {gatherStatus} from '../incident/status.js';
@@ -34,7 +35,8 @@ export function renderStatus(status: ProjectStatus, color: boolean): string {
 export async function run(options: GlobalOptions, args: string[] = []): Promise<ExitCode> {
 	if (args.length > 0) throw new ConsoleError(`status: unexpected argument "${args[0]}"`);
 	const project = locateProject(options);
-	const {status} = await gatherStatus(connect(), project);
+	// Plain HTTP to a local engine: dockerode's loading alone costs more than `compose ps`.
+	const {status} = await gatherStatus({compose: new ComposeCli(), engine: connectStatusEngine()}, project);
 	process.stdout.write(
 		options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, useColor(process.stdout, process.env, options.color)),
 	);

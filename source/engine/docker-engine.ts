@@ -55,6 +55,10 @@ export function toContainerInfo(inspect: Docker.ContainerInspectInfo): Container
 	};
 }
 
+export function toImageInfo(i: {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: string; Size: number}): ImageInfo {
+	return {id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], created: i.Created, size: i.Size};
+}
+
 /**
  * The Engine API through dockerode. Request/response calls take no AbortSignal: they are
  * short, and docker-modem would send the signal along as a query parameter.
@@ -110,8 +114,7 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 
 	async image(reference: string): Promise<ImageInfo | null> {
 		try {
-			const i = await this.#docker.getImage(reference).inspect();
-			return {id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], created: i.Created, size: i.Size};
+			return toImageInfo(await this.#docker.getImage(reference).inspect());
 		} catch (error) {
 			if ((error as {statusCode?: number}).statusCode === 404) return null;
 			throw explainEngineError(error, this.address);

@@ -1,4 +1,5 @@
-import type {Compose, ComposeProject, Engine, ImageInfo} from '../engine/types.js';
+import type {StatusEngine} from '../engine/status-engine.js';
+import type {Compose, ComposeProject, ImageInfo} from '../engine/types.js';
 import {buildServiceStatus, type ProjectStatus} from './service-status.js';
 import {parseSettings, type Settings} from './settings.js';
 
@@ -18,7 +19,7 @@ export async function loadProject(compose: Compose, project: ComposeProject): Pr
 
 /** One look at the project: what the Compose file declares joined with what runs. */
 export async function gatherStatus(
-	outside: {compose: Compose; engine: Engine | Promise<Engine>},
+	outside: {compose: Compose; engine: StatusEngine | Promise<StatusEngine>},
 	project: ComposeProject,
 	now: () => number = Date.now,
 ): Promise<{loaded: LoadedProject; status: ProjectStatus}> {

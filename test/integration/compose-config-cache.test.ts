@@ -33,7 +33,7 @@ const write = (p: ComposeProject, file: string, text: string) => writeFileSync(p
 test('a hit only when every input is the same; each edited input is seen at once', async () => {
 	const {mkdirSync} = await import('node:fs');
 	mkdirSync(path.join(dir, 'shop'));
-	const env = {...process.env, XDG_CACHE_HOME: path.join(dir, 'cache'), TOKEN: 'first'};
+	const env: NodeJS.ProcessEnv = {...process.env, XDG_CACHE_HOME: path.join(dir, 'cache'), TOKEN: 'first'};
 	delete env['COMPOSE_FILE'];
 	const p = project('shop', {
 		'compose.yaml': 'services:\n  web:\n    image: "app:${TAG}"\n    env_file: [app.env]\n    environment:\n      - TOKEN\n      - LEVEL=${LEVEL:-info}\n',

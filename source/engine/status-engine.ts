@@ -1,0 +1,140 @@
+// `status` asks the Engine four plain questions. Loading dockerode for them costs more than
+// compose's whole `ps` (~130 ms of module loading on a small box), so on a local socket or a
+// plain tcp:// address they go straight over HTTP with node's own client. TLS and ssh://
+// engines keep dockerode (DockerEngine), which knows their set-up.
+import http from 'node:http';
+import {toContainerInfo, toImageInfo} from './docker-engine.js';
+import {toEvent} from './docker-streams.js';
+import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
+import type {ContainerEvent, ContainerInfo, Engine, EngineVersion, ImageInfo} from './types.js';
+
+export type StatusEngine = Pick<Engine, 'address' | 'version' | 'projectContainers' | 'image' | 'recentEvents'>;
+
+type Target = {socketPath: string} | {host: string; port: number};
+
+/** Where a plain HTTP request can reach the Engine; null when it needs TLS, ssh or anything else. */
+export function plainTarget(env: NodeJS.ProcessEnv): Target | null {
+	if (env['DOCKER_TLS_VERIFY'] || env['DOCKER_CERT_PATH']) return null;
+	const address = engineAddress(env);
+	if (address.startsWith('unix://')) return {socketPath: address.slice('unix://'.length)};
+	const tcp = /^tcp:\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(address);
+	return tcp ? {host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2])} : null;
+}
+
+class EngineHttpError extends Error {
+	constructor(
+		readonly statusCode: number,
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+function request(target: Target, path: string, signal?: AbortSignal): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const req = http.request({...target, path, method: 'GET', headers: {host: 'docker'}, ...(signal ? {signal} : {})}, response => {
+			const chunks: Buffer[] = [];
+			response.on('data', (chunk: Buffer) => chunks.push(chunk));
+			response.on('error', reject);
+			response.on('end', () => {
+				const text = Buffer.concat(chunks).toString('utf8');
+				const status = response.statusCode ?? 0;
+				if (status >= 200 && status < 300) return resolve(text);
+				let message = text.trim();
+				try {
+					message = (JSON.parse(text) as {message?: string}).message ?? message;
+				} catch {
+					// Not JSON: the text as it came.
+				}
+				reject(new EngineHttpError(status, `(HTTP code ${status}) ${message}`));
+			});
+		});
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+const query = (params: Record<string, unknown>) =>
+	Object.entries(params)
+		.map(([key, value]) => `${key}=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value))}`)
+		.join('&');
+
+class HttpStatusEngine implements StatusEngine {
+	constructor(
+		readonly address: string,
+		readonly target: Target,
+	) {}
+
+	async #get<T>(path: string, signal?: AbortSignal): Promise<T> {
+		try {
+			return JSON.parse(await request(this.target, path, signal)) as T;
+		} catch (error) {
+			throw explainEngineError(error, this.address);
+		}
+	}
+
+	async version(): Promise<EngineVersion> {
+		const v = await this.#get<{Version: string; ApiVersion: string; Os: string; Arch: string; KernelVersion: string}>('/version');
+		assertSupportedApi(v.ApiVersion, this.address);
+		return {version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch, kernel: v.KernelVersion};
+	}
+
+	async projectContainers(project: string): Promise<ContainerInfo[]> {
+		const list = await this.#get<Array<{Id: string; Labels: Record<string, string>}>>(
+			`/containers/json?${query({all: 'true', filters: {label: [`com.docker.compose.project=${project}`]}})}`,
+		);
+		const inspected = await Promise.all(
+			list
+				.filter(c => c.Labels['com.docker.compose.oneoff'] !== 'True')
+				.map(async c => {
+					try {
+						return await this.#get<Parameters<typeof toContainerInfo>[0]>(`/containers/${c.Id}/json`);
+					} catch (error) {
+						// Removed between the list and the inspect: it is simply gone.
+						if ((error as {statusCode?: number}).statusCode === 404) return null;
+						throw error;
+					}
+				}),
+		);
+		return inspected.filter(i => i !== null).map(toContainerInfo);
+	}
+
+	async image(reference: string): Promise<ImageInfo | null> {
+		try {
+			return toImageInfo(await this.#get(`/images/${encodeURIComponent(reference)}/json`));
+		} catch (error) {
+			if ((error as {statusCode?: number}).statusCode === 404) return null;
+			throw error;
+		}
+	}
+
+	async recentEvents(project: string, sinceMs: number, signal?: AbortSignal): Promise<ContainerEvent[]> {
+		const now = Date.now();
+		// `until` makes the Engine send what it has and end the response: one short request.
+		const path = `/events?${query({
+			since: ((now - sinceMs) / 1000).toFixed(3),
+			until: (now / 1000).toFixed(3),
+			filters: {type: ['container'], label: [`com.docker.compose.project=${project}`], event: ['die', 'start', 'kill', 'stop', 'destroy']},
+		})}`;
+		let text: string;
+		try {
+			text = await request(this.target, path, signal);
+		} catch (error) {
+			if (signal?.aborted) throw signal.reason ?? error;
+			throw explainEngineError(error, this.address);
+		}
+		return text
+			.split('\n')
+			.map(line => (line.trim() === '' ? null : toEvent(line)))
+			.filter(raw => raw !== null)
+			.map(raw => raw.event);
+	}
+}
+
+/** The Engine for `status`: plain HTTP where that reaches it, else dockerode. */
+export async function connectStatusEngine(env: NodeJS.ProcessEnv = process.env): Promise<StatusEngine> {
+	const target = plainTarget(env);
+	if (target) return new HttpStatusEngine(engineAddress(env), target);
+	const {DockerEngine} = await import('./docker-engine.js');
+	return DockerEngine.connect(env);
+}
