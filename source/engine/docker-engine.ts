@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import {skipUnusedModules} from './skip-unused-modules.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
-import {containerLogBatches, followServiceLogs, toEvent, watchContainerEvents} from './docker-streams.js';
+import {eventsFromText, recentEventsQuery} from './recent-events.js';
+import {containerLogBatches, followServiceLogs, watchContainerEvents} from './docker-streams.js';
 import type {
 	ContainerEvent,
 	ContainerInfo,
@@ -150,14 +151,10 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 	}
 
 	async recentEvents(project: string, sinceMs: number, signal?: AbortSignal): Promise<ContainerEvent[]> {
-		const now = Date.now();
-		// `until` makes the Engine send what it has and end the response: one short request.
 		const stream = await this.#call(
 			() =>
 				this.#docker.getEvents({
-					since: ((now - sinceMs) / 1000).toFixed(3),
-					until: (now / 1000).toFixed(3),
-					filters: {type: ['container'], label: [`com.docker.compose.project=${project}`], event: ['die', 'start', 'kill', 'stop', 'destroy']},
+					...recentEventsQuery(project, sinceMs),
 					...(signal ? {abortSignal: signal} : {}),
 				} as unknown as Parameters<Docker['getEvents']>[0]) as Promise<NodeJS.ReadableStream>,
 		);
@@ -168,11 +165,7 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 			if (signal?.aborted) throw signal.reason ?? error;
 			throw explainEngineError(error, this.address);
 		}
-		return text
-			.split('\n')
-			.map(line => (line.trim() === '' ? null : toEvent(line)))
-			.filter(raw => raw !== null)
-			.map(raw => raw.event);
+		return eventsFromText(text);
 	}
 
 	followServiceLogs(project: string, service: string, options: {tail: number; timestamps: boolean}, signal: AbortSignal): AsyncIterable<LogLine[]> {

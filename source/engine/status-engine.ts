@@ -4,8 +4,8 @@
 // engines keep dockerode (DockerEngine), which knows their set-up.
 import http from 'node:http';
 import {toContainerInfo, toImageInfo} from './docker-engine.js';
-import {toEvent} from './docker-streams.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
+import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import type {ContainerEvent, ContainerInfo, Engine, EngineVersion, ImageInfo} from './types.js';
 
 export type StatusEngine = Pick<Engine, 'address' | 'version' | 'projectContainers' | 'image' | 'recentEvents'>;
@@ -109,13 +109,7 @@ class HttpStatusEngine implements StatusEngine {
 	}
 
 	async recentEvents(project: string, sinceMs: number, signal?: AbortSignal): Promise<ContainerEvent[]> {
-		const now = Date.now();
-		// `until` makes the Engine send what it has and end the response: one short request.
-		const path = `/events?${query({
-			since: ((now - sinceMs) / 1000).toFixed(3),
-			until: (now / 1000).toFixed(3),
-			filters: {type: ['container'], label: [`com.docker.compose.project=${project}`], event: ['die', 'start', 'kill', 'stop', 'destroy']},
-		})}`;
+		const path = `/events?${query(recentEventsQuery(project, sinceMs))}`;
 		let text: string;
 		try {
 			text = await request(this.target, path, signal);
@@ -123,11 +117,7 @@ class HttpStatusEngine implements StatusEngine {
 			if (signal?.aborted) throw signal.reason ?? error;
 			throw explainEngineError(error, this.address);
 		}
-		return text
-			.split('\n')
-			.map(line => (line.trim() === '' ? null : toEvent(line)))
-			.filter(raw => raw !== null)
-			.map(raw => raw.event);
+		return eventsFromText(text);
 	}
 }
 
