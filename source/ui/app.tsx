@@ -53,7 +53,9 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 
 	// Layout: header, body (checklist | services over logs), step panel, key hint. The whole
 	// frame stays one row short of the terminal so Ink never scrolls it.
-	const bodyRows = Math.max(8, rows - 1 - 1 - 2 - 1);
+	// A message (a saved file's path) wraps rather than losing its end: the body gives up the rows.
+	const hintRows = state.message ? Math.min(3, Math.max(1, Math.ceil([...state.message].length / Math.max(1, columns)))) : 1;
+	const bodyRows = Math.max(8, rows - 1 - 1 - 2 - hintRows);
 	const rightColumns = Math.max(20, columns - checklistWidth);
 	const serviceRows = Math.min(serviceNames.length || 1, Math.max(2, Math.floor(bodyRows / 3)));
 	const servicesHeight = serviceRows + 4 + (serviceNames.length > serviceRows ? 1 : 0);
@@ -211,6 +213,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 					openedAt={model.incident.openedAt}
 					now={now}
 					mode={snapshot.mode}
+					engineDown={snapshot.engineDown ?? null}
 					readOnly={model.readOnly}
 				/>
 				{body}

@@ -14,7 +14,7 @@ import {followLogs} from '../../source/incident/log-followers.js';
 import {LogStore} from '../../source/incident/log-store.js';
 import {CLI} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
-import {openConsoleTerminal, type ConsoleTerminal} from './support/console.js';
+import {openConsoleTerminal, within, type ConsoleTerminal} from './support/console.js';
 import {dockerdAvailable, startPrivateEngine, type PrivateEngine} from './support/private-engine.js';
 
 const skip = dockerdAvailable();
@@ -30,21 +30,16 @@ before(async () => {
 	engine.loadFromMain('local/busybox:latest', '127.0.0.1:5000/rct/app:v1.3.9');
 	// Every docker and compose call of this file (createStack's too) goes to the private engine.
 	process.env['DOCKER_HOST'] = engine.dockerHost;
-	console.error('T loaded', Date.now());
 	stack = await createStack({tag: 'v1.3.9', withDb: false});
 	await stack.up({wait: true});
-	console.error('T up', Date.now());
 });
 
 after(async () => {
 	terminal?.kill();
 	if (engine) {
 		if (!engine.running()) await engine.start().catch(() => {});
-		console.error('T after', Date.now());
 		await stack?.down();
-		console.error('T down', Date.now());
 		await engine.destroy();
-		console.error('T destroyed', Date.now());
 	}
 	rmSync(stateDir, {recursive: true, force: true});
 });
@@ -142,9 +137,9 @@ test('capture while dockerd stops: the failed items are recorded with the error,
 		});
 		engine.freeze();
 		await engine.stop();
-		await Promise.race([askedPromise, delay(30_000)]);
+		await within(askedPromise, 30_000);
 		release();
-		const code = await Promise.race([exited, delay(60_000).then(() => 'hung')]);
+		const code = await within(exited, 60_000);
 		assert.notEqual(code, 'hung', 'the capture ended');
 		const out = JSON.parse(stdout) as {bundle: string; complete?: boolean; items: Array<{id: string; ok: boolean; error: string | null}>};
 		const failed = out.items.filter(i => !i.ok);
@@ -166,7 +161,7 @@ test('capture while dockerd stops: the failed items are recorded with the error,
 		// Every planned item was attempted and written down (failed ones with their error): that is complete.
 		assert.equal(manifest.complete, manifest.items.length === manifest.summary.items && manifest.items.every(i => i.ok || i.error));
 		assert.ok([0, 1, 3].includes(code as number), `exit ${code}: ${stderr}`);
-		assert.match(stderr, new RegExp(`${failed.length} failed|failed`), stderr);
+		assert.match(stderr, /FAILED/, 'the failed item is said on stderr');
 	} finally {
 		server.closeAllConnections();
 		server.close();
@@ -197,7 +192,7 @@ test('a rollback worker while dockerd stops: the result says what happened, the 
 	const start = Date.now();
 	while (!/"command"[\s\S]*pull/.test(timeline().split('rollback_start').at(-1) ?? '') && Date.now() - start < 60_000) await delay(50);
 	await engine.stop();
-	const code = await Promise.race([exited, delay(90_000).then(() => 'hung')]);
+	const code = await within(exited, 90_000);
 	await engine.start();
 	assert.equal(code, 3, `the rollback failed midway, exit 3:\n${stdout}\n${stderr}`);
 	assert.match(stdout + stderr, /FAILED/);

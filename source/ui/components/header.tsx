@@ -12,12 +12,14 @@ export interface HeaderProps {
 	now: number;
 	mode: FeedMode;
 	readOnly: boolean;
+	/** The Engine is not answering: said instead of the feed's mode. */
+	engineDown?: {since: number} | null;
 }
 
 const modeTone = {starting: 'muted', live: 'good', polling: 'warn'} as const;
 const modeText = {starting: '○ connecting', live: '● live', polling: '◌ polling (event stream down)'} as const;
 
-export function Header({project, host, engineVersion, incidentId, openedAt, now, mode, readOnly}: HeaderProps) {
+export function Header({project, host, engineVersion, incidentId, openedAt, now, mode, readOnly, engineDown}: HeaderProps) {
 	const age = formatDuration((now - Date.parse(openedAt)) / 1000);
 	return (
 		<Box width="100%" justifyContent="space-between">
@@ -26,7 +28,11 @@ export function Header({project, host, engineVersion, incidentId, openedAt, now,
 			</Text>
 			<Box flexShrink={0} marginLeft={1}>
 				{readOnly ? <Toned tone="warn">READ-ONLY </Toned> : null}
-				<Toned tone={modeTone[mode]}>{modeText[mode]}</Toned>
+				{engineDown ? (
+					<Toned tone="bad">✕ Engine unreachable ({formatDuration(Math.max(0, now - engineDown.since) / 1000)})</Toned>
+				) : (
+					<Toned tone={modeTone[mode]}>{modeText[mode]}</Toned>
+				)}
 			</Box>
 		</Box>
 	);

@@ -41,7 +41,14 @@ function uptime(service: ServiceStatus, now: number): number | null {
 	return service.state === 'running' && started.length > 0 ? (now - Math.max(...started)) / 1000 : service.uptimeSeconds;
 }
 
-function cellOf(column: Column, s: ServiceStatus, rising: boolean, now: number): [string, Tone] {
+/** Local wall-clock time, for "unknown since 03:12:09". */
+export function clockTime(ms: number): string {
+	return new Date(ms).toTimeString().slice(0, 8);
+}
+
+function cellOf(column: Column, s: ServiceStatus, rising: boolean, now: number, unknown: boolean): [string, Tone] {
+	// The Engine is not answering: what it said last is no longer known to be true.
+	if (unknown && column !== 'service' && column !== 'tag') return [column === 'state' ? 'unknown' : '-', column === 'state' ? 'warn' : 'muted'];
 	switch (column) {
 		case 'service':
 			return [s.service, 'plain'];
@@ -64,14 +71,21 @@ export function ServicesPane({snapshot, now, selected, allServices, rows, width}
 	const {services} = snapshot;
 	const shown = services.slice(0, rows);
 	const failing = services.filter(s => !s.ok).length;
-	const table = serviceColumns(services, width);
+	const down = snapshot.engineDown ?? null;
+	// Sized for what is shown: "unknown" while the Engine does not answer.
+	const table = serviceColumns(down ? services.map(s => ({...s, state: 'unknown' as ServiceStatus['state']})) : services, width);
 	return (
 		<Box flexDirection="column" borderStyle="round" paddingX={1} flexShrink={0}>
 			<Box justifyContent="space-between">
-				<Text bold>Services</Text>
+				<Box flexShrink={0} marginRight={1}>
+					<Text bold>Services</Text>
+				</Box>
 				<Text wrap="truncate-end">
-					{snapshot.error ? <Toned tone="bad">engine: {snapshot.error} </Toned> : null}
-					{failing > 0 ? <Toned tone="bad">{failing} failing</Toned> : services.length > 0 ? <Toned tone="good">all ok</Toned> : <Toned tone="muted">no services</Toned>}
+					{down ? (
+						<Toned tone="warn">
+							unknown since {clockTime(down.since)}: {down.error}
+						</Toned>
+					) : failing > 0 ? <Toned tone="bad">{failing} failing</Toned> : services.length > 0 ? <Toned tone="good">all ok</Toned> : <Toned tone="muted">no services</Toned>}
 				</Text>
 			</Box>
 			<Text wrap="truncate-end">
@@ -87,7 +101,7 @@ export function ServicesPane({snapshot, now, selected, allServices, rows, width}
 					<Text key={s.service} wrap="truncate-end">
 						{isSelected ? '› ' : '  '}
 						{table.map(c => {
-							const [text, tone] = cellOf(c.key, s, rising, now);
+							const [text, tone] = cellOf(c.key, s, rising, now, down !== null);
 							return c.key === 'service' ? (
 								<Text key={c.key} bold={isSelected}>
 									{cell(text, c.width)}
