@@ -20,6 +20,8 @@ const suites = {
 	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts']),
 	// Run alone, after the rest: it times the first frame in a real terminal.
 	e2e: files(['test/e2e/**/*.test.ts']),
+	// Run alone, last: it stops and starts its own dockerd, fills disks and times the console.
+	faults: files(['test/faults/**/*.test.ts']),
 };
 
 function run(command, args, options = {}) {
@@ -62,11 +64,15 @@ if (engine.ok && suites.e2e.length > 0) {
 	say('end-to-end suite (a real terminal in tmux), alone');
 	status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...suites.e2e], testEnv) || status;
 }
+if (engine.ok && suites.faults.length > 0) {
+	say('fault-injection suite (test/faults), alone');
+	status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', ...suites.faults], testEnv) || status;
+}
 
 if (skipped) {
 	const banner = '!'.repeat(78);
 	process.stderr.write(
-		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length + suites.e2e.length} files: integration, e2e)\n!! because: ${skipped}\n${banner}\n`,
+		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length + suites.e2e.length + suites.faults.length} files: integration, e2e, faults)\n!! because: ${skipped}\n${banner}\n`,
 	);
 	if (process.env.ROLLBACK_CONSOLE_REQUIRE_ENGINE === '1') {
 		say('ROLLBACK_CONSOLE_REQUIRE_ENGINE=1: a skipped engine suite is a failure');
