@@ -18,6 +18,21 @@ function decode(buffer: Buffer): string {
 	return buffer.toString('utf8', 0, end);
 }
 
+/**
+ * The next whole line of `chunk` from `start`, joined to what `pending` holds of it; null
+ * when the chunk ends first (the rest then waits in `pending`).
+ */
+function nextLine(pending: Buffer[], chunk: Buffer, start: number): {bytes: Buffer; next: number} | null {
+	const end = chunk.indexOf(newline, start);
+	if (end === -1) {
+		if (start < chunk.length) pending.push(chunk.subarray(start));
+		return null;
+	}
+	const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
+	pending.length = 0;
+	return {bytes, next: end + 1};
+}
+
 /** Turns the log stream's bytes into whole lines, across chunk and frame boundaries. */
 export class LineAssembler {
 	readonly #timestamps: boolean;
@@ -34,16 +49,9 @@ export class LineAssembler {
 		const pending = this.#pending[index];
 		let start = 0;
 		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
-		for (;;) {
-			const end = payload.indexOf(newline, start);
-			if (end === -1) {
-				if (start < payload.length) pending.push(payload.subarray(start));
-				return;
-			}
-			const bytes = pending.length === 0 ? payload.subarray(start, end) : Buffer.concat([...pending, payload.subarray(start, end)]);
-			pending.length = 0;
-			out.push({stream, time: this.#time[index], text: decode(bytes)});
-			start = end + 1;
+		for (let line = nextLine(pending, payload, start); line; line = nextLine(pending, payload, start)) {
+			out.push({stream, time: this.#time[index], text: decode(line.bytes)});
+			start = line.next;
 			if (start >= payload.length) return;
 			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
 		}
@@ -52,18 +60,7 @@ export class LineAssembler {
 	/** A raw (TTY) stream: bytes split anywhere; every line starts with its timestamp. */
 	raw(chunk: Buffer, out: LogLine[]): void {
 		const pending = this.#pending[0];
-		let start = 0;
-		for (;;) {
-			const end = chunk.indexOf(newline, start);
-			if (end === -1) {
-				if (start < chunk.length) pending.push(chunk.subarray(start));
-				return;
-			}
-			const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
-			pending.length = 0;
-			out.push(this.#rawLine(bytes));
-			start = end + 1;
-		}
+		for (let line = nextLine(pending, chunk, 0); line; line = nextLine(pending, chunk, line.next)) out.push(this.#rawLine(line.bytes));
 	}
 
 	/** What is left when the stream ends: output without a final newline. */

@@ -4,7 +4,9 @@
 import type {DfImage, DfVolume, DiskContainer, DiskEngine, DiskHost, DiskUsage, FsUsage} from '../../source/engine/types.js';
 import {buildDiskPlan} from '../../source/incident/disk/plan.js';
 import {computeRetention} from '../../source/incident/disk/retention.js';
+import {runDiskStep} from '../../source/incident/disk/run.js';
 import type {ReleaseRecord} from '../../source/incident/stabilise/releases.js';
+import type {DiskModel} from '../../source/ui/console-model.js';
 
 export const GB = 1_000_000_000;
 const repo = '127.0.0.1:5000/shop/app';
@@ -144,4 +146,12 @@ export function world(options: {failImage?: string} = {}) {
 			sharedUnrecorded: new Map(),
 		});
 	return {state, engine, host, gather};
+}
+
+/** The console's Disk model over a world, running the real domain (runDiskStep) as the console's does. */
+export function diskModelOver(w: ReturnType<typeof world>, evidenceDir: string): DiskModel {
+	return {
+		gather: () => w.gather(),
+		run: async (actions, record, onResult) => runDiskStep({engine: w.engine, host: w.host, report: await w.gather(), evidenceDir, record}, actions, onResult ? {onResult} : {}),
+	};
 }

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import {afterEach, test} from 'node:test';
-import {render} from 'ink-testing-library';
-import {runDiskStep} from '../../source/incident/disk/run.js';
-import {App} from '../../source/ui/app.js';
-import {anon, GB, world} from '../support/disk-world.js';
-import {fakeModel, frameWhere, serviceRow, type FakeModel} from '../support/fake-model.js';
+import {anon, diskModelOver, GB, world} from '../support/disk-world.js';
+import {fakeModel, serviceRow, type FakeModel} from '../support/fake-model.js';
+import {mountApp} from '../support/mount-app.js';
 
 // ink-testing-library's terminal is 100 columns wide.
 const size = {columns: 100, rows: 30};
@@ -17,22 +15,8 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 async function mount(options: {readOnly?: boolean} = {}) {
 	const fake: FakeModel = await fakeModel({services: [serviceRow('web')], ...options});
 	const w = world();
-	fake.model.disk = {
-		gather: () => w.gather(),
-		run: async (actions, record, onResult) =>
-			runDiskStep({engine: w.engine, host: w.host, report: await w.gather(), evidenceDir: `${fake.dir}/evidence`, record}, actions, onResult ? {onResult} : {}),
-	};
-	const ui = render(<App model={fake.model} size={size} color={false} />);
-	cleanups.push(async () => {
-		ui.unmount();
-		await sleep(50);
-		fake.cleanup();
-	});
-	const frame = (predicate: (f: string) => boolean, timeoutMs?: number) => frameWhere(ui.lastFrame, predicate, timeoutMs);
-	const press = async (keys: string, ms = 30) => {
-		ui.stdin.write(keys);
-		await sleep(keys === '\u001B' ? 60 : ms);
-	};
+	fake.model.disk = diskModelOver(w, `${fake.dir}/evidence`);
+	const {ui, frame, press} = mountApp(fake, {size, cleanups});
 	await frame(f => f.includes('Checklist'));
 	for (let i = 0; i < 4; i++) await press('\u001B[B');
 	await press('\r');

@@ -5,6 +5,7 @@ import {render} from 'ink-testing-library';
 import {progressBar} from '../../source/presentation/progress.js';
 import {App} from '../../source/ui/app.js';
 import {fakeModel, frameWhere, serviceRow, type FakeEvidenceItem, type FakeModel} from '../support/fake-model.js';
+import {mountApp} from '../support/mount-app.js';
 
 const size = {columns: 100, rows: 32};
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -22,17 +23,7 @@ function gate() {
 
 async function mount(options: {evidence?: FakeEvidenceItem[]; readOnly?: boolean; evidencePlanError?: string} = {}) {
 	const fake: FakeModel = await fakeModel({services: [serviceRow('web', {state: 'restarting', ok: false, exitCode: 2})], ...options});
-	const ui = render(<App model={fake.model} size={size} color={false} logRedrawMs={0} />);
-	cleanups.push(async () => {
-		ui.unmount();
-		await (fake.model.timeline as unknown as {settled(): Promise<void>}).settled();
-		fake.cleanup();
-	});
-	const frame = (predicate: (f: string) => boolean, timeoutMs?: number) => frameWhere(ui.lastFrame, predicate, timeoutMs);
-	const press = async (keys: string) => {
-		ui.stdin.write(keys);
-		await sleep(keys === '\u001B' ? 60 : 30);
-	};
+	const {ui, frame, press} = mountApp(fake, {size, logRedrawMs: 0, cleanups});
 	await frame(f => f.includes('Checklist'));
 	await press('j');
 	await press('\r');

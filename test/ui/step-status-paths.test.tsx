@@ -6,13 +6,11 @@ import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, test} from 'node:test';
-import {render} from 'ink-testing-library';
 import {captureHeadless} from '../../source/commands/capture.js';
 import {runPrune} from '../../source/commands/disk.js';
 import {createStabiliseModel} from '../../source/console/stabilise-model.js';
 import type {ComposeProject} from '../../source/engine/types.js';
 import type {GatheredDisk, DiskOutside} from '../../source/incident/disk/gather.js';
-import {runDiskStep} from '../../source/incident/disk/run.js';
 import {beginStep, openIncident, type Incident} from '../../source/incident/incident-store.js';
 import {readResult} from '../../source/incident/stabilise/launch.js';
 import {buildPlan, type RollbackPlan} from '../../source/incident/stabilise/plan.js';
@@ -21,10 +19,10 @@ import {latestRun, startRun} from '../../source/incident/stabilise/runs.js';
 import {acquireLock, holderFor} from '../../source/incident/project-lock.js';
 import {parseSettings} from '../../source/incident/settings.js';
 import type {StepId, TimelineEvent} from '../../source/incident/timeline.js';
-import {App} from '../../source/ui/app.js';
-import {world} from '../support/disk-world.js';
+import {diskModelOver, world} from '../support/disk-world.js';
+import {mountApp} from '../support/mount-app.js';
 import {ROOT} from '../support/stack.js';
-import {fakeEvidencePlan, fakeModel, frameWhere, serviceRow, type FakeEvidenceItem} from '../support/fake-model.js';
+import {fakeEvidencePlan, fakeModel, serviceRow, type FakeEvidenceItem} from '../support/fake-model.js';
 
 const size = {columns: 100, rows: 30};
 const operator = {user: 'tester', uid: process.getuid?.() ?? 0, host: os.hostname(), sshConnection: null, sudoUser: null, pid: process.pid};
@@ -64,19 +62,9 @@ async function quietly<T>(work: () => Promise<T>): Promise<T> {
 }
 
 async function mountConsole(fake: Awaited<ReturnType<typeof fakeModel>>) {
-	const ui = render(<App model={fake.model} size={size} color={false} />);
-	cleanups.push(async () => {
-		ui.unmount();
-		await sleep(50);
-		fake.cleanup();
-	});
-	const frame = (predicate: (f: string) => boolean, timeoutMs?: number) => frameWhere(ui.lastFrame, predicate, timeoutMs);
-	const press = async (keys: string) => {
-		ui.stdin.write(keys);
-		await sleep(keys === '\u001B' ? 60 : 30);
-	};
-	await frame(f => f.includes('Checklist'));
-	return {frame, press};
+	const mounted = mountApp(fake, {size, cleanups});
+	await mounted.frame(f => f.includes('Checklist'));
+	return mounted;
 }
 
 async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -120,11 +108,7 @@ for (const [name, failImage, expected] of [
 		// The console: the step opened, every safe action confirmed with a and y.
 		const fake = await fakeModel({services: [serviceRow('web')]});
 		const w = world(failImage ? {failImage} : {});
-		fake.model.disk = {
-			gather: () => w.gather(),
-			run: async (actions, record, onResult) =>
-				runDiskStep({engine: w.engine, host: w.host, report: await w.gather(), evidenceDir: `${fake.dir}/evidence`, record}, actions, onResult ? {onResult} : {}),
-		};
+		fake.model.disk = diskModelOver(w, `${fake.dir}/evidence`);
 		const {frame, press} = await mountConsole(fake);
 		for (let i = 0; i < 4; i++) await press('\u001B[B');
 		await press('\r');
