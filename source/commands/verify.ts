@@ -54,14 +54,20 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 	const seen = new Map<string, string>();
 	const progress = (state: VerifyState) => {
 		for (const c of state.checks) {
-			const line = c.status === 'pass' || c.status === 'fail' ? `${mark[c.status]} ${c.title}${c.reason ? `: ${c.reason}` : ''}` : null;
+			// Finished checks once; a health URL's every failed try ("try 2 of 12: …; next in 10s").
+			const line =
+				c.status === 'pass' || c.status === 'fail'
+					? `${mark[c.status]} ${c.title}${c.reason ? `: ${c.reason}` : ''}`
+					: c.kind === 'health' && c.detail.startsWith('try ')
+						? `${c.title}: ${c.detail}`
+						: null;
 			if (line && seen.get(c.id) !== line) {
 				seen.set(c.id, line);
 				process.stderr.write(`verify: ${line}\n`);
 			}
 		}
-		// The phase ("health …: try 3 of 12", "… 4m left") at most every 2 s.
-		if (state.phase !== lastPhase && Date.now() - lastAt >= 2000 && !state.finished) {
+		// The phase (which check, "… 4m10s left of the 5m window") at most every 5 s.
+		if (state.phase !== lastPhase && Date.now() - lastAt >= 5000 && !state.finished && !state.phase.startsWith('health ')) {
 			lastPhase = state.phase;
 			lastAt = Date.now();
 			process.stderr.write(`verify: ${state.phase}\n`);

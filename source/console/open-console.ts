@@ -26,6 +26,7 @@ import {resolveStateDir} from '../incident/state-dir.js';
 import {currentOperator} from '../incident/operator.js';
 import {exitCodes} from '../errors.js';
 import {createDatabaseModel} from './database-model.js';
+import {createVerifyModel, verifyOutside} from './verify-model.js';
 import type {ServiceStatus} from '../incident/service-status.js';
 import type {GateAnswer, IncidentGate} from '../ui/incident-gate.js';
 
@@ -137,6 +138,7 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 	};
 
 	model.disk = createDiskModel({project, stateDir, incident: {id: incident.id, dir: incident.dir}});
+	if (isEvidenceEngine(engine)) model.verify = createVerifyModel(verifyOutside(engine), {loaded, stateDir, operator, incidentId: incident.id});
 	model.database = createDatabaseModel({project, stateDir, readOnly: model.readOnly});
 	model.followUp = createFollowUpModel({project, name: loaded.name, engine, incident, operator, settings: loaded.settings, stateProjectDir: lockDir});
 	model.stabilise = createStabiliseModel({

@@ -69,7 +69,11 @@ export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, 
 		releasesFile: file,
 		operator: {user: options.operator.user, ssh: options.operator.sshConnection, pid: process.pid},
 		incident: options.incidentId,
-		migrationHead: options.migrationHead ?? null,
+		// The Database step's reader: the head now, recorded with the verified release.
+		migrationHead:
+			options.migrationHead === undefined
+				? async () => (await import('./database-model.js')).migrationHeadOf(options.loaded.project, state.releaseServices)
+				: options.migrationHead,
 	});
 	return state;
 }

@@ -3,6 +3,7 @@ import type {BuiltReport} from '../incident/follow-up/build-report.js';
 import type {CloseAction, CloseResult} from '../incident/follow-up/close.js';
 import type {Recorder} from '../incident/step-kit.js';
 import type {StabiliseModel} from './stabilise-model.js';
+import type {VerifyModel} from './steps/verify/verify-model.js';
 import type {LogStore} from '../incident/log-store.js';
 import type {ServicesSnapshot} from '../incident/services-feed.js';
 import type {StepId, TimelineEvent} from '../incident/timeline.js';
@@ -58,6 +59,8 @@ export interface ConsoleModel {
 	stabilise?: StabiliseModel;
 	/** The Disk step (absent where there is no engine to free space on). */
 	disk?: DiskModel;
+	/** Step 6: the run is kept here, so it goes on while the operator is elsewhere (absent without an engine). */
+	verify?: VerifyModel;
 	/** Step 7, Follow up: the report, reminders, notify, the follow-up issue, the close (absent in UI tests that do not need it). */
 	followUp?: FollowUpModel;
 	/** The Database step (absent where no engine is wired, as in most UI tests). */

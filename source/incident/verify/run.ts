@@ -345,6 +345,7 @@ export async function runVerify(outside: VerifyOutside, options: VerifyOptions, 
 
 	// ---- the verdict, from one last look
 	state.interrupted = signal.aborted;
+	state.phase = 'judging';
 	if (!state.interrupted) {
 		try {
 			await sampleServices();

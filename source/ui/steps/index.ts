@@ -11,6 +11,7 @@ import {FollowUpStep} from './follow-up/follow-up-step.js';
 import {ScopeStep} from './scope/scope-step.js';
 import {StabiliseStep} from './stabilise/stabilise-step.js';
 import type {StepProps} from './step-props.js';
+import {VerifyStep} from './verify/verify-step.js';
 
 export type StepEntry = {view: ComponentType<StepProps>} | {waitsFor: string};
 
@@ -20,7 +21,7 @@ export const STEP_VIEWS: Readonly<Record<StepId, StepEntry>> = {
 	stabilise: {view: StabiliseStep},
 	database: {view: DatabaseStep},
 	disk: {view: DiskStep},
-	verify: {waitsFor: 'the verify loop (`rollback-console verify`) is not built yet'},
+	verify: {view: VerifyStep},
 	'follow-up': {view: FollowUpStep},
 };
 
