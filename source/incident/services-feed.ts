@@ -155,6 +155,9 @@ export class ServicesFeed {
 					const message = error instanceof Error ? error.message : String(error);
 					const since = this.#snapshot.engineDown?.since ?? this.#streamDownAt ?? this.#now();
 					this.#publish({error: message, engineDown: {since, error: message}});
+					// The event stream may still be up (socket access taken away): ask again until it answers.
+					clearTimeout(this.#recheck);
+					if (!this.#stopped) this.#recheck = setTimeout(() => void this.refresh(), this.#pollMs);
 				}
 			} while (this.#again);
 		})().finally(() => {

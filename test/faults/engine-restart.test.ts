@@ -14,7 +14,7 @@ import {followLogs} from '../../source/incident/log-followers.js';
 import {LogStore} from '../../source/incident/log-store.js';
 import {CLI} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
-import {openConsoleTerminal, within, type ConsoleTerminal} from './support/console.js';
+import {intoConsole, openConsoleTerminal, within, type ConsoleTerminal} from './support/console.js';
 import {dockerdAvailable, startPrivateEngine, type PrivateEngine} from './support/private-engine.js';
 
 const skip = dockerdAvailable();
@@ -68,7 +68,7 @@ test('the console: Engine unreachable and states unknown since when, then it rec
 	// A healthy stack with no incident open: the console asks before opening one.
 	await terminal.waitFor(s => /no incident open/.test(s), 15_000);
 	terminal.send('n');
-	await terminal.waitFor(s => /● live/.test(s) && /web\s+running/.test(serviceRow(s, 'web')), 15_000);
+	await intoConsole(terminal, s => /● live/.test(s) && /web\s+running/.test(serviceRow(s, 'web')));
 	await delay(2500); // a few worker lines before the fault
 
 	const stoppedAt = Date.now();

@@ -73,3 +73,11 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'h
 		controller.abort();
 	}
 }
+
+/** A healthy project opens on a "no incident open" screen: `n` opens one, then the full console. */
+export async function intoConsole(terminal: Terminal, ready: (screen: string) => boolean, timeoutMs = 15_000): Promise<string> {
+	const first = await terminal.waitFor(s => ready(s) || /n: open an incident/.test(s), timeoutMs);
+	if (ready(first)) return first;
+	terminal.send('n');
+	return terminal.waitFor(ready, timeoutMs);
+}
