@@ -181,10 +181,20 @@ export async function run(options: GlobalOptions): Promise<number> {
 		if (error instanceof GateQuit) return exitCodes.ok;
 		throw error;
 	}
+	let code: number | undefined;
 	try {
 		const {renderConsole} = await ui;
-		return await renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
+		code = await renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
+		return code;
 	} finally {
+		await recordSessionEnd(opened.model, code);
 		opened.close();
 	}
+}
+
+/** How the console session ended (q, Ctrl+C, a signal, an error), in the timeline; read-only records nothing. */
+async function recordSessionEnd(model: ConsoleModel, exitCode: number | undefined): Promise<void> {
+	if (model.readOnly) return;
+	const end = model.sessionEnd ?? {by: exitCode === undefined ? 'error' : 'exit'};
+	await model.timeline.append(null, 'console_closed', {...end, exitCode: exitCode ?? exitCodes.failedMidway}).catch(() => {});
 }

@@ -94,12 +94,16 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 		}
 	};
 
-	const quit = () => exit();
+	// How the session ended goes in the timeline (console_closed): the first reason wins.
+	const quit = (by: 'q' | 'ctrl-c' = 'q') => {
+		model.sessionEnd ??= {by};
+		exit();
+	};
 
 	// Ctrl+C quits from anywhere, even while a step is taking typed input.
 	useInput(
 		(input, key) => {
-			if (key.ctrl && input === 'c') quit();
+			if (key.ctrl && input === 'c') quit('ctrl-c');
 		},
 		{isActive: isRawModeSupported},
 	);
@@ -170,7 +174,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 				columns={columns}
 				active={isRawModeSupported}
 				onClose={() => dispatch({type: 'close'})}
-				onQuit={quit}
+				onQuit={() => quit()}
 			/>
 		);
 	} else if (state.view === 'step') {

@@ -27,6 +27,8 @@ export interface ConsoleModel {
 	engine: {version: string; address: string};
 	incident: {id: string; dir: string; openedAt: string; resumed: boolean};
 	readOnly: boolean;
+	/** How the session ended (a key, a signal, an error), set by what ended it; recorded in the timeline on the way out. */
+	sessionEnd?: {by: string; error?: string};
 	/** Why the console is read-only, when it is not the operator's choice. */
 	readOnlyReason: string | null;
 	settings: Settings;

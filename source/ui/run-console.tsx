@@ -1,8 +1,26 @@
 import {render} from 'ink';
 import {constants} from 'node:os';
+import {useEffect, useState} from 'react';
 import {exitCodes, type ExitCode} from '../errors.js';
 import {App} from './app.js';
 import type {ConsoleModel} from './console-model.js';
+
+// Test-only faults for the fault suite (test/faults), read here and nowhere else: an exception
+// thrown while rendering, or a promise rejected with no handler, a second after the first frame.
+const testFault = process.env['ROLLBACK_CONSOLE_TEST_FAULT'];
+
+function TestFault({kind}: {kind: string}) {
+	const [armed, setArmed] = useState(false);
+	useEffect(() => {
+		const timer = setTimeout(() => {
+			if (kind === 'unhandled-rejection') void Promise.reject(new Error('test fault: unhandled rejection'));
+			else setArmed(true);
+		}, 1000);
+		return () => clearTimeout(timer);
+	}, []);
+	if (armed && kind === 'render-throw') throw new Error('test fault: thrown while rendering');
+	return null;
+}
 
 /**
  * Renders the console until the operator quits, and leaves the terminal as it found it on
@@ -10,7 +28,13 @@ import type {ConsoleModel} from './console-model.js';
  * Ink restores raw mode, the cursor and the main screen when it unmounts.
  */
 export async function renderConsole(model: ConsoleModel, {color}: {color: boolean}): Promise<ExitCode | number> {
-	const instance = render(<App model={model} color={color} />, {
+	const app = (
+		<>
+			<App model={model} color={color} />
+			{testFault ? <TestFault kind={testFault} /> : null}
+		</>
+	);
+	const instance = render(app, {
 		exitOnCtrlC: false,
 		maxFps: 20,
 		// Ink turns itself off under CI=true; a real TTY was checked before we got here.
@@ -21,10 +45,12 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	let code: number = exitCodes.ok;
 	let failure: unknown;
 	const onSignal = (signal: NodeJS.Signals) => {
+		model.sessionEnd ??= {by: signal};
 		code = 128 + (constants.signals[signal] ?? 0);
 		instance.unmount();
 	};
 	const onCrash = (error: unknown) => {
+		model.sessionEnd ??= {by: 'error', error: (error as Error)?.message ?? String(error)};
 		failure = error;
 		code = exitCodes.failedMidway;
 		instance.unmount();
@@ -33,16 +59,19 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	const onStdoutError = () => {};
 	process.stdout.on('error', onStdoutError);
 	process.once('SIGTERM', onSignal);
+	process.once('SIGINT', onSignal);
 	process.once('SIGHUP', onSignal);
 	process.once('uncaughtException', onCrash);
 	process.once('unhandledRejection', onCrash);
 	try {
 		await instance.waitUntilExit();
 	} catch (error) {
+		model.sessionEnd ??= {by: 'error', error: (error as Error)?.message ?? String(error)};
 		failure = error;
 		code = exitCodes.failedMidway;
 	} finally {
 		process.off('SIGTERM', onSignal);
+		process.off('SIGINT', onSignal);
 		process.off('SIGHUP', onSignal);
 		process.off('uncaughtException', onCrash);
 		process.off('unhandledRejection', onCrash);
