@@ -176,6 +176,13 @@ describe('shape 1: literal tags, pinned in the Compose file itself when the over
 		await project.compose(['up', '-d']);
 		await assertRuns(project, {web: `${TEST_REPO}@${digests['v1.3.8']}`, worker: `${TEST_REPO}@${digests['v1.3.8']}`});
 	});
+
+	test('rollback --to sha256:… pins that image by its recorded tag', async () => {
+		const result = await project.cli(['rollback', '--to', digests['v1.3.9']!, '--yes']);
+		assert.equal(result.exitCode, 0, failMessage(result));
+		assert.match(project.files()['compose.yaml']!, new RegExp(`&release-image "${TEST_REPO}:v1\\.3\\.9@${digests['v1.3.9']}"   # the release everyone runs`));
+		await assertRuns(project, {web: `${TEST_REPO}@${digests['v1.3.9']}`, worker: `${TEST_REPO}@${digests['v1.3.9']}`});
+	});
 });
 
 describe('shape 1: literal tags pinned in the override compose loads by itself', () => {
