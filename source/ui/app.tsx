@@ -1,5 +1,5 @@
 import {Box, useApp, useInput, useStdin, useWindowSize} from 'ink';
-import {useEffect, useReducer, useRef} from 'react';
+import {useEffect} from 'react';
 import {CHECKLIST} from '../incident/checklist.js';
 import {beginStep} from '../incident/incident-store.js';
 import {scopeRecord} from '../incident/scope.js';
@@ -11,10 +11,11 @@ import {LogsPane, visibleLines} from './components/logs-pane.js';
 import {ServicesPane} from './components/services-pane.js';
 import {StepPanel} from './components/step-panel.js';
 import type {ConsoleModel} from './console-model.js';
-import {consoleReducer, initialState} from './console-state.js';
+import {consoleReducer, initialState, type ConsoleAction} from './console-state.js';
 import {useNow} from './hooks/use-now.js';
 import {useServices} from './hooks/use-services.js';
 import {useTimeline} from './hooks/use-timeline.js';
+import {useLatest} from './kit/use-latest.js';
 import {PendingStep} from './steps/pending-step.js';
 import {stepView, waitsFor} from './steps/index.js';
 import {ColorContext} from './theme.js';
@@ -34,14 +35,10 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 	const {isRawModeSupported} = useStdin();
 	const windowSize = useWindowSize();
 	const {columns, rows} = size ?? windowSize;
-	const [state, react] = useReducer(consoleReducer, initialState);
 	// Keys can arrive faster than React re-renders (a paste, a fast typist): handlers read
-	// the state through this ref, which each dispatch advances at once.
-	const current = useRef(state);
-	const dispatch = (action: Parameters<typeof consoleReducer>[1]) => {
-		current.current = consoleReducer(current.current, action);
-		react(action);
-	};
+	// the state through `current`, which each dispatch advances at once.
+	const [state, setState, current] = useLatest(initialState);
+	const dispatch = (action: ConsoleAction) => setState(previous => consoleReducer(previous, action));
 	const snapshot = useServices(model);
 	const timeline = useTimeline(model);
 	const now = useNow();
