@@ -58,9 +58,11 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	// After SIGHUP the terminal is gone: writes fail with EIO, which must not crash the restore.
 	const onStdoutError = () => {};
 	process.stdout.on('error', onStdoutError);
-	process.once('SIGTERM', onSignal);
-	process.once('SIGINT', onSignal);
-	process.once('SIGHUP', onSignal);
+	// `on`, not `once`: while ours is listening, Ink's signal-exit does not re-raise the signal
+	// and kill the process before the way out is recorded.
+	process.on('SIGTERM', onSignal);
+	process.on('SIGINT', onSignal);
+	process.on('SIGHUP', onSignal);
 	process.once('uncaughtException', onCrash);
 	process.once('unhandledRejection', onCrash);
 	try {

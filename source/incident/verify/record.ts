@@ -1,6 +1,8 @@
 // What a verification leaves behind: the timeline's account of every check (pass or fail),
 // and — only on a pass — the release recorded `verified` in releases.jsonl with its digests,
 // error baseline and migration head, so the next rollback's "last known good" is this one.
+import {mkdir} from 'node:fs/promises';
+import {dirname} from 'node:path';
 import {confirmationFor, recordStatus, runAction, type Action, type Recorder} from '../step-kit.js';
 import {appendRelease, readReleases, type ReleaseRecord} from '../stabilise/releases.js';
 import {formatMs} from '../duration.js';
@@ -76,6 +78,7 @@ export async function recordOutcome(record: Recorder, state: VerifyState, option
 				incident: options.incident,
 				errorBaseline: {perMinute: Object.fromEntries(state.errors.map(e => [e.service, Number(e.rate.toFixed(3))])), windowMs: state.windowMs},
 			};
+			await mkdir(dirname(options.releasesFile), {recursive: true, mode: 0o700});
 			await appendRelease(options.releasesFile, recorded);
 			return {ok: true, error: null, data: {tag}};
 		});
