@@ -1,7 +1,7 @@
 import {locateProject} from '../engine/compose-project.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {lockState} from '../incident/project-lock.js';
-import type {Candidate} from '../incident/stabilise/releases.js';
+import {rolledBackNote, type Candidate} from '../incident/stabilise/releases.js';
 import {releaseLines} from '../incident/stabilise/release-services.js';
 import {gather, listCandidates} from '../incident/stabilise/prepare.js';
 import {latestRun} from '../incident/stabilise/runs.js';
@@ -26,7 +26,7 @@ function status(c: Candidate): string {
 	if (c.current) marks.push('current');
 	if (c.lastKnownGood) marks.push('last known good');
 	if (c.verified) marks.push('verified');
-	else if (c.rolledBack) marks.push('rolled back from');
+	else if (c.rolledBack) marks.push(rolledBackNote(c) ?? 'rolled back from');
 	else if (c.recorded) marks.push(c.recorded.lastEvent);
 	if (c.repushed) marks.push('re-pushed since verified');
 	return marks.join(', ') || '-';

@@ -101,3 +101,19 @@ test('releases.jsonl: appended a line at a time; a torn last line is skipped', a
 		rmSync(dir, {recursive: true, force: true});
 	}
 });
+
+test('a release rolled back from says when, by whom and in which incident, until it is verified again', async () => {
+	const {rolledBackFrom, rolledBackNote} = await import('../../source/incident/stabilise/releases.js');
+	const records = [
+		record('verified', 'v1.4.0', '2026-11-20T00:00:00Z'),
+		{...record('rolled_back', 'v1.4.0', '2026-11-22T03:12:09Z'), operator: {user: 'bob', ssh: null, pid: 2}, incident: '20261122-030000-abcd'},
+		record('verified', 'v1.3.9', '2026-11-22T03:13:00Z'),
+	];
+	const candidates = buildCandidates({records, registryTags: null, local: [], currentTag: 'v1.3.9'});
+	const bad = candidates.find(c => c.tag === 'v1.4.0')!;
+	assert.deepEqual(bad.rolledBackFrom, {time: '2026-11-22T03:12:09Z', user: 'bob', incident: '20261122-030000-abcd'});
+	assert.equal(rolledBackNote(bad), 'rolled back from 2026-11-22 03:12 UTC by bob in incident 20261122-030000-abcd');
+	assert.equal(candidates.find(c => c.tag === 'v1.3.9')!.rolledBackFrom, null);
+	assert.deepEqual(rolledBackFrom(records, 'v1.4.0'), bad.rolledBackFrom);
+	assert.equal(rolledBackFrom([...records, record('verified', 'v1.4.0', '2026-11-23T00:00:00Z')], 'v1.4.0'), null, 'verified again: no longer marked');
+});

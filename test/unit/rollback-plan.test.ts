@@ -166,3 +166,12 @@ test('unified diff: hunks with context, new files from /dev/null, nothing for eq
 test('commands are shown as an operator would type them, quoted where a shell needs it', () => {
 	assert.equal(displayCommand(['docker', 'compose', '-f', '/srv/my stack/compose.yaml', 'up'], {IMAGE_TAG: 'v1'}), "IMAGE_TAG=v1 docker compose -f '/srv/my stack/compose.yaml' up");
 });
+
+test('going to a release this box rolled back from is warned about, naming when, who and the incident', () => {
+	const captured = [{time: '', seq: 1, operator: {user: 'a', ssh: null, pid: 1}, step: 'evidence' as const, type: 'evidence_capture_complete', data: {}}];
+	const plan = buildPlan(
+		input({incidentEvents: captured, target: target({verified: false}), targetRolledBackFrom: {time: '2026-11-22T03:12:09Z', user: 'bob', incident: '20261122-030000-abcd'}}),
+	);
+	assert.deepEqual(plan.warnings.map(w => w.id), ['rolled-back']);
+	assert.match(plan.warnings[0]!.text, /v1\.3\.9 is a release this box ROLLED BACK FROM: 2026-11-22 03:12 UTC by bob in incident 20261122-030000-abcd/);
+});

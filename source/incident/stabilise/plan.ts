@@ -4,7 +4,7 @@ import {ConsoleError} from '../../errors.js';
 import type {ComposeProject} from '../../engine/types.js';
 import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
-import {setLabel} from './releases.js';
+import {rolledBackNote, setLabel} from './releases.js';
 import {shapeText, tagFor, type ReleaseServices, type ReleaseShape} from './release-services.js';
 import type {ComposeText, editComposeImages} from './compose-image-edit.js';
 import type {TimelineEvent} from '../timeline.js';
@@ -96,7 +96,7 @@ export interface DurableChange {
 	beforePull?: boolean;
 }
 
-export type WarningId = 'evidence' | 'unverified' | 'migration' | 'persist-none' | 'shadowed-variable';
+export type WarningId = 'evidence' | 'rolled-back' | 'unverified' | 'migration' | 'persist-none' | 'shadowed-variable';
 
 export interface PlanWarning {
 	id: WarningId;
@@ -152,6 +152,8 @@ export interface PlanInput {
 	incidentEvents: readonly TimelineEvent[] | null;
 	/** When the current failure began (its newest failing container's creation); see lifecycle.ts. */
 	failureSince?: string | null;
+	/** The target was rolled back from since it was last verified: when, by whom, in which incident. */
+	targetRolledBackFrom?: {time: string; user: string | null; incident: string | null} | null;
 	/** The variable is exported in the operator's environment (it beats .env). */
 	shellHasVariable: boolean;
 	/** image-variable: which of the per-service variables are exported in the operator's environment. */
@@ -334,7 +336,13 @@ function warnings(input: PlanInput): PlanWarning[] {
 				: 'evidence not captured yet: recreating the containers loses their logs and state (rollback-console capture first)',
 		});
 	}
-	if (kind === 'rollback' && !target.verified) {
+	const away = input.targetRolledBackFrom;
+	if (away) {
+		list.push({
+			id: 'rolled-back',
+			text: `${target.tag} is a release this box ROLLED BACK FROM: ${rolledBackNote({rolledBackFrom: away})!.replace(/^rolled back from /, '')}; going to it again needs it named`,
+		});
+	} else if (kind === 'rollback' && !target.verified) {
 		list.push({id: 'unverified', text: `${target.tag} is not a verified release on this box (never deployed here and found healthy)`});
 	}
 	if (target.migrationHead && input.currentMigrationHead && target.migrationHead !== input.currentMigrationHead) {

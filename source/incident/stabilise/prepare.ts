@@ -11,7 +11,7 @@ import {digestFor, parseImageRef, repositoryName} from '../../engine/image-ref.j
 import {literalRepositories, releaseServices, tagFor, valueFor, variablesIn, type ReleaseServices} from './release-services.js';
 import type {ComposeText} from './compose-image-edit.js';
 import {isGithubError, type GithubRelease, type GithubReleases} from '../../engine/github-releases.js';
-import {buildCandidates, compareCandidates, isSetLabel, lastKnownGood, readReleases, releasesFile, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
+import {buildCandidates, compareCandidates, isSetLabel, lastKnownGood, readReleases, releasesFile, rolledBackFrom, semverOf, type Candidate, type ReleaseRecord} from './releases.js';
 import {buildPlan, OVERRIDE_MARKER, overridePath, type RollbackPlan, type RunKind, type RunningService, type Target, type TargetService} from './plan.js';
 import {parseSettings, type Settings} from '../settings.js';
 import {currentFailure} from '../lifecycle.js';
@@ -689,6 +689,7 @@ export async function planFrom(
 		override,
 		incidentEvents: g.incidentEvents,
 		failureSince: currentFailure(g.services)?.since ?? null,
+		targetRolledBackFrom: rolledBackFrom(g.records, target.tag),
 		shellHasVariable: g.release.variable !== '' && env[g.release.variable] !== undefined,
 		shellVariables: Object.values(g.release.variables).filter(v => env[v] !== undefined),
 		previousValues: g.previousValues,

@@ -86,6 +86,8 @@ export interface Candidate {
 	verified: boolean;
 	verifiedAt: string | null;
 	rolledBack: boolean;
+	/** The last rollback away from this release since it was last verified: when, by whom, in which incident. */
+	rolledBackFrom: {time: string; user: string | null; incident: string | null} | null;
 	current: boolean;
 	lastKnownGood: boolean;
 	/** Verified with one digest, and the registry's tag points at another now. */
@@ -117,20 +119,37 @@ function githubTag(release: GithubRelease, tags: ReadonlySet<string>): string {
 	return release.tag;
 }
 
+interface Verification {
+	verifiedAt: string | null;
+	rolledBack: Candidate['rolledBackFrom'];
+}
+
 /** Verified per tag: a verified record with no rolled_back after it. */
-function verification(records: readonly ReleaseRecord[]): Map<string, {verifiedAt: string | null; rolledBack: boolean}> {
-	const result = new Map<string, {verifiedAt: string | null; rolledBack: boolean}>();
+function verification(records: readonly ReleaseRecord[]): Map<string, Verification> {
+	const result = new Map<string, Verification>();
 	for (const r of records) {
-		const entry = result.get(r.tag) ?? {verifiedAt: null, rolledBack: false};
+		const entry = result.get(r.tag) ?? {verifiedAt: null, rolledBack: null};
 		if (r.event === 'verified') {
 			entry.verifiedAt = r.time;
-			entry.rolledBack = false;
+			entry.rolledBack = null;
 		} else if (r.event === 'rolled_back') {
-			entry.rolledBack = true;
+			entry.rolledBack = {time: r.time, user: r.operator?.user ?? null, incident: r.incident ?? null};
 		}
 		result.set(r.tag, entry);
 	}
 	return result;
+}
+
+/** The last rollback away from `tag` since it was last verified, or null. */
+export function rolledBackFrom(records: readonly ReleaseRecord[], tag: string): Candidate['rolledBackFrom'] {
+	return verification(records.filter(r => r.tag === tag)).get(tag)?.rolledBack ?? null;
+}
+
+/** "rolled back from 2026-11-22 03:12 UTC by alice in incident 20261122-031200-ab12". */
+export function rolledBackNote(c: Pick<Candidate, 'rolledBackFrom'>): string | null {
+	const r = c.rolledBackFrom;
+	if (!r) return null;
+	return `rolled back from ${r.time.slice(0, 16).replace('T', ' ')} UTC${r.user ? ` by ${r.user}` : ''}${r.incident ? ` in incident ${r.incident}` : ''}`;
 }
 
 /** Newest first: SemVer tags by version, then the others by date. */
@@ -185,7 +204,8 @@ export function buildCandidates(sources: CandidateSources): Candidate[] {
 				: null,
 			verified: Boolean(v?.verifiedAt) && !v?.rolledBack,
 			verifiedAt: v?.verifiedAt ?? null,
-			rolledBack: v?.rolledBack ?? false,
+			rolledBack: Boolean(v?.rolledBack),
+			rolledBackFrom: v?.rolledBack ?? null,
 			current: tag === sources.currentTag,
 			lastKnownGood: false,
 			repushed: Boolean(verifiedDigest && registryDigest && verifiedDigest !== registryDigest),
