@@ -58,11 +58,12 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	// After SIGHUP the terminal is gone: writes fail with EIO, which must not crash the restore.
 	const onStdoutError = () => {};
 	process.stdout.on('error', onStdoutError);
-	// `on`, not `once`: while ours is listening, Ink's signal-exit does not re-raise the signal
-	// and kill the process before the way out is recorded.
-	process.on('SIGTERM', onSignal);
-	process.on('SIGINT', onSignal);
-	process.on('SIGHUP', onSignal);
+	// Ink's signal-exit (v3) re-raises a signal, killing us before the way out is recorded, when
+	// the listeners number no more than its onExit handlers (Ink's and restore-cursor's): a
+	// second listener of ours keeps it from that; the fault suite's terminal test checks it.
+	const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+	const keepAlive = () => {};
+	for (const signal of signals) process.on(signal, onSignal).on(signal, keepAlive);
 	process.once('uncaughtException', onCrash);
 	process.once('unhandledRejection', onCrash);
 	try {
@@ -72,9 +73,7 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 		failure = error;
 		code = exitCodes.failedMidway;
 	} finally {
-		process.off('SIGTERM', onSignal);
-		process.off('SIGINT', onSignal);
-		process.off('SIGHUP', onSignal);
+		for (const signal of signals) process.off(signal, onSignal).off(signal, keepAlive);
 		process.off('uncaughtException', onCrash);
 		process.off('unhandledRejection', onCrash);
 	}

@@ -190,3 +190,26 @@ test('a candidate from the project\'s GitHub releases shows the first line of it
 	});
 	assert.match(candidateLine(c!, false, false).text, /v1\.5\.0 .*GitHub: Faster checkout/);
 });
+
+test('after the run the plan is made again: the candidates as they stand now', async () => {
+	const fake = await fakeModel();
+	const stabilise = fakeStabilise();
+	const asked: Array<string | null> = [];
+	const prepare = stabilise.api.prepare;
+	stabilise.api.prepare = to => (asked.push(to), prepare(to));
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	ui.stdin.write('\r');
+	await frameWhere(ui.lastFrame, f => f.includes('Type v1.3.9 and Enter'));
+	for (const c of 'v1.3.9') ui.stdin.write(c);
+	await tick();
+	ui.stdin.write('\r');
+	await frameWhere(ui.lastFrame, f => f.includes('running in worker pid 4242'));
+	assert.deepEqual(asked, [null]);
+	stabilise.finish({runId: 'run-1', kind: 'rollback', from: 'v1.4.0', to: 'v1.3.9', running: false, pid: 4242, output: '', result: null});
+	await frameWhere(ui.lastFrame, f => f.includes('the worker ended without a result'));
+	for (let i = 0; i < 50 && asked.length < 2; i++) await tick();
+	assert.deepEqual(asked, [null, null], 'planned again for the last known good');
+});

@@ -50,6 +50,9 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 		else setTarget(to);
 	};
 
+	// The follower outlives the render it was made in: it plans again through the latest prepare.
+	const latestPrepare = useRef(prepare);
+	latestPrepare.current = prepare;
 	const value = prepared.value;
 
 	const follow = useCallback(
@@ -66,7 +69,7 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 					setPhase('done');
 					setReadOnly(model.readOnly);
 					// What runs now, and the candidates as they stand after the run.
-					prepare(null);
+					latestPrepare.current(null);
 				})
 				.catch((error: unknown) => setMessage(`lost the worker: ${errorText(error)}`));
 		},
