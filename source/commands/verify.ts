@@ -83,7 +83,7 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 		state = await verifyAndRecord(
 			verifyOutside(engine),
 			(step, type, data) => incident.timeline.append(step, type, data),
-			{loaded, stateDir, operator, incidentId: incident.id, ...(windowMs === null ? {} : {windowMs}), wait},
+			{loaded, stateDir, operator, incidentId: incident.id, ...(windowMs === null ? {} : {windowMs}), wait, writtenExtension: () => outside.compose.rawExtension(project)},
 			options.json ? () => {} : progress,
 			controller.signal,
 		);

@@ -138,7 +138,9 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 	};
 
 	model.disk = createDiskModel({project, stateDir, incident: {id: incident.id, dir: incident.dir}});
-	if (isEvidenceEngine(engine)) model.verify = createVerifyModel(verifyOutside(engine), {loaded, stateDir, operator, incidentId: incident.id});
+	if (isEvidenceEngine(engine)) {
+		model.verify = createVerifyModel(verifyOutside(engine), {loaded, stateDir, operator, incidentId: incident.id, writtenExtension: () => outside.compose.rawExtension(project)});
+	}
 	model.database = createDatabaseModel({project, stateDir, readOnly: model.readOnly});
 	model.followUp = createFollowUpModel({project, name: loaded.name, engine, incident, operator, settings: loaded.settings, stateProjectDir: lockDir});
 	model.stabilise = createStabiliseModel({

@@ -8,6 +8,7 @@ import {projectStateDir} from '../incident/state-dir.js';
 import type {LoadedProject} from '../incident/status.js';
 import type {Recorder} from '../incident/step-kit.js';
 import {verifyTargets} from '../incident/verify/health-urls.js';
+import {restoreBlankedHeaders} from '../incident/verify/blanked-headers.js';
 import {lastBaseline, recordOutcome, recordStart} from '../incident/verify/record.js';
 import {runVerify, type VerifyOutside, type VerifyState} from '../incident/verify/run.js';
 import type {VerifyModel} from '../ui/steps/verify/verify-model.js';
@@ -41,17 +42,22 @@ export interface VerifyRunOptions {
 	wait?: boolean;
 	sampleMs?: number;
 	migrationHead?: (() => Promise<string | null>) | null;
+	/** `x-rollback-console` as written (no interpolation), to tell a header compose left blank. */
+	writtenExtension?: () => Promise<unknown>;
 }
 
 /** One whole verification: start recorded, the checks, the outcome recorded (releases.jsonl on a pass). */
 export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, options: VerifyRunOptions, onState: (state: VerifyState) => void, signal: AbortSignal): Promise<VerifyState> {
 	const file = releasesFile(projectStateDir(options.stateDir, options.loaded.name));
+	// A header compose filled with a blank (its variable unset) gets its `${VAR}` back, to be named.
+	const written = options.writtenExtension ? await options.writtenExtension().catch(() => null) : null;
+	const loaded = written ? {...options.loaded, settings: restoreBlankedHeaders(structuredClone(options.loaded.settings), written)} : options.loaded;
 	const baseline = await lastBaseline(file);
 	let started: Promise<void> | null = null;
 	const state = await runVerify(
 		outside,
 		{
-			loaded: options.loaded,
+			loaded,
 			windowMs: options.windowMs ?? options.loaded.settings.verify.windowMs,
 			wait: options.wait ?? true,
 			baseline,

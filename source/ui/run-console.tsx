@@ -44,7 +44,9 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	});
 	let code: number = exitCodes.ok;
 	let failure: unknown;
+	let signalled = false;
 	const onSignal = (signal: NodeJS.Signals) => {
+		signalled = true;
 		model.sessionEnd ??= {by: signal};
 		code = 128 + (constants.signals[signal] ?? 0);
 		instance.unmount();
@@ -58,9 +60,9 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	// After SIGHUP the terminal is gone: writes fail with EIO, which must not crash the restore.
 	const onStdoutError = () => {};
 	process.stdout.on('error', onStdoutError);
-	// Ink's signal-exit (v3) re-raises a signal, killing us before the way out is recorded, when
-	// the listeners number no more than its onExit handlers (Ink's and restore-cursor's): a
-	// second listener of ours keeps it from that; the fault suite's terminal test checks it.
+	// when-exit (conf's atomically) and Ink's signal-exit re-raise the signal to die by it: a
+	// listener of ours stays on until the process exits, so that second signal cannot kill us
+	// before the way out is recorded (the fault suite's terminal test checks it).
 	const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 	const keepAlive = () => {};
 	for (const signal of signals) process.on(signal, onSignal).on(signal, keepAlive);
@@ -73,7 +75,10 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 		failure = error;
 		code = exitCodes.failedMidway;
 	} finally {
-		for (const signal of signals) process.off(signal, onSignal).off(signal, keepAlive);
+		for (const signal of signals) {
+			process.off(signal, onSignal);
+			if (!signalled) process.off(signal, keepAlive);
+		}
 		process.off('uncaughtException', onCrash);
 		process.off('unhandledRejection', onCrash);
 	}

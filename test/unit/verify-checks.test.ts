@@ -59,3 +59,12 @@ test('durations and the sparkline', () => {
 	assert.equal(sparkline([0, 1, 2, 4], 10, 2), '▁▃▅█');
 	assert.equal(sparkline([1, 2, 3, 4, 5], 3), '▅▇█', 'the last `width` values');
 });
+
+test('a header compose filled with a blank gets its ${VAR} back; one it filled, or an escaped one, stays', async () => {
+	const {restoreBlanked} = await import('../../source/incident/verify/blanked-headers.js');
+	assert.equal(restoreBlanked('Bearer ${OPERATOR_TOKEN}', 'Bearer '), 'Bearer ${OPERATOR_TOKEN}');
+	assert.equal(restoreBlanked('Bearer ${OPERATOR_TOKEN}', 'Bearer s3cret'), 'Bearer s3cret');
+	assert.equal(restoreBlanked('Bearer $${OPERATOR_TOKEN}', 'Bearer $${OPERATOR_TOKEN}'), 'Bearer $${OPERATOR_TOKEN}');
+	assert.equal(restoreBlanked('plain', 'plain'), 'plain');
+	assert.equal(restoreBlanked(undefined, 'x'), 'x');
+});
