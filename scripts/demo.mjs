@@ -14,8 +14,11 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEngine } from './ensure-engine.mjs';
 import { ensureReleases, ROOT } from './images.mjs';
+import { ensureDbReleases } from './images-db.mjs';
+import { ensurePostgresImage } from './images-postgres.mjs';
 
 export const DEMO_REPO = '127.0.0.1:5000/rollback-console-demo/app';
+export const MIGRATE_REPO = '127.0.0.1:5000/rollback-console-demo/migrate';
 export const GOOD = 'v1.3.9';
 export const BROKEN = 'v1.4.0';
 const DEMO_DIR = join(ROOT, 'demo');
@@ -132,6 +135,10 @@ async function deploy() {
   say('engine ready (docker, compose v2, registry 127.0.0.1:5000)');
 
   await ensureReleases(DEMO_REPO, [GOOD, `${BROKEN}:broken`], { log: (l) => say(l) });
+  // The database: PostgreSQL built offline from Debian's packages (the first run takes a few
+  // minutes and shows its progress), and each release's migrations (dbmate).
+  await ensurePostgresImage({ log: (l) => say(l) });
+  await ensureDbReleases(MIGRATE_REPO, [`${GOOD}=v1`, `${BROKEN}=additive`], { log: (l) => say(l) });
 
   // The good release goes out through rollback-console itself, so this box's history
   // (releases.jsonl) knows v1.3.9 as verified: the last known good to roll back to.

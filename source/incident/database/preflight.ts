@@ -53,7 +53,10 @@ export async function checkPreflight(input: PreflightInput): Promise<{facts: Pre
 	const settings = input.settings.database;
 	const containers = await engine.databaseContainers(input.projectName);
 	const found: FoundDatabase | null = await detectDatabase({config: input.config, settings, containers, releaseServices: input.releaseServices}, engine);
-	const client = found ? new DatabaseClient(found, engine) : null;
+	// A first deploy (or a database not up yet): nothing to back up, every shipped migration is new.
+	const up = found?.container?.running === true;
+	if (found && !up) notes.push(`the database service ${found.service} is not running: no backup, migrations not compared with it`);
+	const client = found && up ? new DatabaseClient(found, engine) : null;
 	const migrations = client ? await client.migrations(settings?.migrationsTable ?? null) : null;
 
 	// The new release's migrations, from its image (pulled now when not on the box yet).
