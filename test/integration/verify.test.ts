@@ -9,7 +9,8 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {setTimeout as delay} from 'node:timers/promises';
-import {runCli} from '../support/cli.js';
+import {spawn} from 'node:child_process';
+import {CLI, runCli} from '../support/cli.js';
 import {startApiServer, type ApiServer} from '../support/api-server.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
 
@@ -43,6 +44,9 @@ const smoke = (base: string) => `  smoke:
       url: ${base}/internal
       headers: {Authorization: "Bearer $\${OPERATOR_TOKEN}"}
       expect: {status: 200, json_keys: [internal]}
+    - name: internal-plain
+      url: ${base}/internal
+      headers: {Authorization: "Bearer \${OPERATOR_TOKEN}"}
     - flow: accounts
       steps:
         - {name: register, method: POST, url: "${base}/auth/register", json: {user: "u{{run}}", password: pw}, expect: {status: 201}}
@@ -102,6 +106,7 @@ describe('a healthy stack, then a bad deploy', () => {
 				['services', 'pass'],
 				[`health:http://127.0.0.1:${stack.webPort}/health`, 'pass'],
 				['smoke:internal', 'pass'],
+				['smoke:internal-plain', 'pass'],
 				['smoke:accounts', 'pass'],
 				['smoke:projects', 'pass'],
 				['errors:web', 'pass'],
@@ -121,7 +126,7 @@ describe('a healthy stack, then a bad deploy', () => {
 		const events = timeline.split('\n').filter(Boolean).map(l => JSON.parse(l) as {step: string | null; type: string; data: Record<string, unknown>});
 		const complete = events.filter(e => e.type === 'verify_complete').at(-1)!;
 		assert.equal(complete.data['verified'], true);
-		assert.equal((complete.data['checks'] as unknown[]).length, 7);
+		assert.equal((complete.data['checks'] as unknown[]).length, 8);
 		assert.ok(events.some(e => e.step === 'verify' && e.type === 'action_result' && e.data['ok'] === true));
 		assert.equal(events.filter(e => e.step === 'verify' && e.type === 'step_status').at(-1)?.data['status'], 'done');
 	});
@@ -131,9 +136,13 @@ describe('a healthy stack, then a bad deploy', () => {
 		const wrong = await verify(stack, ['--no-wait'], {OPERATOR_TOKEN: 'nope'});
 		assert.equal(wrong.exitCode, 1);
 		assert.match(wrong.text.stdout, /FAIL smoke internal: GET http:\/\/127\.0\.0\.1:\d+\/internal: expected 200, got 401/);
+		const internalBefore = api.requests.filter(r => r === 'GET /internal').length;
 		const unset = await verify(stack, ['--no-wait'], {});
 		assert.equal(unset.exitCode, 1);
-		assert.match(unset.text.stdout, /header Authorization needs \$OPERATOR_TOKEN: \$OPERATOR_TOKEN is not set in this environment \(not sent\)/);
+		assert.match(unset.text.stdout, /FAIL smoke internal: .*header Authorization needs \$OPERATOR_TOKEN: \$OPERATOR_TOKEN is not set in this environment \(not sent\)/);
+		// Written `${OPERATOR_TOKEN}`, compose filled it with a blank: named all the same, not sent.
+		assert.match(unset.text.stdout, /FAIL smoke internal-plain: .*header Authorization needs \$OPERATOR_TOKEN: \$OPERATOR_TOKEN is not set in this environment \(not sent\)/);
+		assert.equal(api.requests.filter(r => r === 'GET /internal').length, internalBefore, 'no request went out with a blank token');
 		api.broken.add('GET /projects');
 		try {
 			const broken = await verify(stack, ['--no-wait']);
@@ -248,6 +257,30 @@ describe('a stack with no x-rollback-console block', () => {
 		assert.equal(health?.id, `health:http://127.0.0.1:${stack.webPort}/health`);
 		assert.equal(health?.status, 'pass');
 		assert.match(text.stdout, new RegExp(`ok {3}health http://127\\.0\\.0\\.1:${stack.webPort}/health`));
+	});
+
+
+	test('Ctrl+C stops it within moments, recording what was seen; not verified', async () => {
+		const child = spawn(process.execPath, [CLI, 'verify', '--window', '1m', '--project-dir', stack.dir, '--state-dir', stateDir], {env: {...process.env, NO_COLOR: '1'}});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', chunk => (stdout += chunk));
+		child.stderr.on('data', chunk => (stderr += chunk));
+		const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+		for (let i = 0; i < 100 && !/ok {3}health/.test(stderr); i++) await delay(100);
+		assert.match(stderr, /ok {3}health/);
+		const stoppedAt = Date.now();
+		child.kill('SIGINT');
+		const code = await exited;
+		assert.equal(code, 1);
+		assert.ok(Date.now() - stoppedAt < 10_000, 'stops promptly, not at the end of the minute');
+		assert.match(stdout, /^stopped: not verified/m);
+		const {incident} = JSON.parse(await readFile(path.join(stateDir, stack.projectName, 'current'), 'utf8')) as {incident: string};
+		const timeline = await readFile(path.join(stateDir, stack.projectName, 'incidents', incident, 'timeline.jsonl'), 'utf8');
+		const complete = timeline.split('\n').filter(Boolean).map(l => JSON.parse(l) as {type: string; data: Record<string, unknown>}).filter(e => e.type === 'verify_complete').at(-1)!;
+		assert.equal(complete.data['interrupted'], true);
+		assert.equal(complete.data['verified'], false);
+		assert.ok((complete.data['checks'] as Array<{status: string}>).some(c => c.status === 'pass'), 'what passed before the stop is there');
 	});
 });
 
