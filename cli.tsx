@@ -8,7 +8,7 @@ import {ConsoleError, exitCodes, isConsoleError} from './source/errors.js';
 // Headless commands should start about as fast as `docker compose ps`: cache compiled code,
 // before the first library is loaded (static imports would be evaluated before this line).
 module.enableCompileCache?.();
-const {default: meow} = await import('meow');
+const {helpText, parseCommandLine} = await import('./source/command-line.js');
 
 // The single file (scripts/package.mjs) has its version and commit put in at build time (esbuild
 // define) and no package.json beside it; run from dist/, the commit is not known.
@@ -46,7 +46,7 @@ const flagSpecs = {
 	verify: {type: 'boolean'},
 } as const;
 
-// meow reports an unknown flag as two bare lines; ours is one line with the program's prefix.
+// An unknown flag is one line with the program's prefix.
 const kebab = (name: string) => name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
 const known = new Set(['help', 'version', ...Object.keys(flagSpecs).flatMap(name => [kebab(name), `no-${kebab(name)}`])]);
 const shorts = new Set<string>(Object.values(flagSpecs).flatMap(spec => ('shortFlag' in spec ? [spec.shortFlag] : [])));
@@ -60,8 +60,7 @@ for (const arg of process.argv.slice(2)) {
 	}
 }
 
-const cli = meow(
-	`
+const usage = `
   Usage
     $ rollback-console [options]                       the interactive incident console (needs a TTY)
 ${commandList}
@@ -78,20 +77,30 @@ ${commandList}
 
   Exit codes
     0 ok · 1 checked and found wanting · 2 usage or environment error · 3 failed midway
-`,
-	{
-		importMeta: import.meta,
-		// Given, so meow does not search for and normalise package.json on every start.
-		pkg,
-		version,
-		allowUnknownFlags: false,
-		flags: flagSpecs,
-	},
-);
+`;
+
+// Named after the program, not `node`, in ps and top (as meow did; tests find it so too).
+process.title = 'rollback-console';
+let parsed: ReturnType<typeof parseCommandLine<typeof flagSpecs>>;
+try {
+	parsed = parseCommandLine(process.argv.slice(2), flagSpecs);
+} catch (error) {
+	process.stderr.write(`rollback-console: ${(error as Error).message}\n`);
+	process.exit(exitCodes.usage);
+}
+if (parsed.kind === 'help') {
+	process.stdout.write(`${helpText(typeof pkg['description'] === 'string' ? pkg['description'] : undefined, usage)}\n`);
+	process.exit(exitCodes.ok);
+}
+if (parsed.kind === 'version') {
+	process.stdout.write(`${version}\n`);
+	process.exit(exitCodes.ok);
+}
+const cli = parsed;
 
 function options(allowed: readonly CommandFlag[], command: string): GlobalOptions {
 	const {flags} = cli;
-	// meow gives booleans a value whether or not they were typed: false, or true for redact.
+	// Booleans have a value whether or not they were typed: false, or true for redact.
 	const given = (flag: CommandFlag) =>
 		flag === 'redact' || flag === 'backup' || flag === 'wait' ? flags[flag] === false : flag === 'json' || flag === 'yes' || flag === 'acceptDestructive' || flag === 'verify' ? flags[flag] === true : flag === 'volume' ? (flags.volume?.length ?? 0) > 0 : flags[flag] !== undefined;
 	for (const flag of Object.keys(flagNames) as CommandFlag[]) {

@@ -2,7 +2,6 @@
 // compose's whole `ps` (~130 ms of module loading on a small box), so on a local socket or a
 // plain tcp:// address they go straight over HTTP with node's own client. TLS and ssh://
 // engines keep dockerode (DockerEngine), which knows their set-up.
-import http from 'node:http';
 import {toContainerInfo, toImageInfo} from './docker-engine.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
@@ -30,9 +29,13 @@ class EngineHttpError extends Error {
 	}
 }
 
+// Not `import … from 'node:http'`: an ES import of a builtin reads every export, and
+// http.WebSocket's getter loads undici (70–200 ms here); the CommonJS object does not.
+const http = () => process.getBuiltinModule('node:http');
+
 function request(target: Target, path: string, signal?: AbortSignal): Promise<string> {
 	return new Promise((resolve, reject) => {
-		const req = http.request({...target, path, method: 'GET', headers: {host: 'docker'}, ...(signal ? {signal} : {})}, response => {
+		const req = http().request({...target, path, method: 'GET', headers: {host: 'docker'}, ...(signal ? {signal} : {})}, response => {
 			const chunks: Buffer[] = [];
 			response.on('data', (chunk: Buffer) => chunks.push(chunk));
 			response.on('error', reject);
