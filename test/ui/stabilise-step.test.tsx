@@ -96,6 +96,23 @@ function fakeStabilise(options: {latest?: RunView | null; lock?: StabilisePrepar
 	return {api, started, progress: (run: RunView) => progress?.(run), finish: (run: RunView) => finish?.(run)};
 }
 
+/** The step over a fake model and `stabilise`, once its plan shows. */
+async function mountStep(stabilise: ReturnType<typeof fakeStabilise>) {
+	const fake = await fakeModel();
+	fake.model.stabilise = stabilise.api;
+	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
+	cleanups.push(() => ui.unmount(), fake.cleanup);
+	await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	return ui;
+}
+
+/** Types the tag into the confirmation and presses enter. */
+async function typeTag(ui: Awaited<ReturnType<typeof mountStep>>, tag: string) {
+	for (const c of tag) ui.stdin.write(c);
+	await tick();
+	ui.stdin.write('\r');
+}
+
 test('the plan: candidates with the last known good marked, per-service change, commands, the .env diff and the warnings', async () => {
 	const fake = await fakeModel();
 	const stabilise = fakeStabilise();
@@ -116,24 +133,16 @@ test('the plan: candidates with the last known good marked, per-service change, 
 });
 
 test('typing the target tag runs it; a wrong tag runs nothing; the worker\'s output and result follow', async () => {
-	const fake = await fakeModel();
 	const stabilise = fakeStabilise();
-	fake.model.stabilise = stabilise.api;
-	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
-	cleanups.push(() => ui.unmount(), fake.cleanup);
-	await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	const ui = await mountStep(stabilise);
 	ui.stdin.write('\r');
 	await frameWhere(ui.lastFrame, f => f.includes('Type v1.3.9 and Enter'));
-	for (const c of 'v1.3.8') ui.stdin.write(c);
-	await tick();
-	ui.stdin.write('\r');
+	await typeTag(ui, 'v1.3.8');
 	await frameWhere(ui.lastFrame, f => f.includes('not v1.3.9: nothing runs'));
 	assert.equal(stabilise.started.length, 0);
 	for (let i = 0; i < 6; i++) ui.stdin.write('\u007F');
 	await tick();
-	for (const c of 'v1.3.9') ui.stdin.write(c);
-	await tick();
-	ui.stdin.write('\r');
+	await typeTag(ui, 'v1.3.9');
 	await frameWhere(ui.lastFrame, f => f.includes('running in worker pid 4242'));
 	assert.equal(stabilise.started.length, 1);
 	assert.equal(stabilise.started[0]!.to.tag, 'v1.3.9');
@@ -192,20 +201,14 @@ test('a candidate from the project\'s GitHub releases shows the first line of it
 });
 
 test('after the run the plan is made again: the candidates as they stand now', async () => {
-	const fake = await fakeModel();
 	const stabilise = fakeStabilise();
 	const asked: Array<string | null> = [];
 	const prepare = stabilise.api.prepare;
 	stabilise.api.prepare = to => (asked.push(to), prepare(to));
-	fake.model.stabilise = stabilise.api;
-	const ui = render(<StabiliseStep model={fake.model} rows={30} columns={140} active onClose={() => {}} onQuit={() => {}} />);
-	cleanups.push(() => ui.unmount(), fake.cleanup);
-	await frameWhere(ui.lastFrame, f => f.includes('Roll back to'));
+	const ui = await mountStep(stabilise);
 	ui.stdin.write('\r');
 	await frameWhere(ui.lastFrame, f => f.includes('Type v1.3.9 and Enter'));
-	for (const c of 'v1.3.9') ui.stdin.write(c);
-	await tick();
-	ui.stdin.write('\r');
+	await typeTag(ui, 'v1.3.9');
 	await frameWhere(ui.lastFrame, f => f.includes('running in worker pid 4242'));
 	assert.deepEqual(asked, [null]);
 	stabilise.finish({runId: 'run-1', kind: 'rollback', from: 'v1.4.0', to: 'v1.3.9', running: false, pid: 4242, output: '', result: null});
