@@ -509,22 +509,6 @@ export async function* followServiceLogs(
 	for await (const batch of batches) yield batch.map(line => (line.marker ? line : {...line, time: null}));
 }
 
-/** Says that the Engine fails once, not at every poll, until a stream works again. */
-function failureNotes(docker: Docker) {
-	let failing = false;
-	return {
-		note(what: string, error: unknown): LogLine[] | null {
-			if (failing) return null;
-			failing = true;
-			const message = (explainEngineError(error, addressOf(docker)) as Error | undefined)?.message ?? String(error);
-			return [marker(nsToRfc3339(BigInt(Date.now()) * 1_000_000n), `${what}: ${message}; retrying`)];
-		},
-		working() {
-			failing = false;
-		},
-	};
-}
-
 const seenFrom = (info: Docker.ContainerInspectInfo): ContainerSeen => ({
 	id: info.Id,
 	name: info.Name.replace(/^\//, ''),
@@ -534,141 +518,153 @@ const seenFrom = (info: Docker.ContainerInspectInfo): ContainerSeen => ({
 	created: info.Created,
 });
 
+/** After one look: wait before the next (nothing to read, or it failed), and whether a stream just ended. */
+type Looked = {idle: boolean; ended: boolean} | 'stop';
+
 /**
- * The loop: pick the service's newest container, let the tracker say what to read (nothing,
- * a new container from its tail, a restarted one up to its new run and then on, or the same
- * run from the cursor), read it, place the restart markers, and wait for an event or the
- * poll interval when there is nothing to read.
+ * One service's log, followed: which container and run (the tracker), where we are in it
+ * (the cursor), the exits still to mark (the markers), and whether the Engine is failing
+ * (said once, not at every poll). Each look picks the newest container, reads what is new
+ * and says whether to wait before the next.
  */
+class ServiceFollower {
+	readonly tracker = new ContainerTracker();
+	readonly cursor = new LogCursor();
+	readonly markers = new RestartMarkers();
+	/** Woken by events, so an exit is seen at once; polling covers their gaps. */
+	readonly waker = new Waker();
+	/** The event stream is live: exits come from it, not from inspect. */
+	eventsLive = false;
+	#failing = false;
+
+	constructor(
+		readonly docker: Docker,
+		readonly target: {project: string; service: string},
+		readonly options: FollowServiceOptions,
+		/** The caller's signal (stop) and ours (also aborted when the caller's is). */
+		readonly signal: AbortSignal,
+		readonly inner: AbortSignal,
+	) {}
+
+	async *look(justEnded: boolean): AsyncGenerator<LogLine[], Looked, undefined> {
+		let info: Docker.ContainerInspectInfo | null;
+		try {
+			info = await pickContainer(this.docker, this.target, this.options.number, this.inner);
+		} catch (error) {
+			if (this.signal.aborted) return 'stop';
+			const note = this.#failed('cannot list containers', error);
+			if (note) yield note;
+			return {idle: true, ended: false};
+		}
+		if (!info) return {idle: true, ended: false};
+		const seen = seenFrom(info);
+		if (!this.eventsLive && this.tracker.attached?.id === seen.id) {
+			// A running container's ExitCode is reset to 0: only a stopped one's is its exit.
+			const finishedNs = timeToNs(info.State?.FinishedAt ?? '');
+			if (finishedNs !== null) this.markers.add({containerId: seen.id, timeNano: finishedNs, exitCode: seen.running ? null : (info.State?.ExitCode ?? null)});
+		}
+		const next = this.tracker.next(seen, justEnded);
+		let query: LogQuery;
+		if (next.kind === 'wait') return {idle: true, ended: false};
+		if (next.kind === 'attach') {
+			if (next.marker) yield [next.marker];
+			this.markers.attach(seen.id, timeToNs(seen.startedAt) ?? 0n);
+			this.cursor.reset();
+			query = {tail: this.options.tail ?? 200, follow: true, timestamps: true};
+		} else if (next.kind === 'restarted') {
+			if (!(yield* this.#catchUp(seen, next))) return this.signal.aborted ? 'stop' : {idle: true, ended: false};
+			query = this.#fromCursor({tail: 'all', follow: true, timestamps: true});
+		} else {
+			query = this.#fromCursor({tail: this.cursor.time === null ? (this.options.tail ?? 200) : 'all', follow: true, timestamps: true});
+		}
+		const read = yield* this.#read(seen, query);
+		if (!read && this.signal.aborted) return 'stop';
+		// The stream ended: the container stopped (or the Engine let go). Look again.
+		return {idle: !read, ended: true};
+	}
+
+	/** Reads with `query` and yields what is new; false when the stream failed (its note yielded). */
+	async *#read(seen: ContainerSeen, query: LogQuery): AsyncGenerator<LogLine[], boolean, undefined> {
+		try {
+			for await (const batch of logConnection(this.docker, seen.id, query, seen.tty, this.inner)) {
+				this.#failing = false;
+				const out = takeLines(batch, seen, this.cursor, this.markers);
+				if (out.length > 0) yield out;
+			}
+			this.#failing = false;
+			return true;
+		} catch (error) {
+			if (this.signal.aborted) return false;
+			const note = statusCode(error) === 404 ? null : this.#failed('log stream lost', error);
+			if (note) yield note;
+			return false;
+		}
+	}
+
+	/**
+	 * The same container ran again since we read it: read up to this run's start (so the
+	 * markers of the exits in between land between the right lines), then the markers.
+	 */
+	async *#catchUp(seen: ContainerSeen, run: {startNs: bigint | null; previousNs: bigint}): AsyncGenerator<LogLine[], boolean, undefined> {
+		if (run.startNs !== null && !(yield* this.#read(seen, this.#fromCursor({tail: 'all', follow: false, timestamps: true, until: nsToApiTime(run.startNs)})))) return false;
+		// The die event may still be on its way.
+		if (this.eventsLive && !this.markers.pending(seen.id)) await this.waker.wait(250, this.inner);
+		const out = this.markers.until(seen.id, run.startNs, seen.name);
+		// Nothing told us about the exit that ended the previous run.
+		if (this.markers.lastNs <= run.previousNs) {
+			this.markers.lastNs = run.startNs ?? run.previousNs;
+			out.push(marker(fixedTime(seen.startedAt), `container ${seen.name} restarted (exit ?)`));
+		}
+		if (out.length > 0) yield out;
+		this.tracker.ran(seen.startedAt);
+		return true;
+	}
+
+	#fromCursor(query: LogQuery): LogQuery {
+		const since = this.cursor.since();
+		return since === undefined ? query : {...query, since};
+	}
+
+	#failed(what: string, error: unknown): LogLine[] | null {
+		if (this.#failing) return null;
+		this.#failing = true;
+		const message = (explainEngineError(error, addressOf(this.docker)) as Error | undefined)?.message ?? String(error);
+		return [marker(nsToRfc3339(BigInt(Date.now()) * 1_000_000n), `${what}: ${message}; retrying`)];
+	}
+}
+
+/** Looks, reads what is new, and waits for an event or the poll interval when there is nothing to read. */
 async function* followService(
 	docker: Docker,
 	target: {project: string; service: string},
 	options: FollowServiceOptions,
 	signal: AbortSignal,
 ): AsyncGenerator<LogLine[], void, undefined> {
-	const tail = options.tail ?? 200;
-	const pollMs = options.pollMs ?? 500;
 	const inner = new AbortController();
 	const onAbort = () => inner.abort();
 	signal.addEventListener('abort', onAbort, {once: true});
 	if (signal.aborted) inner.abort();
-
-	const tracker = new ContainerTracker();
-	const cursor = new LogCursor();
-	const markers = new RestartMarkers();
-	const failures = failureNotes(docker);
-	// Wait (for an event or the poll interval) before looking again.
-	let idle = false;
-	// The last log stream just ended: look at once (to catch the exit), but do not spin on it.
-	let ended = false;
-
-	// Events give each exit its code and time and wake us at once; polling covers gaps.
-	const waker = new Waker();
-	let eventsLive = false as boolean;
+	const follower = new ServiceFollower(docker, target, options, signal, inner.signal);
 	const events = superviseEvents(
 		docker,
 		target,
 		inner.signal,
 		({event, timeNano}) => {
-			if (event.action === 'die') markers.add({containerId: event.containerId, timeNano, exitCode: event.exitCode});
-			waker.notify();
+			if (event.action === 'die') follower.markers.add({containerId: event.containerId, timeNano, exitCode: event.exitCode});
+			follower.waker.notify();
 		},
 		state => {
-			eventsLive = state === 'live';
+			follower.eventsLive = state === 'live';
 		},
 	).catch(() => {});
-
-	/** Reads with `query` and yields what is new; false when the stream failed (the note is yielded). */
-	async function* read(seen: ContainerSeen, query: LogQuery): AsyncGenerator<LogLine[], boolean, undefined> {
-		try {
-			for await (const batch of logConnection(docker, seen.id, query, tracker.attached!.tty, inner.signal)) {
-				failures.working();
-				const out = takeLines(batch, seen, cursor, markers);
-				if (out.length > 0) yield out;
-			}
-			failures.working();
-			return true;
-		} catch (error) {
-			if (signal.aborted) return false;
-			const note = statusCode(error) === 404 ? null : failures.note('log stream lost', error);
-			if (note) yield note;
-			return false;
-		}
-	}
-
-	const fromCursor = (query: LogQuery): LogQuery => {
-		const since = cursor.since();
-		return since === undefined ? query : {...query, since};
-	};
-
+	// Wait before looking again; the last stream just ended (look at once, to catch the exit, but do not spin on it).
+	let looked: Looked = {idle: false, ended: false};
 	try {
 		while (!signal.aborted) {
-			if (idle) await waker.wait(pollMs, inner.signal);
+			if (looked.idle) await follower.waker.wait(options.pollMs ?? 500, inner.signal);
 			if (signal.aborted) break;
-			const justEnded = ended;
-			idle = false;
-			ended = false;
-			let info: Docker.ContainerInspectInfo | null;
-			try {
-				info = await pickContainer(docker, target, options.number, inner.signal);
-			} catch (error) {
-				if (signal.aborted) break;
-				const note = failures.note('cannot list containers', error);
-				if (note) yield note;
-				idle = true;
-				continue;
-			}
-			if (!info) {
-				idle = true;
-				continue;
-			}
-			const seen = seenFrom(info);
-			if (!eventsLive && tracker.attached?.id === seen.id) {
-				// A running container's ExitCode is reset to 0: only a stopped one's is its exit.
-				const finishedNs = timeToNs(info.State?.FinishedAt ?? '');
-				if (finishedNs !== null) markers.add({containerId: seen.id, timeNano: finishedNs, exitCode: seen.running ? null : (info.State?.ExitCode ?? null)});
-			}
-			const next = tracker.next(seen, justEnded);
-			let query: LogQuery;
-			if (next.kind === 'wait') {
-				idle = true;
-				continue;
-			} else if (next.kind === 'attach') {
-				if (next.marker) yield [next.marker];
-				markers.attach(seen.id, timeToNs(seen.startedAt) ?? 0n);
-				cursor.reset();
-				query = {tail, follow: true, timestamps: true};
-			} else if (next.kind === 'restarted') {
-				// First read up to this run's start, so the markers of the exits in between land
-				// between the right lines.
-				if (next.startNs !== null) {
-					const upToStart = fromCursor({tail: 'all', follow: false, timestamps: true, until: nsToApiTime(next.startNs)});
-					if (!(yield* read(seen, upToStart))) {
-						if (signal.aborted) break;
-						idle = true;
-						continue;
-					}
-				}
-				// The die event may still be on its way.
-				if (eventsLive && !markers.pending(seen.id)) await waker.wait(250, inner.signal);
-				const out = markers.until(seen.id, next.startNs, seen.name);
-				// Nothing told us about the exit that ended the previous run.
-				if (markers.lastNs <= next.previousNs) {
-					markers.lastNs = next.startNs ?? next.previousNs;
-					out.push(marker(fixedTime(seen.startedAt), `container ${seen.name} restarted (exit ?)`));
-				}
-				if (out.length > 0) yield out;
-				tracker.ran(seen.startedAt);
-				query = fromCursor({tail: 'all', follow: true, timestamps: true});
-			} else {
-				query = fromCursor({tail: cursor.time === null ? tail : 'all', follow: true, timestamps: true});
-			}
-			if (!(yield* read(seen, query))) {
-				if (signal.aborted) break;
-				idle = true;
-			}
-			// The stream ended: the container stopped (or the Engine let go). Look again.
-			ended = true;
+			looked = yield* follower.look(looked.ended);
+			if (looked === 'stop') break;
 		}
 	} finally {
 		inner.abort();
