@@ -9,6 +9,7 @@ import type {LoadedProject} from '../incident/status.js';
 import type {Recorder} from '../incident/step-kit.js';
 import {verifyTargets} from '../incident/verify/health-urls.js';
 import {restoreBlankedHeaders} from '../incident/verify/blanked-headers.js';
+import {measureCriteria} from '../incident/verify/criteria.js';
 import {lastBaseline, recordOutcome, recordStart} from '../incident/verify/record.js';
 import {runVerify, type VerifyOutside, type VerifyState} from '../incident/verify/run.js';
 import type {VerifyModel} from '../ui/steps/verify/verify-model.js';
@@ -114,6 +115,10 @@ export function createVerifyModel(outside: VerifyOutside, options: VerifyRunOpti
 		},
 		stop() {
 			controller?.abort();
+		},
+		async criteria(signal) {
+			const baseline = await lastBaseline(releasesFile(projectStateDir(options.stateDir, options.loaded.name)));
+			return measureCriteria(outside, options.loaded, {baseline, ...(signal ? {signal} : {})});
 		},
 		plan: {
 			windowMs: options.windowMs ?? settings.verify.windowMs,

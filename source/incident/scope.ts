@@ -74,7 +74,14 @@ const migrationCheck = (answer: Answer | undefined) =>
  * roll back, the Database step checking it first; a fix in under 30 minutes → hotfix;
  * otherwise roll back. An unanswered question counts as unsure.
  */
-export function decide(answers: Answers): {decision: Decision; reasons: string[]} {
+/** The runbook's "when to roll back" as measured (source/incident/verify/criteria.ts): its verdict and figures. */
+export interface Measured {
+	suggests: 'rollback' | null;
+	/** The criteria met, with their figures. */
+	reasons: string[];
+}
+
+export function decide(answers: Answers, measured?: Measured | null): {decision: Decision; reasons: string[]} {
 	const answer = (id: QuestionId): Answer => answers[id] ?? 'unsure';
 	const unsure = QUESTIONS.filter(q => answer(q.id) === 'unsure');
 	// Whenever the answer is a rollback and the schema may have moved, the Database step goes first.
@@ -84,6 +91,10 @@ export function decide(answers: Answers): {decision: Decision; reasons: string[]
 	// Checked before "when unsure": a rollback to a release the operator calls bad helps no one.
 	if (answer('previous-stable') === 'no') {
 		return {decision: 'hotfix', reasons: ['Previous version not stable: no good release to return to; roll forward.']};
+	}
+	// Measured, not only asked: health down past 5 minutes, or an error spike, means roll back.
+	if (measured?.suggests === 'rollback') {
+		return {decision: 'rollback', reasons: withMigration(measured.reasons.map(reason => `Measured: ${reason}.`))};
 	}
 	if (unsure.length > 0) {
 		return {decision: 'rollback', reasons: withMigration([`When unsure, roll back (unsure: ${unsure.map(q => q.short).join(', ')}).`])};
@@ -105,8 +116,9 @@ export function decisionData(
 	answers: Answers,
 	note: string,
 	chosen: Decision,
+	measured?: Measured | null,
 ): {decision: Decision; recommended: Decision; reasons: string[]; answers: Answers; note: string; overridden: boolean} {
-	const {decision: recommended, reasons} = decide(answers);
+	const {decision: recommended, reasons} = decide(answers, measured);
 	const overridden = chosen !== recommended;
 	return {
 		decision: chosen,
@@ -122,8 +134,8 @@ export function decisionData(
  * Records the decision with what the operator was looking at (`seen`: the failing services,
  * the health probes), and the Scope step done: the step's domain, not its view, says so.
  */
-export async function recordDecision(record: Recorder, answers: Answers, note: string, chosen: Decision, seen: Record<string, unknown>): Promise<void> {
-	await record('scope', 'scope_decision', {...decisionData(answers, note, chosen), ...seen});
+export async function recordDecision(record: Recorder, answers: Answers, note: string, chosen: Decision, seen: Record<string, unknown>, measured?: Measured | null): Promise<void> {
+	await record('scope', 'scope_decision', {...decisionData(answers, note, chosen, measured), ...seen});
 	await recordStatus(record, 'scope', 'done');
 }
 

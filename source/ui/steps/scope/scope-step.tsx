@@ -10,6 +10,8 @@ import {scopeLayout} from './scope-layout.js';
 import {decisionLines, healthLines, interactionRows, keyLine, questionnaireLines, servicesLines} from './sections.js';
 import {useHealthProbes} from './use-health-probes.js';
 import {useQuestionnaire} from './use-questionnaire.js';
+import {criteriaLines, measuredOf} from '../verify/criteria-lines.js';
+import {lineRows} from '../../kit/line.js';
 
 export type ScopeStepProps = Pick<StepProps, 'model' | 'snapshot' | 'record' | 'events' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
 
@@ -31,6 +33,10 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 	const health = useHealthProbes(model);
 	// How the Compose file names its release (or why a rollback would be refused): read once, in the background.
 	const release = useAbortableLoad(model.stabilise?.release ? () => model.stabilise!.release!() : null, [model]);
+	// The runbook's "when to roll back", measured with Verify's checks: shown, recorded with the decision, and pre-filling it.
+	const criteria = useAbortableLoad(model.verify ? signal => model.verify!.criteria(signal) : null, [model]);
+	const measured = measuredOf(criteria.value ?? null);
+	const measuredLines = criteriaLines(criteria.value ?? null, criteria.loading, criteria.error);
 	const releaseLine = release.value ? (release.value.error ? `Release: ${release.value.error}` : `Release: ${release.value.summary ?? release.value.lines[0] ?? ''}`) : null;
 
 	// Redraw as the failing service's log lines arrive, a few times a second at most.
@@ -49,20 +55,22 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 		context: () => ({
 			failing: failing.map(s => ({service: s.service, state: s.state, exitCode: s.exitCode, restartCount: s.restartCount})),
 			health: (health.probes ?? []).map(({url, ok, status, latencyMs, error}) => ({url, ok, status, latencyMs, error})),
+			...(criteria.value ? {measured: criteria.value} : {}),
 		}),
 		onError: setMessage,
+		measured: () => measured,
 	});
 	const {asking} = questionnaire;
 
 	const layout = scopeLayout(rows, {
 		top: recorded ? (asking ? 1 : 3 + (recorded.note ? 1 : 0)) : 0,
 		reasons: recorded && !asking ? recorded.reasons.length : 0,
-		interaction: interactionRows(asking, readOnly, recorded),
+		interaction: interactionRows(asking, readOnly, recorded, measured),
 		failing: failing.length,
 		health: configured.length,
 		snippet: configured.length === 0,
 		message: message ? 1 : 0,
-		release: releaseLine ? 1 : 0,
+		release: (releaseLine ? 1 : 0) + measuredLines.reduce((rows, line) => rows + lineRows(line, Math.max(10, columns - 4)), 0),
 	});
 	const maxScroll = Math.max(0, logLines.length - layout.logRows);
 	const offset = Math.min(scroll, maxScroll);
@@ -101,7 +109,8 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 		...servicesLines(snapshot, failing, current, {lines: logLines, offset, maxScroll}, layout, width),
 		...healthLines(configured, health, layout, asking?.phase === 'decision' ? 'p' : 'r'),
 		...(releaseLine ? [{key: 'release', tone: release.value?.error ? ('warn' as const) : ('muted' as const), text: releaseLine}] : []),
-		...questionnaireLines(asking, readOnly, model.readOnlyReason, recorded),
+		...measuredLines,
+		...questionnaireLines(asking, readOnly, model.readOnlyReason, recorded, measured),
 	];
 
 	return (

@@ -2,7 +2,7 @@
 // services with the selected one's last log lines, the health URLs, and the questionnaire.
 // Pure: each takes what it shows and the rows the layout gave it.
 import type {HealthProbe} from '../../../incident/health.js';
-import {answersSummary, decide, DECISION_TITLES, HEALTH_SNIPPET, HEALTH_SNIPPET_INLINE, NEXT_STEPS, QUESTIONS, type ScopeRecord} from '../../../incident/scope.js';
+import {answersSummary, decide, DECISION_TITLES, HEALTH_SNIPPET, HEALTH_SNIPPET_INLINE, NEXT_STEPS, QUESTIONS, type Measured, type ScopeRecord} from '../../../incident/scope.js';
 import type {ServiceStatus} from '../../../incident/service-status.js';
 import type {ServicesSnapshot} from '../../../incident/services-feed.js';
 import type {Line} from '../../kit/line.js';
@@ -131,21 +131,21 @@ export function healthLines(
 }
 
 /** Rows the questionnaire takes (the note's input line included: it goes in the frame's footer). */
-export function interactionRows(asking: Asking | null, readOnly: boolean, recorded: ScopeRecord | null): number {
+export function interactionRows(asking: Asking | null, readOnly: boolean, recorded: ScopeRecord | null, measured?: Measured | null): number {
 	if (!asking) return readOnly || !recorded ? 1 : 0;
 	switch (asking.phase) {
 		case 'question':
 		case 'note':
 			return 2;
 		case 'decision':
-			return 3 + Math.min(decide(asking.answers).reasons.length, maxReasonRows);
+			return 3 + Math.min(decide(asking.answers, measured).reasons.length, maxReasonRows);
 		case 'saving':
 			return 1;
 	}
 }
 
 /** The question, the note's heading, or the recommendation (the note's input line is the footer). */
-export function questionnaireLines(asking: Asking | null, readOnly: boolean, readOnlyReason: string | null, recorded: ScopeRecord | null): Line[] {
+export function questionnaireLines(asking: Asking | null, readOnly: boolean, readOnlyReason: string | null, recorded: ScopeRecord | null, measured?: Measured | null): Line[] {
 	if (!asking) {
 		if (readOnly) return [{key: 'read-only', tone: 'warn', text: `read-only${readOnlyReason ? ` (${readOnlyReason})` : ''}: the decision cannot be recorded`}];
 		return recorded ? [] : [{key: 'start', text: 'c: answer the rollback-or-hotfix questions'}];
@@ -163,7 +163,7 @@ export function questionnaireLines(asking: Asking | null, readOnly: boolean, rea
 		case 'saving':
 			return [{key: 'saving', text: 'recording the decision…'}];
 		case 'decision': {
-			const {decision, reasons} = decide(asking.answers);
+			const {decision, reasons} = decide(asking.answers, measured);
 			return [
 				{key: 'recommendation', tone: 'warn', bold: true, text: `Recommendation: ${DECISION_TITLES[decision]}  ${answersSummary(asking.answers)}`},
 				...reasons.slice(0, maxReasonRows).map(reason => ({key: `why-${reason}`, text: `  · ${reason}`})),

@@ -1,6 +1,6 @@
 import type {Key} from 'ink';
 import {useRef} from 'react';
-import {decide, pendingScope, recordDecision, QUESTIONS, type Answer, type Answers, type Decision, type ScopeRecord} from '../../../incident/scope.js';
+import {decide, pendingScope, recordDecision, QUESTIONS, type Answer, type Answers, type Decision, type Measured, type ScopeRecord} from '../../../incident/scope.js';
 import type {StepId, TimelineEvent} from '../../../incident/timeline.js';
 import {errorText, printable} from '../../../presentation/text.js';
 import {useLatest} from '../../kit/use-latest.js';
@@ -50,6 +50,8 @@ export function useQuestionnaire(options: {
 	/** What the operator was looking at when deciding, for the postmortem. */
 	context: () => Record<string, unknown>;
 	onError: (text: string) => void;
+	/** The rollback criteria as measured, which pre-fill the recommendation. */
+	measured?: () => Measured | null;
 }): Questionnaire {
 	const {record, onError} = options;
 	const initial = useRef<Asking | null | undefined>(undefined);
@@ -73,7 +75,7 @@ export function useQuestionnaire(options: {
 	const save = async (a: Asking, chosen: Decision) => {
 		setAsking({...a, phase: 'saving'});
 		try {
-			await recordDecision(record, a.answers, a.note, chosen, options.context());
+			await recordDecision(record, a.answers, a.note, chosen, options.context(), options.measured?.() ?? null);
 			setAsking(null);
 		} catch (error) {
 			fail(error);
@@ -115,7 +117,7 @@ export function useQuestionnaire(options: {
 				return true;
 			}
 			if (a.phase === 'decision') {
-				if (key.return) void save(a, decide(a.answers).decision);
+				if (key.return) void save(a, decide(a.answers, options.measured?.() ?? null).decision);
 				else if (input === 'r') void save(a, 'rollback');
 				else if (input === 'h') void save(a, 'hotfix');
 				else if (key.backspace || key.delete) setAsking({...a, phase: 'note'});

@@ -1,4 +1,5 @@
 import type {Recorder} from '../../../incident/step-kit.js';
+import type {RollbackCriteria} from '../../../incident/verify/criteria.js';
 import type {VerifyState} from '../../../incident/verify/run.js';
 
 /**
@@ -14,6 +15,8 @@ export interface VerifyModel {
 	start(record: Recorder, options?: {wait?: boolean}): Promise<VerifyState | null>;
 	/** Stops the run; what was seen so far is recorded. */
 	stop(): void;
+	/** The runbook's "when to roll back", measured (Scope shows it beside its questions). */
+	criteria(signal?: AbortSignal): Promise<RollbackCriteria>;
 	/** What a run will do, for the screen before it starts. */
 	readonly plan: {windowMs: number; tries: number; intervalMs: number; checks: string[]};
 }
