@@ -160,6 +160,7 @@ test('typing the target tag runs it; a wrong tag runs nothing; the worker\'s out
 	});
 	const done = await frameWhere(ui.lastFrame, f => f.includes('✓ rollback to v1.3.9 complete in 3.1 s'));
 	assert.match(done, /release services run it and are healthy/);
+	assert.match(done, /Next: 6 Verify — health, smoke checks and the error rate over the window/);
 });
 
 test('read-only: the holder is named and Enter runs nothing', async () => {

@@ -69,6 +69,8 @@ export function runLines(run: RunView, finished: boolean, rows: number): Line[] 
 				? {key: 'result', tone: 'good', bold: true, text: `✓ ${run.kind} to ${run.to} complete in ${(result.duration / 1000).toFixed(1)} s: release services run it and are healthy`}
 				: {key: 'result', tone: 'bad', bold: true, text: `✗ ${run.kind} to ${run.to} FAILED: ${result.message ?? 'see the output'} — the stack is left as it is (no automatic retry)`},
 		);
+		// Up and healthy is not yet recovered: Verify is what comes next.
+		if (result.success) lines.push({key: 'next', bold: true, text: 'Next: 6 Verify — health, smoke checks and the error rate over the window (esc, then step 6 and v; or rollback-console verify)', wrap: true});
 	} else if (!run.running && finished) lines.push({key: 'noresult', tone: 'bad', text: '✗ the worker ended without a result: see its output'});
 	const source =
 		result && !result.success && result.logs.length > 0 ? [`last ${result.logs.length} log lines of ${result.failedService}:`, ...result.logs] : run.output.split('\n').filter(Boolean);
