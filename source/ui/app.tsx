@@ -216,6 +216,7 @@ export function App({model, color = true, size, logRedrawMs}: AppProps) {
 					mode={snapshot.mode}
 					engineDown={snapshot.engineDown ?? null}
 					readOnly={model.readOnly}
+					readOnlyReason={model.readOnlyReason}
 				/>
 				{body}
 				{state.view === 'main' ? <StepPanel step={step} waitsFor={waitsFor(step.id)} state={timeline.statuses[step.id]} scope={step.id === 'scope' ? scopeRecord(timeline.events) : null} /> : null}
