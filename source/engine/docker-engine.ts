@@ -3,6 +3,9 @@ import {skipUnusedModules} from './skip-unused-modules.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import {containerLogBatches, followServiceLogs, watchContainerEvents} from './docker-streams.js';
+import {toContainerInfo, toImageInfo} from './engine-records.js';
+
+export {toContainerInfo, toImageInfo} from './engine-records.js';
 import type {
 	ContainerEvent,
 	ContainerInfo,
@@ -18,47 +21,6 @@ import type {
 	RepositoryImage,
 } from './types.js';
 import type {DfBuildCache, DfContainer, DfImage, DfVolume, DiskContainer, DiskEngine, DiskUsage, ImageLayers, VolumeMountEvent} from './types.js';
-
-const states = new Set<ContainerState>(['running', 'restarting', 'exited', 'created', 'paused', 'dead', 'removing']);
-
-function toHealth(value: string | undefined): Health {
-	return value === 'healthy' || value === 'unhealthy' || value === 'starting' ? value : 'none';
-}
-
-// The Engine reports "0001-01-01T00:00:00Z" for times that never happened.
-function toTime(value: string | undefined): string | null {
-	return !value || value.startsWith('0001-') ? null : value;
-}
-
-export function toContainerInfo(inspect: Docker.ContainerInspectInfo): ContainerInfo {
-	const labels = inspect.Config?.Labels ?? {};
-	const state = inspect.State;
-	const status = (state?.Status ?? 'created') as ContainerState;
-	const finishedAt = toTime(state?.FinishedAt);
-	return {
-		id: inspect.Id,
-		name: inspect.Name.replace(/^\//, ''),
-		project: labels['com.docker.compose.project'] ?? '',
-		service: labels['com.docker.compose.service'] ?? '',
-		number: Number(labels['com.docker.compose.container-number'] ?? 1),
-		state: states.has(status) ? status : 'created',
-		health: toHealth(state?.Health?.Status),
-		restartCount: inspect.RestartCount ?? 0,
-		// ExitCode is 0 for a container that never exited: only trust it once it finished.
-		exitCode: finishedAt === null ? null : (state?.ExitCode ?? null),
-		oomKilled: Boolean(state?.OOMKilled),
-		startedAt: toTime(state?.StartedAt),
-		finishedAt,
-		createdAt: inspect.Created,
-		image: inspect.Config?.Image ?? '',
-		imageId: inspect.Image,
-		labels,
-	};
-}
-
-export function toImageInfo(i: {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: string; Size: number}): ImageInfo {
-	return {id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], created: i.Created, size: i.Size};
-}
 
 /**
  * The Engine API through dockerode. Request/response calls take no AbortSignal: they are

@@ -5,6 +5,7 @@ import {ConsoleError} from '../errors.js';
 import {engineAddress, explainEngineError} from './known-errors.js';
 import {fixedTime, nsToApiTime, nsToRfc3339, secondsToApiTime, timeToNs} from './engine-time.js';
 import {ContainerTracker, type ContainerSeen} from './container-tracker.js';
+import {containerActions, toEvent, type RawEvent} from './engine-records.js';
 import {LineAssembler} from './log-line-assembler.js';
 import {LogCursor} from './log-cursor.js';
 import {marker, RestartMarkers, takeLines} from './restart-markers.js';
@@ -12,6 +13,7 @@ import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, L
 
 export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
 export {timeToNs} from './engine-time.js';
+export {toEvent, type RawEvent} from './engine-records.js';
 
 export interface ContainerEventsOptions {
 	project: string;
@@ -52,20 +54,6 @@ export class EngineStreamError extends ConsoleError {
 		if (options && 'cause' in options) this.cause = options.cause;
 	}
 }
-
-const actions = new Set<string>([
-	'create',
-	'start',
-	'die',
-	'restart',
-	'kill',
-	'oom',
-	'stop',
-	'destroy',
-	'pause',
-	'unpause',
-	'health_status',
-]);
 
 interface ModemAddress {
 	socketPath?: string | (() => unknown);
@@ -124,51 +112,6 @@ function dial(docker: Docker, path: string, query: Record<string, string | numbe
 
 // ---------------------------------------------------------------- events
 
-export interface RawEvent {
-	event: ContainerEvent;
-	timeNano: bigint;
-	key: string;
-}
-
-export function toEvent(line: string): RawEvent | null {
-	let message: {
-		Type?: string;
-		Action?: string;
-		id?: string;
-		time?: number;
-		Actor?: {ID?: string; Attributes?: Record<string, string>};
-	};
-	try {
-		message = JSON.parse(line) as typeof message;
-	} catch {
-		return null;
-	}
-	const raw = message.Action ?? '';
-	// Health changes arrive as one action with the status appended: "health_status: healthy".
-	const [head = '', detail] = raw.split(': ', 2);
-	if (message.Type !== 'container' || !actions.has(head)) return null;
-	// timeNano does not fit a double: read it from the text.
-	const nano = /"timeNano":(\d+)/.exec(line)?.[1];
-	const timeNano = nano ? BigInt(nano) : BigInt(message.time ?? 0) * 1_000_000_000n;
-	const attributes = message.Actor?.Attributes ?? {};
-	const containerId = message.Actor?.ID ?? message.id ?? '';
-	const health = detail === 'healthy' || detail === 'unhealthy' || detail === 'starting' ? detail : null;
-	const exitCode = head === 'die' && attributes['exitCode'] !== undefined ? Number(attributes['exitCode']) : null;
-	return {
-		event: {
-			time: Number(timeNano / 1_000_000n),
-			action: head as ContainerAction,
-			containerId,
-			name: attributes['name'] ?? '',
-			service: attributes['com.docker.compose.service'] ?? '',
-			exitCode,
-			health: head === 'health_status' ? health : null,
-		},
-		timeNano,
-		key: `${timeNano}:${containerId}:${raw}`,
-	};
-}
-
 interface EventQuery {
 	project: string;
 	service?: string;
@@ -190,7 +133,7 @@ async function* eventConnection(
 	try {
 		response = (await docker.getEvents({
 			// The engine matches "health_status" against "health_status: …" by prefix.
-			filters: {type: ['container'], label, event: [...actions]},
+			filters: {type: ['container'], label, event: [...containerActions]},
 			...(query.since === undefined ? {} : {since: query.since}),
 			abortSignal: signal,
 		} as Docker.GetEventsOptions)) as IncomingMessage;

@@ -1,4 +1,4 @@
-import {toEvent} from './docker-streams.js';
+import {toEvent} from './engine-records.js';
 import type {ContainerEvent} from './types.js';
 
 /**

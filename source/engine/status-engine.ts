@@ -2,7 +2,7 @@
 // compose's whole `ps` (~130 ms of module loading on a small box), so on a local socket or a
 // plain tcp:// address they go straight over HTTP with node's own client. TLS and ssh://
 // engines keep dockerode (DockerEngine), which knows their set-up.
-import {toContainerInfo, toImageInfo} from './docker-engine.js';
+import {toContainerInfo, toImageInfo} from './engine-records.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import type {ContainerEvent, ContainerInfo, Engine, EngineVersion, ImageInfo} from './types.js';

@@ -150,6 +150,7 @@ export function buildServiceStatus(
 		(a, b) =>
 			Number(a.ok) - Number(b.ok) ||
 			(a.ok ? 0 : stateRank[a.state] - stateRank[b.state] || healthRank[a.health] - healthRank[b.health]) ||
-			a.service.localeCompare(b.service),
+			// Not localeCompare: its first call loads ICU's collation, ~10 ms of `status`'s start.
+			(a.service < b.service ? -1 : a.service > b.service ? 1 : 0),
 	);
 }

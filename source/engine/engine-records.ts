@@ -1,0 +1,108 @@
+// The Engine's answers turned into the engine layer's plain records. Their own module, with
+// no imports but types: `status` maps inspect output and events without loading dockerode's
+// wrappers or the stream followers (each module loaded is start-up time).
+import type Docker from 'dockerode';
+import type {ContainerAction, ContainerEvent, ContainerInfo, ContainerState, Health, ImageInfo} from './types.js';
+
+/** The container actions followed (the Engine matches "health_status" against "health_status: …" by prefix). */
+export const containerActions = new Set<string>([
+	'create',
+	'start',
+	'die',
+	'restart',
+	'kill',
+	'oom',
+	'stop',
+	'destroy',
+	'pause',
+	'unpause',
+	'health_status',
+]);
+
+const states = new Set<ContainerState>(['running', 'restarting', 'exited', 'created', 'paused', 'dead', 'removing']);
+
+function toHealth(value: string | undefined): Health {
+	return value === 'healthy' || value === 'unhealthy' || value === 'starting' ? value : 'none';
+}
+
+// The Engine reports "0001-01-01T00:00:00Z" for times that never happened.
+function toTime(value: string | undefined): string | null {
+	return !value || value.startsWith('0001-') ? null : value;
+}
+
+export function toContainerInfo(inspect: Docker.ContainerInspectInfo): ContainerInfo {
+	const labels = inspect.Config?.Labels ?? {};
+	const state = inspect.State;
+	const status = (state?.Status ?? 'created') as ContainerState;
+	const finishedAt = toTime(state?.FinishedAt);
+	return {
+		id: inspect.Id,
+		name: inspect.Name.replace(/^\//, ''),
+		project: labels['com.docker.compose.project'] ?? '',
+		service: labels['com.docker.compose.service'] ?? '',
+		number: Number(labels['com.docker.compose.container-number'] ?? 1),
+		state: states.has(status) ? status : 'created',
+		health: toHealth(state?.Health?.Status),
+		restartCount: inspect.RestartCount ?? 0,
+		// ExitCode is 0 for a container that never exited: only trust it once it finished.
+		exitCode: finishedAt === null ? null : (state?.ExitCode ?? null),
+		oomKilled: Boolean(state?.OOMKilled),
+		startedAt: toTime(state?.StartedAt),
+		finishedAt,
+		createdAt: inspect.Created,
+		image: inspect.Config?.Image ?? '',
+		imageId: inspect.Image,
+		labels,
+	};
+}
+
+export function toImageInfo(i: {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: string; Size: number}): ImageInfo {
+	return {id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], created: i.Created, size: i.Size};
+}
+
+// ---------------------------------------------------------------- events
+
+export interface RawEvent {
+	event: ContainerEvent;
+	timeNano: bigint;
+	key: string;
+}
+
+export function toEvent(line: string): RawEvent | null {
+	let message: {
+		Type?: string;
+		Action?: string;
+		id?: string;
+		time?: number;
+		Actor?: {ID?: string; Attributes?: Record<string, string>};
+	};
+	try {
+		message = JSON.parse(line) as typeof message;
+	} catch {
+		return null;
+	}
+	const raw = message.Action ?? '';
+	// Health changes arrive as one action with the status appended: "health_status: healthy".
+	const [head = '', detail] = raw.split(': ', 2);
+	if (message.Type !== 'container' || !containerActions.has(head)) return null;
+	// timeNano does not fit a double: read it from the text.
+	const nano = /"timeNano":(\d+)/.exec(line)?.[1];
+	const timeNano = nano ? BigInt(nano) : BigInt(message.time ?? 0) * 1_000_000_000n;
+	const attributes = message.Actor?.Attributes ?? {};
+	const containerId = message.Actor?.ID ?? message.id ?? '';
+	const health = detail === 'healthy' || detail === 'unhealthy' || detail === 'starting' ? detail : null;
+	const exitCode = head === 'die' && attributes['exitCode'] !== undefined ? Number(attributes['exitCode']) : null;
+	return {
+		event: {
+			time: Number(timeNano / 1_000_000n),
+			action: head as ContainerAction,
+			containerId,
+			name: attributes['name'] ?? '',
+			service: attributes['com.docker.compose.service'] ?? '',
+			exitCode,
+			health: head === 'health_status' ? health : null,
+		},
+		timeNano,
+		key: `${timeNano}:${containerId}:${raw}`,
+	};
+}
