@@ -30,12 +30,16 @@ export async function gatherStatus(
 	// The Engine's /version is its slowest answer (~8 ms, it asks containerd): it runs beside
 	// everything else. Its error (unreachable, API too old) is the one reported, if any.
 	const asking = engine.version();
+	// A name given by -p or COMPOSE_PROJECT_NAME is the one compose uses: its containers can be
+	// listed while the config resolves (checked against the resolved name below).
+	const early = project.name !== null ? engine.projectContainers(project.name) : null;
+	early?.catch(() => {});
 	const looking = (async () => {
 		const loaded = await loading;
 		const windowMs = loaded.settings.status.crashWindowMs;
 		// One short /events read beside the container list: restarts caught between two crashes.
 		const [containers, events] = await Promise.all([
-			engine.projectContainers(loaded.name),
+			early && loaded.name === project.name ? early : engine.projectContainers(loaded.name),
 			engine.recentEvents ? engine.recentEvents(loaded.name, windowMs) : Promise.resolve([]),
 		]);
 		const imageIds = [...new Set(containers.map(c => c.imageId))];
