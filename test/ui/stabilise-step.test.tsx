@@ -48,12 +48,15 @@ function plan(tag: string): RollbackPlan {
 		override: null,
 		incidentEvents: [],
 		shellHasVariable: false,
+		// v1.3.8 went bad here once: the box rolled back from it.
+		targetRolledBackFrom: tag === 'v1.3.8' ? {time: '2026-11-21T04:05:00Z', user: 'bob', incident: '20261121-040000-beef'} : null,
 	});
 }
 
 const candidates = buildCandidates({
 	records: [
 		{time: '2026-11-20T00:00:00Z', event: 'verified', tag: 'v1.3.9', digests: {web: d('9')}, imageIds: {}, migrationHead: null, operator: null},
+		{time: '2026-11-21T04:05:00Z', event: 'rolled_back', tag: 'v1.3.8', digests: {web: d('8')}, imageIds: {}, migrationHead: null, operator: {user: 'bob', ssh: null, pid: 1}, incident: '20261121-040000-beef'},
 	],
 	registryTags: ['v1.3.8', 'v1.3.9', 'v1.4.0'],
 	local: [],
@@ -126,7 +129,10 @@ test('the plan: candidates with the last known good marked, per-service change, 
 	assert.match(frame, /›● ★ v1\.3\.9\s+last known good, verified/);
 	assert.match(frame, /v1\.4\.0\s+current/);
 	assert.match(frame, /web\s+v1\.4\.0\s+444444444444 → v1\.3\.9\s+999999999999\s+to pull/);
-	assert.match(frame, /\$ IMAGE_TAG=v1\.3\.9 docker compose pull --policy always web worker/);
+	// Every command whole, wrapped across rows: the frame read without its borders and breaks.
+	const unwrapped = frame.split('\n').map(row => row.replace(/^│ ?/, '').replace(/ *│$/, '')).join(' ').replace(/\s+/g, ' ');
+	assert.match(unwrapped, /\$ IMAGE_TAG=v1\.3\.9 docker compose --project-directory \/srv\/shop -f \/srv\/shop\/compose\.yaml -p shop pull --policy always web worker/);
+	assert.match(unwrapped, /-p shop up -d --wait --wait-timeout 60/);
 	assert.match(frame, /-IMAGE_TAG=v1\.4\.0/);
 	assert.match(frame, /\+IMAGE_TAG=v1\.3\.9/);
 	assert.match(frame, /! evidence not captured yet/);
@@ -216,4 +222,23 @@ test('after the run the plan is made again: the candidates as they stand now', a
 	await frameWhere(ui.lastFrame, f => f.includes('the worker ended without a result'));
 	for (let i = 0; i < 50 && asked.length < 2; i++) await tick();
 	assert.deepEqual(asked, [null, null], 'planned again for the last known good');
+});
+
+test('a release this box rolled back from is marked in the list, and going to it needs its name and "again" typed', async () => {
+	const stabilise = fakeStabilise();
+	const ui = await mountStep(stabilise);
+	let frame = ui.lastFrame()!;
+	assert.match(frame, /v1\.3\.8\s+ROLLED BACK FROM 11-21 04:05 by bob/);
+	ui.stdin.write('\u001B[B');
+	frame = await frameWhere(ui.lastFrame, f => f.includes('Roll back to v1.3.8'));
+	assert.match(frame.replace(/[│\n]/g, ' ').replace(/\s+/g, ' '), /v1\.3\.8 is a release this box ROLLED BACK FROM: 2026-11-21 04:05 UTC by bob in incident 20261121-040000-beef/);
+	ui.stdin.write('\r');
+	frame = await frameWhere(ui.lastFrame, f => f.includes('Type v1.3.8 again'));
+	assert.match(frame, /v1\.3\.8 was ROLLED BACK FROM before/);
+	await typeTag(ui, 'v1.3.8');
+	await frameWhere(ui.lastFrame, f => f.includes('not v1.3.8 again: nothing runs'));
+	assert.equal(stabilise.started.length, 0, 'the tag alone is not enough');
+	await typeTag(ui, 'v1.3.8 again');
+	await frameWhere(ui.lastFrame, () => stabilise.started.length === 1);
+	assert.equal(stabilise.started[0]!.to.tag, 'v1.3.8');
 });

@@ -8,10 +8,24 @@ import type {RunView} from '../../stabilise-model.js';
 
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}` : '');
 
-export function candidateLine(c: Candidate, cursor: boolean, target: boolean): Line {
-	const marks = [c.current ? 'current' : '', c.lastKnownGood ? 'last known good' : '', c.verified ? `verified ${when(c.verifiedAt)}` : c.rolledBack ? 'rolled back from' : '', c.repushed ? 'RE-PUSHED' : '']
+function marksOf(c: Candidate): string {
+	const away = c.rolledBackFrom;
+	const rolledBack = away ? `ROLLED BACK FROM ${when(away.time).slice(5)}${away.user ? ` by ${away.user}` : ''}` : c.rolledBack ? 'ROLLED BACK FROM' : '';
+	return [c.current ? 'current' : '', c.lastKnownGood ? 'last known good' : '', c.verified ? `verified ${when(c.verifiedAt)}` : rolledBack, c.repushed ? 'RE-PUSHED' : '']
 		.filter(Boolean)
 		.join(', ');
+}
+
+/** Column widths that fit every candidate shown, so the columns line up. */
+export function candidateWidths(candidates: readonly Candidate[]): {tag: number; marks: number} {
+	return {
+		tag: Math.max(8, ...candidates.map(c => c.tag.length + 1)),
+		marks: Math.max(10, ...candidates.map(c => marksOf(c).length + 1)),
+	};
+}
+
+export function candidateLine(c: Candidate, cursor: boolean, target: boolean, widths = candidateWidths([c])): Line {
+	const marks = marksOf(c);
 	const where = [
 		c.registry.present ? `registry ${shortId(c.registry.digest)}` : c.registry.present === false ? 'not in registry' : '',
 		c.local ? 'local' : '',
@@ -19,8 +33,8 @@ export function candidateLine(c: Candidate, cursor: boolean, target: boolean): L
 	]
 		.filter(Boolean)
 		.join(' · ');
-	const text = `${cursor ? '›' : ' '}${target ? '●' : ' '} ${(c.lastKnownGood ? '★ ' : '  ') + c.tag.padEnd(14)} ${marks.padEnd(36)} ${where}`;
-	const tone: Tone = c.lastKnownGood ? 'good' : c.current ? 'warn' : c.verified ? 'plain' : 'muted';
+	const text = `${cursor ? '›' : ' '}${target ? '●' : ' '} ${(c.lastKnownGood ? '★ ' : '  ') + c.tag.padEnd(widths.tag)} ${marks.padEnd(widths.marks)} ${where}`;
+	const tone: Tone = c.lastKnownGood ? 'good' : c.rolledBack && !c.verified ? 'bad' : c.current ? 'warn' : c.verified ? 'plain' : 'muted';
 	return {key: `cand-${c.tag}`, tone, text};
 }
 
@@ -28,7 +42,8 @@ export function candidateLine(c: Candidate, cursor: boolean, target: boolean): L
 export function candidateLines(candidates: readonly Candidate[], cursor: number, rows: number, target: string | null): Line[] {
 	const shown = Math.min(candidates.length, rows);
 	const first = Math.max(0, Math.min(cursor - Math.floor(shown / 2), candidates.length - shown));
-	return candidates.slice(first, first + shown).map((c, i) => candidateLine(c, first + i === cursor, c.tag === target));
+	const widths = candidateWidths(candidates);
+	return candidates.slice(first, first + shown).map((c, i) => candidateLine(c, first + i === cursor, c.tag === target, widths));
 }
 
 /** The plan: per-service change, the commands, the durable change, notes and warnings. */
@@ -42,14 +57,15 @@ export function planLines(plan: RollbackPlan): Line[] {
 		});
 	}
 	for (const [i, c] of plan.commands.entries()) {
-		lines.push({key: `cmd-${i}`, tone: 'muted', text: `  $ ${c.skip ? '(skipped) ' : ''}${c.display.replace(/ --project-directory \S+ -f \S+( -f \S+)* -p \S+/, '')}`});
+		// Whole, wrapped: every command that will run is shown before it runs.
+		lines.push({key: `cmd-${i}`, tone: 'muted', wrap: true, text: `  $ ${c.skip ? '(skipped) ' : ''}${c.display}`});
 	}
 	if (plan.durable.persist !== 'none') {
 		const changed = plan.durable.diff.trimEnd().split('\n').filter(l => /^[-+](?![-+]{2} )/.test(l));
 		for (const [i, d] of changed.entries()) lines.push({key: `diff-${i}`, tone: d.startsWith('+') ? 'good' : 'warn', text: `  ${d}`});
 	}
 	for (const [i, n] of plan.notes.entries()) lines.push({key: `note-${i}`, tone: 'muted', text: `  note: ${n}`});
-	for (const [i, w] of plan.warnings.entries()) lines.push({key: `warn-${i}`, tone: 'warn', text: `  ! ${w.text}`});
+	for (const [i, w] of plan.warnings.entries()) lines.push({key: `warn-${i}`, tone: 'warn', wrap: true, text: `  ! ${w.text}`});
 	return lines;
 }
 

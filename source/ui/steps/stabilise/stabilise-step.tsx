@@ -24,6 +24,10 @@ type RunPhase = 'none' | 'starting' | 'running' | 'done';
  * the detached worker, whose output is followed here. Closing the console does not stop it.
  * The worker (the domain) records the step's status, as `rollback` does.
  */
+/** A release this box rolled back from is only gone back to by naming that: its tag and "again". */
+const wentBadBefore = (plan: RollbackPlan) => plan.warnings.some(w => w.id === 'rolled-back');
+const expectedFor = (plan: RollbackPlan) => (wentBadBefore(plan) ? `${plan.to.tag} again` : plan.to.tag);
+
 export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: StabiliseStepProps) {
 	const api = model.stabilise;
 	// Planning waits until we know no worker runs: a reopened console follows it instead.
@@ -116,9 +120,9 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 			if (message) setMessage(null);
 			const answered = confirm.handle(input, key, (subject, confirmed, typed) => {
 				if (confirmed) return void start(subject);
-				setMessage(`typed "${typed}", not ${subject.to.tag}: nothing runs`);
-				// Still asking: the operator types the tag again.
-				confirm.ask(subject, subject.to.tag);
+				setMessage(`typed "${typed}", not ${expectedFor(subject)}: nothing runs`);
+				// Still asking: the operator types it again.
+				confirm.ask(subject, expectedFor(subject));
 			});
 			if (answered || scroll.handle(input, key)) return;
 			if (key.escape) return onClose();
@@ -145,7 +149,7 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 			}
 			if (key.return && plan && now === 'none') {
 				if (readOnly) return setMessage(`read-only (${model.readOnlyReason ?? 'another operator holds the project'}): nothing can run from this console`);
-				confirm.ask(plan, plan.to.tag);
+				confirm.ask(plan, expectedFor(plan));
 			}
 		},
 		{isActive: active},
@@ -154,7 +158,8 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 	const footer = confirm.asking ? (
 		<Text wrap="truncate-end">
 			<Toned tone="warn" bold>
-				Type {confirm.asking.expected} and Enter to roll back (confirming acknowledges the warnings; Esc cancels):{' '}
+				{wentBadBefore(confirm.asking.subject) ? `${confirm.asking.subject.to.tag} was ROLLED BACK FROM before: ` : ''}Type {confirm.asking.expected} and Enter to
+				{confirm.asking.subject.kind === 'deploy' ? ' deploy' : ' roll back'} (confirming acknowledges the warnings; Esc cancels):{' '}
 			</Toned>
 			{confirm.asking.typed}█
 		</Text>
@@ -168,8 +173,11 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 		lines.push({
 			key: 'head',
 			bold: true,
-			text: `current ${value?.current ?? run?.from ?? '…'} · last known good ${value ? (value.lastKnownGood ?? 'none (pick a release below)') : '…'}${value?.registryProblem ? ` · registry: ${value.registryProblem}` : ''}`,
+			text: `current ${value?.current ?? run?.from ?? '…'} · last known good ${value ? (value.lastKnownGood ?? (candidates.some(c => !c.current) ? 'none (pick a release below)' : 'none')) : '…'}${value?.registryProblem ? ` · registry: ${value.registryProblem}` : ''}`,
 		});
+		if (value && !loading && candidates.every(c => c.current)) {
+			lines.push({key: 'no-candidates', tone: 'warn', wrap: true, text: 'No other release found: none recorded on this box (releases.jsonl), none in the registry, no other local image of the release repositories.'});
+		}
 		// How the Compose file names the release, and why each service is part of it.
 		for (const [i, text] of (value?.release?.lines ?? []).entries()) lines.push({key: `release-${i}`, tone: 'muted', text});
 		if (readOnly) lines.push({key: 'ro', tone: 'warn', text: `read-only: ${model.readOnlyReason ?? 'another operator holds the project'}`});
