@@ -3,7 +3,8 @@
 // variables they name, COMPOSE_* settings and compose itself — so it is kept, per user, with
 // the sha256 of every one of those inputs, and used again only when every input is still
 // the same. Any doubt (include/extends, an unreadable file, a parse error) means no cache.
-import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises';
+import {readFileSync, statSync} from 'node:fs';
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {ComposeProject} from './types.js';
@@ -30,19 +31,30 @@ export function configCacheDir(env: NodeJS.ProcessEnv): string | null {
 // getter loads WebCrypto (~4 ms of `status`).
 const sha256 = (data: string | Buffer) => process.getBuiltinModule('node:crypto').createHash('sha256').update(data).digest('hex');
 
-async function hashFile(file: string): Promise<string | null> {
+// Synchronous: a few small files, and each async fs call is a hop through libuv's thread pool,
+// which on a loaded box waits its turn for the CPU (milliseconds each, on `status`'s path).
+function hashFile(file: string): string | null {
 	try {
-		return sha256(await readFile(file));
+		return sha256(readFileSync(file));
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
 		throw error;
 	}
 }
 
+function stampOf(file: string): string {
+	try {
+		const s = statSync(file);
+		return `${s.size}:${s.mtimeMs}`;
+	} catch {
+		return 'missing';
+	}
+}
+
 /** The entry's name: what compose is asked (command, binary, project) and how (COMPOSE_* settings). */
-async function entryName(command: readonly string[], project: ComposeProject, env: NodeJS.ProcessEnv): Promise<string> {
+function entryName(command: readonly string[], project: ComposeProject, env: NodeJS.ProcessEnv): string {
 	const binary = command[0]!;
-	const stamp = path.isAbsolute(binary) ? await stat(binary).then(s => `${s.size}:${s.mtimeMs}`, () => 'missing') : 'PATH';
+	const stamp = path.isAbsolute(binary) ? stampOf(binary) : 'PATH';
 	const settings = Object.keys(env)
 		.filter(name => name.startsWith('COMPOSE_'))
 		.sort()
@@ -92,24 +104,31 @@ async function inputsOf(project: ComposeProject, env: NodeJS.ProcessEnv): Promis
 	return {files, names};
 }
 
-async function read(dir: string, name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+const hashOrUnreadable = (file: string) => {
+	try {
+		return hashFile(file);
+	} catch {
+		return 'unreadable';
+	}
+};
+
+function read(dir: string, name: string, env: NodeJS.ProcessEnv): string | null {
 	let entry: Entry;
 	try {
-		entry = JSON.parse(await readFile(path.join(dir, `${name}.json`), 'utf8')) as Entry;
+		entry = JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Entry;
 	} catch {
 		return null;
 	}
 	if (entry.format !== format) return null;
 	for (const [variable, value] of Object.entries(entry.env)) if ((env[variable] ?? null) !== value) return null;
-	const hashes = await Promise.all(entry.files.map(f => hashFile(f.path).catch(() => 'unreadable')));
-	return hashes.every((hash, i) => hash === entry.files[i]!.sha256) ? entry.stdout : null;
+	return entry.files.every(f => hashOrUnreadable(f.path) === f.sha256) ? entry.stdout : null;
 }
 
 /** The inputs as they are now: each file's sha256 and each named variable's value. */
 async function snapshot(project: ComposeProject, env: NodeJS.ProcessEnv): Promise<Omit<Entry, 'stdout'> | null> {
 	const inputs = await inputsOf(project, env);
 	if (!inputs) return null;
-	const files = await Promise.all(inputs.files.map(async file => ({path: file, sha256: await hashFile(file)})));
+	const files = inputs.files.map(file => ({path: file, sha256: hashFile(file)}));
 	const texts = await Promise.all(files.filter(f => f.sha256 !== null).map(f => readFile(f.path, 'utf8')));
 	const names = new Set([...inputs.names, ...texts.flatMap(referencedNames)]);
 	return {format, files, env: Object.fromEntries([...names].sort().map(n => [n, env[n] ?? null]))};
@@ -136,18 +155,20 @@ export async function cachedConfig(
 	run: () => Promise<{stdout: string; stderr: string; exitCode: number}>,
 ): Promise<{stdout: string; stderr: string; exitCode: number; cached: boolean}> {
 	const dir = configCacheDir(env);
-	const name = dir ? await entryName(command, project, env).catch(() => null) : null;
-	if (dir && name) {
-		const hit = await read(dir, name, env).catch(() => null);
+	let name: string | null = null;
+	try {
+		name = dir ? entryName(command, project, env) : null;
+		const hit = dir && name ? read(dir, name, env) : null;
 		if (hit !== null) return {stdout: hit, stderr: '', exitCode: 0, cached: true};
+	} catch {
+		// Any doubt: ask compose.
 	}
 	// The inputs are read before compose runs and checked again after: a file edited while
 	// compose read it is never kept with an answer from its other version.
 	const before = dir && name ? await snapshot(project, env).catch(() => null) : null;
 	const result = await run();
 	if (dir && name && before && result.exitCode === 0) {
-		const after = await Promise.all(before.files.map(f => hashFile(f.path).catch(() => 'unreadable')));
-		if (after.every((hash, i) => hash === before.files[i]!.sha256)) await write(dir, name, {...before, stdout: result.stdout}).catch(() => {});
+		if (before.files.every(f => hashOrUnreadable(f.path) === f.sha256)) await write(dir, name, {...before, stdout: result.stdout}).catch(() => {});
 	}
 	return {...result, cached: false};
 }
