@@ -9,6 +9,8 @@ import {parseDuration, formatMs} from '../incident/duration.js';
 import {loadProject} from '../incident/status.js';
 import {failures, type VerifyState} from '../incident/verify/run.js';
 import {openProjectIncident} from '../console/open-incident.js';
+import {currentOperator} from '../incident/operator.js';
+import {resolveStateDir} from '../incident/state-dir.js';
 import {verifyAndRecord, verifyOutside} from '../console/verify-model.js';
 import type {GlobalOptions} from './global-options.js';
 
@@ -22,14 +24,15 @@ export function windowOption(value: string | undefined): number | null {
 	return ms;
 }
 
-export function verdictText(state: VerifyState): string {
+export function verdictText(state: VerifyState, readOnly = false): string {
 	const lines = state.checks.map(c => `${mark[c.status] ?? c.status} ${c.title}${c.status === 'fail' ? `: ${c.reason ?? ''}` : c.detail ? ` (${c.detail})` : ''}`);
 	const reasons = failures(state);
 	lines.push('');
-	if (state.verified) lines.push(`verified: ${state.tag ?? 'the release'} is recorded as verified, the next rollback's last known good`);
+	if (state.verified && readOnly) lines.push(`verified: ${state.tag ?? 'the release'} passed every check (--read-only: nothing recorded)`);
+	else if (state.verified) lines.push(`verified: ${state.tag ?? 'the release'} is recorded as verified, the next rollback's last known good`);
 	else if (state.interrupted) lines.push(`stopped: not verified (what was seen so far is in the incident's timeline)`);
 	else lines.push(`not verified: ${reasons.length} ${reasons.length === 1 ? 'check' : 'checks'} failed; nothing was changed`);
-	if (state.verified && !state.tag) lines.push('(the release services run different tags: no release was recorded)');
+	if (state.verified && !state.tag && !readOnly) lines.push('(the release services run different tags: no release was recorded)');
 	return `${lines.join('\n')}\n`;
 }
 
@@ -40,7 +43,11 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 	const outside = connect();
 	const [loaded, engine] = await Promise.all([loadProject(outside.compose, project), outside.engine]);
 	if (!isEvidenceEngine(engine)) throw new ConsoleError(`the engine at ${engine.address} cannot read container logs`);
-	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name);
+	// --read-only: the checks run and are reported; no incident is opened and nothing is recorded.
+	const opened = options.readOnly ? null : await openProjectIncident(options, project, loaded.name);
+	const stateDir = opened?.stateDir ?? (await resolveStateDir({flag: options.stateDir, env: process.env})).dir;
+	const operator = opened?.operator ?? currentOperator();
+	const incident = opened?.incident ?? null;
 	const controller = new AbortController();
 	const onInterrupt = () => {
 		process.stderr.write('\nverify: stopping; recording what was seen so far\n');
@@ -82,8 +89,8 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 	try {
 		state = await verifyAndRecord(
 			verifyOutside(engine),
-			(step, type, data) => incident.timeline.append(step, type, data),
-			{loaded, stateDir, operator, incidentId: incident.id, ...(windowMs === null ? {} : {windowMs}), wait, writtenExtension: () => outside.compose.rawExtension(project)},
+			(step, type, data) => (incident ? incident.timeline.append(step, type, data) : Promise.resolve(null)),
+			{loaded, stateDir, operator, incidentId: incident?.id ?? null, readOnly: options.readOnly, ...(windowMs === null ? {} : {windowMs}), wait, writtenExtension: () => outside.compose.rawExtension(project)},
 			options.json ? () => {} : progress,
 			controller.signal,
 		);
@@ -93,8 +100,8 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 	}
 	if (options.json) {
 		const {services, ...rest} = state;
-		process.stdout.write(`${JSON.stringify({...rest, services: services.map(s => ({service: s.service, state: s.state, health: s.health, ok: s.ok, crashLoop: s.crashLoop})), failures: failures(state), incident: incident.id}, null, 2)}\n`);
-	} else process.stdout.write(verdictText(state));
+		process.stdout.write(`${JSON.stringify({...rest, services: services.map(s => ({service: s.service, state: s.state, health: s.health, ok: s.ok, crashLoop: s.crashLoop})), failures: failures(state), incident: incident?.id ?? null}, null, 2)}\n`);
+	} else process.stdout.write(verdictText(state, options.readOnly));
 	return state.verified ? exitCodes.ok : exitCodes.wanting;
 }
 

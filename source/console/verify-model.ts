@@ -18,7 +18,9 @@ import type {VerifyModel} from '../ui/steps/verify/verify-model.js';
 export function verifyOutside(engine: Engine & EvidenceEngine, env: NodeJS.ProcessEnv = process.env): VerifyOutside {
 	return {
 		engine,
-		containerLog: (id, signal) => engine.containerLog(id, signal),
+		// Only the window's lines when the engine can say `since` (a long-lived container's log may be large).
+		containerLog: (id, signal, sinceMs) =>
+			sinceMs !== undefined && engine.containerLogSince ? engine.containerLogSince(id, sinceMs, signal) : engine.containerLog(id, signal),
 		async probe(target, signal) {
 			const {probeHealth} = await import('../engine/http-probe.js');
 			const [probe] = await probeHealth([target], {env, signal});
@@ -45,6 +47,8 @@ export interface VerifyRunOptions {
 	migrationHead?: (() => Promise<string | null>) | null;
 	/** `x-rollback-console` as written (no interpolation), to tell a header compose left blank. */
 	writtenExtension?: () => Promise<unknown>;
+	/** Read-only: the checks run and are shown; nothing is recorded (no timeline event, no release). */
+	readOnly?: boolean;
 }
 
 /** One whole verification: start recorded, the checks, the outcome recorded (releases.jsonl on a pass). */
@@ -66,11 +70,12 @@ export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, 
 			...(options.sampleMs ? {sampleMs: options.sampleMs} : {}),
 		},
 		s => {
-			started ??= recordStart(record, s).catch(() => {});
+			if (!options.readOnly) started ??= recordStart(record, s).catch(() => {});
 			onState(s);
 		},
 		signal,
 	);
+	if (options.readOnly) return state;
 	await started;
 	await recordOutcome(record, state, {
 		releasesFile: file,
@@ -105,7 +110,13 @@ export function createVerifyModel(outside: VerifyOutside, options: VerifyRunOpti
 			if (controller) return current;
 			controller = new AbortController();
 			try {
-				const state = await verifyAndRecord(outside, record, {...options, ...(runOptions.wait === undefined ? {} : {wait: runOptions.wait})}, publish, controller.signal);
+				const state = await verifyAndRecord(
+					outside,
+					record,
+					{...options, ...(runOptions.wait === undefined ? {} : {wait: runOptions.wait}), ...(runOptions.readOnly ? {readOnly: true} : {})},
+					publish,
+					controller.signal,
+				);
 				publish(state);
 				return state;
 			} finally {

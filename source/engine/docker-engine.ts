@@ -157,6 +157,10 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 		return containerLogBatches(this.#docker, id, {tail: 'all', follow: false, timestamps: true}, signal);
 	}
 
+	containerLogSince(id: string, sinceMs: number, signal: AbortSignal): AsyncIterable<LogLine[]> {
+		return containerLogBatches(this.#docker, id, {tail: 'all', follow: false, timestamps: true, since: sinceMs / 1000}, signal);
+	}
+
 	async projectEvents(project: string, range: {since: number; until: number}, signal: AbortSignal): Promise<Array<Record<string, unknown>>> {
 		const stream = await this.#call(
 			() =>

@@ -214,6 +214,8 @@ export interface EvidenceEngine {
 	 * tail=all and no `since`, so nothing is cut off); ends when it has all been read.
 	 */
 	containerLog(id: string, signal: AbortSignal): AsyncIterable<LogLine[]>;
+	/** The same from a moment on (`since`, ms since the epoch): Verify's error count reads only its window. */
+	containerLogSince?(id: string, sinceMs: number, signal: AbortSignal): AsyncIterable<LogLine[]>;
 	/** The project's events between two times (Unix seconds); `until` makes the stream end. */
 	projectEvents(project: string, range: {since: number; until: number}, signal: AbortSignal): Promise<Array<Record<string, unknown>>>;
 	/** GET /info */

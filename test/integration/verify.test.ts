@@ -227,8 +227,8 @@ services:
 
 	test('a service up for a few seconds between crashes, and an error rate over the limit, fail by name', async () => {
 		const {text, json, exitCode} = await verify(stack);
+		assert.equal(text.exitCode, 1, text.stderr);
 		assert.equal(exitCode, 1);
-		assert.equal(text.exitCode, 1);
 		assert.equal(json.verified, false);
 		assert.match(text.stdout, /FAIL services running, healthy, not crash-looping: .*crasher: crash-looping, /);
 		assert.match(text.stdout, /FAIL error rate worker: worker: \d+\.\d error lines\/min, over the 2\.0\/min allowed without a baseline/);
@@ -259,6 +259,14 @@ describe('a stack with no x-rollback-console block', () => {
 		assert.match(text.stdout, new RegExp(`ok {3}health http://127\\.0\\.0\\.1:${stack.webPort}/health`));
 	});
 
+
+	test('--read-only runs the checks and records nothing', async () => {
+		const before = (await releases(stack)).length;
+		const result = await runCli(['verify', '--read-only', '--no-wait', '--project-dir', stack.dir, '--state-dir', stateDir]);
+		assert.equal(result.exitCode, 0, result.stdout);
+		assert.match(result.stdout, /^verified: v1\.3\.9 passed every check \(--read-only: nothing recorded\)/m);
+		assert.equal((await releases(stack)).length, before);
+	});
 
 	test('Ctrl+C stops it within moments, recording what was seen; not verified', async () => {
 		const child = spawn(process.execPath, [CLI, 'verify', '--window', '1m', '--project-dir', stack.dir, '--state-dir', stateDir], {env: {...process.env, NO_COLOR: '1'}});

@@ -86,7 +86,7 @@ export async function measureCriteria(
 			let count = 0;
 			for (const c of containers.filter(c => c.service === service)) {
 				try {
-					for await (const batch of outside.containerLog(c.id, signal)) {
+					for await (const batch of outside.containerLog(c.id, signal, deployAt)) {
 						for (const line of batch) {
 							const time = line.time ? Date.parse(line.time) : Number.NaN;
 							if (!line.marker && time >= deployAt && time <= end && isError(line.text)) count++;

@@ -73,8 +73,8 @@ export interface VerifyState {
 
 export interface VerifyOutside {
 	engine: Engine;
-	/** A container's whole log, timestamped, not following. */
-	containerLog(id: string, signal: AbortSignal): AsyncIterable<LogLine[]>;
+	/** A container's log from `sinceMs` on (or whole), timestamped, not following. */
+	containerLog(id: string, signal: AbortSignal, sinceMs?: number): AsyncIterable<LogLine[]>;
 	probe(target: HealthTarget, signal: AbortSignal): Promise<HealthProbe>;
 	http: SendHttp;
 	env: NodeJS.ProcessEnv;
@@ -201,7 +201,7 @@ export async function runVerify(outside: VerifyOutside, options: VerifyOptions, 
 			const times: number[] = [];
 			for (const c of containers.filter(c => c.service === service)) {
 				try {
-					for await (const batch of outside.containerLog(c.id, signal)) {
+					for await (const batch of outside.containerLog(c.id, signal, from)) {
 						for (const line of batch) {
 							if (line.marker || !line.time) continue;
 							const time = Date.parse(line.time);

@@ -12,7 +12,7 @@ export interface VerifyModel {
 	subscribe(listener: (state: VerifyState | null) => void): () => void;
 	running(): boolean;
 	/** Starts a run unless one is running; its events go through `record`. Resolves when it ends. */
-	start(record: Recorder, options?: {wait?: boolean}): Promise<VerifyState | null>;
+	start(record: Recorder, options?: {wait?: boolean; readOnly?: boolean}): Promise<VerifyState | null>;
 	/** Stops the run; what was seen so far is recorded. */
 	stop(): void;
 	/** The runbook's "when to roll back", measured (Scope shows it beside its questions). */

@@ -35,7 +35,9 @@ export function VerifyStep({model, record, rows, columns, active, onClose, onQui
 			if (!verify) return;
 			if (input === 'v' && !running) {
 				scroll.reset();
-				void verify.start(record).catch(error => setNote(`verify could not run: ${errorText(error)}`));
+				// Read-only: the checks still run and show; nothing is recorded.
+				if (model.readOnly) setNote(`read-only${model.readOnlyReason ? ` (${model.readOnlyReason})` : ''}: the checks run, nothing is recorded`);
+				void verify.start(record, {readOnly: model.readOnly}).catch(error => setNote(`verify could not run: ${errorText(error)}`));
 				return;
 			}
 			if (input === 's' && running) {
@@ -49,7 +51,7 @@ export function VerifyStep({model, record, rows, columns, active, onClose, onQui
 	let lines: Line[];
 	if (!verify) lines = [{key: 'none', tone: 'warn', text: 'No engine to verify against in this console.'}];
 	else if (!state) lines = planLines(verify.plan);
-	else lines = [phaseLine(state, now), ...checkLines(state), ...errorLines(state)];
+	else lines = [phaseLine(state, now, model.readOnly), ...checkLines(state), ...errorLines(state)];
 
 	const footer = running ? <FooterLine tone="muted" text="esc leaves it running in the background; come back to step 6 to see it" /> : null;
 	const keys = running ? 's: stop  PgUp/PgDn  esc: back (keeps running)' : `v: ${state ? 'verify again' : 'verify'}  PgUp/PgDn  esc: back  q: quit`;
