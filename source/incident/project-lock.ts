@@ -1,7 +1,7 @@
 import {readFileSync, unlinkSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
 import {ConsoleError} from '../errors.js';
-import {syncDir, writeFileAtomic} from './atomic-file.js';
+import {errorCode, isDiskFull, syncDir, writeFileAtomic} from './atomic-file.js';
 import {createLockFile, isHeldBy, processStartTime, readLockFile, removeIfSame, staleReason, type FileLockHolder} from './file-lock.js';
 import {projectFiles} from './layout.js';
 import type {Operator} from './operator.js';
@@ -112,6 +112,18 @@ export interface Acquired {
  * unless `takeOverStale`.
  */
 export async function acquireLock(projectDir: string, holder: LockHolder, options: AcquireOptions = {}): Promise<Acquired> {
+	try {
+		return await acquire(projectDir, holder, options);
+	} catch (error) {
+		// Before anything has changed: one sentence, not a stack (the fault suite fills the disk).
+		if (isDiskFull(error)) {
+			throw new ConsoleError(`the disk holding ${projectDir} is full (${errorCode(error)}): the project lock cannot be written, so nothing was changed; free some space there, or pass --state-dir on another disk`);
+		}
+		throw error;
+	}
+}
+
+async function acquire(projectDir: string, holder: LockHolder, options: AcquireOptions): Promise<Acquired> {
 	await mkdir(projectDir, {recursive: true, mode: 0o700});
 	const file = lockFile(projectDir);
 	for (let attempt = 0; attempt < 5; attempt++) {
