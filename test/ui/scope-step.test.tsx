@@ -159,7 +159,12 @@ test('Scope end to end: failing services and their last 50 lines, health, the qu
 	frame = await ui.frame(f => f.includes('Recommendation: HOTFIX'));
 	assert.match(frame, /under 30 minutes/);
 	assert.match(frame, /Next: 2 Capture evidence; ship the fix, then 6 Verify/);
-	assert.match(frame, /enter: accept {2}r: roll back {2}h: hotfix/);
+	assert.match(frame, /enter: accept {2}b: roll back {2}h: hotfix/);
+	// r means "probe again" here too, as everywhere: it decides nothing.
+	const probesBefore = counter.calls;
+	await ui.press('r');
+	await ui.frame(() => counter.calls === probesBefore + 1);
+	assert.match(await ui.frame(f => f.includes('Recommendation')), /Recommendation: HOTFIX/);
 	await ui.press('\r');
 
 	frame = await ui.frame(f => f.includes('Decision: HOTFIX') && f.includes('c: change'));

@@ -7,10 +7,9 @@ export const KEYS: ReadonlyArray<[string, string]> = [
 	['tab, 1–9', 'show the next / the Nth service\'s logs'],
 	['a', 'all services\' logs interleaved'],
 	['f', 'follow the logs, or pause them where they are'],
-	['PgUp PgDn', 'scroll the logs (pauses them; the title says which lines show)'],
-	['Home End', 'the oldest kept lines; back to the newest, following'],
+	['PgUp PgDn', 'scroll the logs (pauses them); Home: oldest, End: follow again'],
 	['n N', 'with a filter: the previous / next matching line'],
-	['u', 'show secrets in the logs as they are, or mask them again (recorded)'],
+	['u', 'show secrets in the logs, or mask them again (recorded)'],
 	['t', 'show or hide timestamps'],
 	['w', 'wrap long lines, or cut them at the edge'],
 	['/', 'filter the logs (a regex, live; enter keeps it, esc clears it)'],
@@ -28,7 +27,9 @@ export function HelpOverlay({readOnly}: {readOnly: boolean}) {
 					{what}
 				</Text>
 			))}
-			<Text>An open step lists its own keys on its last lines (answers, confirmations, scrolling).</Text>
+			<Text wrap="wrap">
+				<Text bold>In a step </Text>enter confirms · r reads or probes again · PgUp/PgDn scroll · esc back; a typed confirmation takes every letter, q too. Each step lists its keys on its last line.
+			</Text>
 			{readOnly ? <Text>Read-only: actions that change anything are hidden.</Text> : null}
 		</Box>
 	);

@@ -94,8 +94,8 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 			const page = Math.max(1, layout.logRows);
 			if (key.upArrow || key.pageUp) return setScroll(s => Math.min(maxScroll, Math.min(s, maxScroll) + (key.pageUp ? page : 1)));
 			if (key.downArrow || key.pageDown) return setScroll(s => Math.max(0, Math.min(s, maxScroll) - (key.pageDown ? page : 1)));
-			// In the decision, r means "roll back"; p re-probes everywhere.
-			if ((input === 'p' || (input === 'r' && asking?.phase !== 'decision')) && configured.length > 0) return health.probe();
+			// r (and p) probe again, everywhere: one meaning per key across the steps.
+			if ((input === 'p' || input === 'r') && configured.length > 0) return health.probe();
 			questionnaire.handle(input, key);
 		},
 		{isActive: active},
@@ -107,7 +107,7 @@ export function ScopeStep({model, snapshot, record, events, rows, columns, activ
 	const lines = [
 		...(recorded ? decisionLines(recorded, asking !== null, readOnly, layout) : []),
 		...servicesLines(snapshot, failing, current, {lines: logLines, offset, maxScroll}, layout, width),
-		...healthLines(configured, health, layout, asking?.phase === 'decision' ? 'p' : 'r'),
+		...healthLines(configured, health, layout, 'r'),
 		...(releaseLine ? [{key: 'release', tone: release.value?.error ? ('warn' as const) : ('muted' as const), text: releaseLine}] : []),
 		...measuredLines,
 		...questionnaireLines(asking, readOnly, model.readOnlyReason, recorded, measured),

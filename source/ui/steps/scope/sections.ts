@@ -184,7 +184,7 @@ export function keyLine(asking: Asking | null, readOnly: boolean, recorded: Scop
 		case 'note':
 			return 'type the note  enter: done  esc: skip  (q is a letter here)';
 		case 'decision':
-			return `enter: accept  r: roll back  h: hotfix  ⌫: note  ${browse}`;
+			return `enter: accept  b: roll back  h: hotfix  ⌫: note  ${browse}`;
 		case 'saving':
 			return browse;
 	}

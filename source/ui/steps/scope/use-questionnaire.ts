@@ -118,7 +118,7 @@ export function useQuestionnaire(options: {
 			}
 			if (a.phase === 'decision') {
 				if (key.return) void save(a, decide(a.answers, options.measured?.() ?? null).decision);
-				else if (input === 'r') void save(a, 'rollback');
+				else if (input === 'b') void save(a, 'rollback');
 				else if (input === 'h') void save(a, 'hotfix');
 				else if (key.backspace || key.delete) setAsking({...a, phase: 'note'});
 				else return false;
