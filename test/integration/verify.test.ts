@@ -4,7 +4,7 @@
 // crash-looping service and an error rate over the baseline. Short windows and retries
 // (settings allow them) keep it fast.
 import assert from 'node:assert/strict';
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -217,6 +217,12 @@ services:
 `,
 		);
 		await stack.up();
+		// The rate the last verified release ran with: the baseline this run is held to.
+		await mkdir(path.join(stateDir, stack.projectName), {recursive: true});
+		await writeFile(
+			path.join(stateDir, stack.projectName, 'releases.jsonl'),
+			`${JSON.stringify({time: '2026-11-20T10:00:00.000Z', event: 'verified', tag: 'v1.3.8', digests: {}, imageIds: {}, migrationHead: null, operator: null, errorBaseline: {perMinute: {web: 0, worker: 1.5}, windowMs: 300_000}})}\n`,
+		);
 		// Until the crasher has crashed once.
 		for (let i = 0; i < 40; i++) {
 			const {stdout} = await runCli(['status', '--json', '--project-dir', stack.dir]);
@@ -231,9 +237,9 @@ services:
 		assert.equal(exitCode, 1);
 		assert.equal(json.verified, false);
 		assert.match(text.stdout, /FAIL services running, healthy, not crash-looping: .*crasher: crash-looping, /);
-		assert.match(text.stdout, /FAIL error rate worker: worker: \d+\.\d error lines\/min, over the 2\.0\/min allowed without a baseline/);
+		assert.match(text.stdout, /FAIL error rate worker: worker: \d+\.\d error lines\/min, over 1\.5× its baseline 1\.5\/min \(limit 2\.3\/min\)/);
 		assert.equal(json.checks.find(c => c.id === 'errors:web')?.status, 'pass');
-		assert.equal((await releases(stack)).filter(r => r.event === 'verified').length, 0);
+		assert.equal((await releases(stack)).filter(r => r.event === 'verified').length, 1, 'nothing added on a fail');
 	});
 });
 
