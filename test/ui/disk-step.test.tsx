@@ -109,3 +109,20 @@ test('read-only: the plan is shown, nothing runs', async () => {
 	await press('\u001B');
 	await frame(f => f.includes('Checklist'));
 });
+
+test('opened under the threshold, the step is done at once, with the figures (no ◐ left behind)', async () => {
+	const fake: FakeModel = await fakeModel({services: [serviceRow('web')]});
+	const w = world();
+	w.state.freed = 61 * GB; // 24 GB used of 100: 24% against 80%
+	fake.model.disk = diskModelOver(w, `${fake.dir}/evidence`);
+	const {frame, press} = mountApp(fake, {size, cleanups});
+	await frame(f => f.includes('Checklist'));
+	for (let i = 0; i < 4; i++) await press('\u001B[B');
+	await press('\r');
+	await frame(f => f.includes('Step 5 · Free disk') && f.includes('24%'));
+	await frame(() => events(fake).some(e => e.step === 'disk' && e.type === 'step_status' && e.data['status'] === 'done'));
+	const done = events(fake).findLast(e => e.step === 'disk' && e.type === 'step_status')!;
+	assert.deepEqual(done.data, {status: 'done', reason: 'under the threshold: 24% used, threshold 80%'});
+	await press('\u001B');
+	await frame(f => /5 Free disk\s+●/.test(f));
+});

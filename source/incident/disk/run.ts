@@ -205,3 +205,13 @@ export async function runDiskStep(
 	else if (!over) await recordStatus(runner.record, 'disk', 'done');
 	return {...result, over};
 }
+
+/**
+ * What a fresh look at the disk says of the step: done once every watched filesystem is under
+ * the threshold (nothing to free), with the figures; null while one is over.
+ */
+export function diskStepSettled(report: Pick<DiskReport, 'over' | 'thresholdPercent' | 'filesystems'>): {status: 'done'; reason: string} | null {
+	if (report.over) return null;
+	const worst = Math.max(0, ...report.filesystems.map(f => f.usedPercent));
+	return {status: 'done', reason: `under the threshold: ${Math.round(worst)}% used, threshold ${report.thresholdPercent}%`};
+}

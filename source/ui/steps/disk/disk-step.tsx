@@ -1,7 +1,9 @@
 import {Text, useInput} from 'ink';
-import {useState} from 'react';
+import {useEffect, useState} from 'react';
 import type {DiskAction} from '../../../incident/disk/plan.js';
-import type {DiskActionResult, DiskPruneResult} from '../../../incident/disk/run.js';
+import {diskStepSettled, type DiskActionResult, type DiskPruneResult} from '../../../incident/disk/run.js';
+import {stepStatuses} from '../../../incident/incident-store.js';
+import {recordStatus} from '../../../incident/step-kit.js';
 import {actionVerbs, clip} from '../../../presentation/disk-format.js';
 import {formatBytes} from '../../../presentation/format.js';
 import {errorText} from '../../../presentation/text.js';
@@ -15,7 +17,7 @@ import {Toned} from '../../theme.js';
 import type {StepProps} from '../step-props.js';
 import {actionLines, headLines, keptLines, lastRunText} from './disk-lines.js';
 
-export type DiskStepProps = Pick<StepProps, 'model' | 'record' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'>;
+export type DiskStepProps = Pick<StepProps, 'model' | 'record' | 'rows' | 'columns' | 'active' | 'onClose' | 'onQuit'> & Partial<Pick<StepProps, 'events'>>;
 
 /** A yes/no question about running one action, or every safe one. */
 type Asking = {kind: 'one'; action: DiskAction} | {kind: 'all'; actions: DiskAction[]};
@@ -27,7 +29,7 @@ type Asking = {kind: 'one'; action: DiskAction} | {kind: 'all'; actions: DiskAct
  * `k` shows what is kept and why. The domain (runDiskStep) records each action and the
  * step's status, as `disk prune` does.
  */
-export function DiskStep({model, record, rows, columns, active, onClose, onQuit}: DiskStepProps) {
+export function DiskStep({model, record, events, rows, columns, active, onClose, onQuit}: DiskStepProps) {
 	const disk = model.disk;
 	const loaded = useAbortableLoad(disk ? signal => disk.gather(signal) : null, [disk]);
 	const [cursor, setCursor] = useState(0);
@@ -41,6 +43,13 @@ export function DiskStep({model, record, rows, columns, active, onClose, onQuit}
 	const [note, setNote] = useState<string | null>(null);
 
 	const report = loaded.value;
+	// Under the threshold there is nothing to free: the step is done, and the checklist says so.
+	useEffect(() => {
+		if (!report || model.readOnly || runningRef.current) return;
+		const settled = diskStepSettled(report);
+		const last = events ? stepStatuses(events).disk : null;
+		if (settled && last?.status !== 'done') void recordStatus(record, 'disk', settled.status, settled.reason).catch(() => {});
+	}, [report]);
 	const actions = report?.plan.actions ?? [];
 	const at = Math.min(cursor, Math.max(0, actions.length - 1));
 	const selected = actions[at] ?? null;
