@@ -29,10 +29,10 @@ export function verdictText(state: VerifyState, readOnly = false): string {
 	const reasons = failures(state);
 	lines.push('');
 	if (state.verified && readOnly) lines.push(`verified: ${state.tag ?? 'the release'} passed every check (--read-only: nothing recorded)`);
-	else if (state.verified) lines.push(`verified: ${state.tag ?? 'the release'} is recorded as verified, the next rollback's last known good`);
+	else if (state.verified && state.recorded) lines.push(`verified: ${state.recorded} is recorded as verified, the next rollback's last known good`);
+	else if (state.verified) lines.push('verified, but not recorded: the release services\' images have no digests to name the release by');
 	else if (state.interrupted) lines.push(`stopped: not verified (what was seen so far is in the incident's timeline)`);
 	else lines.push(`not verified: ${reasons.length} ${reasons.length === 1 ? 'check' : 'checks'} failed; nothing was changed`);
-	if (state.verified && !state.tag && !readOnly) lines.push('(the release services run different tags: no release was recorded)');
 	return `${lines.join('\n')}\n`;
 }
 

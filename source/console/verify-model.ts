@@ -77,7 +77,7 @@ export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, 
 	);
 	if (options.readOnly) return state;
 	await started;
-	await recordOutcome(record, state, {
+	const {recorded} = await recordOutcome(record, state, {
 		releasesFile: file,
 		operator: {user: options.operator.user, ssh: options.operator.sshConnection, pid: process.pid},
 		incident: options.incidentId,
@@ -87,6 +87,7 @@ export async function verifyAndRecord(outside: VerifyOutside, record: Recorder, 
 				? async () => (await import('./database-model.js')).migrationHeadOf(options.loaded.project, state.releaseServices)
 				: options.migrationHead,
 	});
+	state.recorded = recorded?.tag ?? null;
 	return state;
 }
 

@@ -4,7 +4,8 @@
 import {mkdir} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {confirmationFor, recordStatus, runAction, type Action, type Recorder} from '../step-kit.js';
-import {appendRelease, readReleases, type ReleaseRecord} from '../stabilise/releases.js';
+import {parseImageRef, repositoryName} from '../../engine/image-ref.js';
+import {appendRelease, readReleases, setLabel, type ReleaseRecord} from '../stabilise/releases.js';
 import {formatMs} from '../duration.js';
 import {failures, type ErrorBaseline, type VerifyState} from './run.js';
 
@@ -48,14 +49,19 @@ export async function recordOutcome(record: Recorder, state: VerifyState, option
 	const reasons = failures(state);
 	const errorRates = Object.fromEntries(state.errors.map(e => [e.service, {rate: Number(e.rate.toFixed(3)), count: e.count, baseline: e.baseline, limit: Number(e.limit.toFixed(3))}]));
 	let recorded: ReleaseRecord | null = null;
-	if (state.verified && state.tag) {
-		const tag = state.tag;
-		const digests: Record<string, string | null> = {};
-		const imageIds: Record<string, string | null> = {};
-		for (const s of state.services.filter(s => state.releaseServices.includes(s.service))) {
-			digests[s.service] = s.image.digest;
-			imageIds[s.service] = s.image.id;
-		}
+	const digests: Record<string, string | null> = {};
+	const imageIds: Record<string, string | null> = {};
+	const images: Record<string, {repository: string; tag: string | null}> = {};
+	for (const s of state.services.filter(s => state.releaseServices.includes(s.service))) {
+		digests[s.service] = s.image.digest;
+		imageIds[s.service] = s.image.id;
+		const reference = s.image.configured;
+		if (reference) images[s.service] = {repository: repositoryName(parseImageRef(reference)), tag: s.image.tag};
+	}
+	// Services whose tags disagree (each names its own image) are known by their digests, as Stabilise names them.
+	const known = Object.values(digests);
+	const tag = state.tag ?? (known.length > 0 && known.every(Boolean) ? setLabel(digests as Record<string, string>) : null);
+	if (state.verified && tag) {
 		const action: Action = {
 			id: `record-verified:${tag}`,
 			title: `record ${tag} as verified (the next rollback's last known good)`,
@@ -73,6 +79,7 @@ export async function recordOutcome(record: Recorder, state: VerifyState, option
 				tag,
 				digests,
 				imageIds,
+				images,
 				migrationHead,
 				operator: options.operator,
 				incident: options.incident,
@@ -84,7 +91,7 @@ export async function recordOutcome(record: Recorder, state: VerifyState, option
 		});
 	}
 	const summary = state.verified
-		? `${state.tag ?? 'the release'} verified: ${state.checks.filter(c => c.status === 'pass').length} checks passed over ${formatMs(state.windowMs)}`
+		? `${tag ?? 'the release'} verified: ${state.checks.filter(c => c.status === 'pass').length} checks passed over ${formatMs(state.windowMs)}`
 		: state.interrupted
 			? `stopped before the end: ${reasons.join('; ') || 'nothing failed yet'}`
 			: `not verified: ${reasons.join('; ')}`;
@@ -92,7 +99,7 @@ export async function recordOutcome(record: Recorder, state: VerifyState, option
 		runId: state.runId,
 		verified: Boolean(state.verified),
 		interrupted: state.interrupted,
-		tag: state.tag,
+		tag,
 		summary,
 		failures: reasons,
 		checks: checksData(state),

@@ -69,6 +69,8 @@ export interface VerifyState {
 	finished: boolean;
 	verified: boolean | null;
 	interrupted: boolean;
+	/** The release recorded `verified` in releases.jsonl after a pass (its tag, or its set label); null until then. */
+	recorded: string | null;
 }
 
 export interface VerifyOutside {
@@ -159,6 +161,7 @@ export async function runVerify(outside: VerifyOutside, options: VerifyOptions, 
 		finished: false,
 		verified: null,
 		interrupted: false,
+		recorded: null,
 	};
 	const emit = () => onState({...state, checks: state.checks.map(c => ({...c})), errors: [...state.errors]});
 	const row = (id: string) => state.checks.find(c => c.id === id)!;

@@ -40,10 +40,17 @@ export function errorLines(state: VerifyState): Line[] {
 }
 
 /** The countdown: what is being checked now and how long the window still runs. */
-export function phaseLine(state: VerifyState, now: number, readOnly = false): Line {
+export function phaseLine(state: VerifyState, now: number, options: {readOnly?: boolean; running?: boolean} = {}): Line {
 	if (state.finished) {
+		const passed = options.readOnly
+			? `verified ${state.tag ?? ''}: every check passed (read-only: nothing recorded)`
+			: state.recorded
+				? `verified ${state.recorded}: recorded as verified — the next rollback's last known good`
+				: options.running
+					? `verified ${state.tag ?? ''}: recording the release…`
+					: `verified, but not recorded: the release services' images have no digests to name the release by`;
 		return state.verified
-			? {key: 'phase', text: readOnly ? `verified ${state.tag ?? ''}: every check passed (read-only: nothing recorded)` : `verified ${state.tag ?? ''}: recorded as verified — the next rollback's last known good`, tone: 'good', bold: true}
+			? {key: 'phase', text: passed, tone: 'good', bold: true}
 			: {key: 'phase', text: state.interrupted ? 'stopped: not verified (what was seen is in the timeline)' : 'not verified: the failing checks are above; nothing was changed', tone: 'bad', bold: true};
 	}
 	const left = Math.max(0, state.windowEndsAt - now);

@@ -51,7 +51,7 @@ export function VerifyStep({model, record, rows, columns, active, onClose, onQui
 	let lines: Line[];
 	if (!verify) lines = [{key: 'none', tone: 'warn', text: 'No engine to verify against in this console.'}];
 	else if (!state) lines = planLines(verify.plan);
-	else lines = [phaseLine(state, now, model.readOnly), ...checkLines(state), ...errorLines(state)];
+	else lines = [phaseLine(state, now, {readOnly: model.readOnly, running}), ...checkLines(state), ...errorLines(state)];
 
 	const footer = running ? <FooterLine tone="muted" text="esc leaves it running in the background; come back to step 6 to see it" /> : null;
 	const keys = running ? 's: stop  PgUp/PgDn  esc: back (keeps running)' : `v: ${state ? 'verify again' : 'verify'}  PgUp/PgDn  esc: back  q: quit`;
