@@ -109,8 +109,25 @@ export async function appendText(file: string, text: Data, {mode = 0o600}: {mode
 
 /** Appends one line (a newline is added; the line must not contain one) and fsyncs. */
 export async function appendLine(file: string, line: string): Promise<void> {
-	if (line.includes('\n')) throw new Error(`appendLine: the line for ${file} contains a newline`);
-	await appendText(file, `${line}\n`);
+	await appendLines(file, [line]);
+}
+
+/**
+ * Appends whole lines in one write and fsyncs. After a torn last line (a crash mid-write) the
+ * first one starts on a fresh line, so the torn one stays skipped and no new line is lost to it.
+ */
+export async function appendLines(file: string, lines: readonly string[], {mode = 0o600}: {mode?: number} = {}): Promise<void> {
+	if (lines.some(line => line.includes('\n'))) throw new Error(`appendLines: a line for ${file} contains a newline`);
+	const handle = await open(file, 'a+', mode);
+	try {
+		const {size} = await handle.stat();
+		const last = Buffer.alloc(1);
+		const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+		await writeAll(handle, toBuffer(`${torn ? '\n' : ''}${lines.map(line => `${line}\n`).join('')}`));
+		await handle.sync();
+	} finally {
+		await handle.close();
+	}
 }
 
 export interface JsonLinesScan<T> {

@@ -223,9 +223,13 @@ export async function captureEvidence(plan: EvidencePlan, options: CaptureOption
 				await writeManifest(dir, buildManifest(head, items, true, iso(now())));
 				break;
 			} catch (error) {
-				const full = error instanceof DiskFull ? error : isDiskFull(error) ? new DiskFull('manifest.json', errorCode(error) ?? 'ENOSPC') : null;
+				const code = errorCode(error) ?? '';
+				// The state dir's filesystem went away (unmounted, remounted read-only): like a full disk, carry on in the fallback.
+				const gone = ['ENOENT', 'EROFS', 'EIO', 'ESTALE'].includes(code);
+				const full = error instanceof DiskFull ? error : isDiskFull(error) || gone ? new DiskFull('manifest.json', code || 'ENOSPC') : null;
 				if (!full) throw error;
-				const moved = await placeAfterDiskFull(place, full.file, full.code, env);
+				const placed = await placeAfterDiskFull(place, full.file, full.code, env);
+				const moved = placed && gone ? {...placed, reason: `the filesystem holding ${place.incidentDir} is gone or read-only (${code}) while writing ${full.file}`} : placed;
 				if (!moved) {
 					throw new ConsoleError(
 						`the disk holding ${dir} is full (${full.code}) and no tmpfs fallback is writable: free space, or set ROLLBACK_CONSOLE_FALLBACK_DIR`,

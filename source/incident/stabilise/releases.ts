@@ -3,7 +3,7 @@ import {join} from 'node:path';
 import semver from 'semver';
 import type {RepositoryImage} from '../../engine/types.js';
 import type {GithubRelease} from '../../engine/github-releases.js';
-import {appendLine, appendText, readJsonLines} from '../atomic-file.js';
+import {appendLine, appendLines, readJsonLines} from '../atomic-file.js';
 import {projectFiles} from '../layout.js';
 
 /**
@@ -63,7 +63,7 @@ export function appendRelease(file: string, record: ReleaseRecord): Promise<void
 
 /** Several records in one write (and one fsync): a run's outcome lands whole or not at all. */
 export function appendReleases(file: string, records: readonly ReleaseRecord[]): Promise<void> {
-	return appendText(file, records.map(r => `${JSON.stringify(r)}\n`).join(''));
+	return appendLines(file, records.map(r => JSON.stringify(r)));
 }
 
 /** A tag as SemVer ('v1.3.9' → '1.3.9'), or null for tags like 'latest' or 'main-4f2a'. */
