@@ -27,6 +27,7 @@ import {currentOperator} from '../incident/operator.js';
 import {exitCodes} from '../errors.js';
 import {createDatabaseModel} from './database-model.js';
 import {createVerifyModel, verifyOutside} from './verify-model.js';
+import {leanUiImports} from './lean-ui-imports.js';
 import type {ServiceStatus} from '../incident/service-status.js';
 import type {GateAnswer, IncidentGate} from '../ui/incident-gate.js';
 
@@ -173,6 +174,7 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 /** The interactive console: opens the model, hands it to the UI, closes it on the way out. */
 export async function run(options: GlobalOptions): Promise<number> {
 	// The UI loads while the engine and compose answer.
+	leanUiImports();
 	const ui = import('../ui/run-console.js');
 	const color = useColor(process.stdout, process.env, options.color);
 	const ask: AskGate = async (name, gate, services) => (await import('../ui/run-gate.js')).askGate(name, gate, services, {color});

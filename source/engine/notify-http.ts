@@ -1,7 +1,7 @@
 // Posting JSON to webhooks and APIs (ky): a per-attempt timeout (default 5 s), a total
 // deadline so nothing hangs, retries on 5xx and 429 honouring Retry-After. Never throws:
 // the answer says what happened, so a failed notification never fails what sent it.
-import ky, {isHTTPError, isNetworkError, isTimeoutError} from 'ky';
+import type {KyInstance} from 'ky';
 import {networkCodes} from './network-codes.js';
 
 export interface PostOptions {
@@ -36,7 +36,13 @@ export function safeUrl(url: string): string {
 	}
 }
 
-function describe(error: unknown, timeoutMs: number): string {
+// ky (20 modules) is loaded on the first request, not with the console: notifications are
+// rare, the console's first frame is not.
+type Ky = typeof import('ky');
+let loaded: Ky | undefined;
+const loadKy = async (): Promise<Ky> => (loaded ??= await import('ky'));
+
+function describe({isTimeoutError, isNetworkError}: Ky, error: unknown, timeoutMs: number): string {
 	if (isTimeoutError(error)) return `no answer within ${timeoutMs / 1000} s`;
 	const cause = (error as {cause?: {code?: string; cause?: {code?: string}}})?.cause;
 	const code = cause?.code ?? cause?.cause?.code;
@@ -63,6 +69,8 @@ export async function sendJson(method: 'post' | 'get', url: string, json: unknow
 	const started = performance.now();
 	let attempts = 0;
 	const ms = () => Math.round(performance.now() - started);
+	const lib = await loadKy();
+	const ky: KyInstance = lib.default;
 	try {
 		const response = await ky(url, {
 			method,
@@ -86,12 +94,12 @@ export async function sendJson(method: 'post' | 'get', url: string, json: unknow
 		});
 		return {ok: true, status: response.status, body: await answer(response), attempts: Math.max(1, attempts), ms: ms(), error: null};
 	} catch (error) {
-		if (isHTTPError(error)) {
+		if (lib.isHTTPError(error)) {
 			const body = await answer(error.response);
 			const message = body && typeof body === 'object' && typeof (body as {message?: unknown}).message === 'string' ? `: ${(body as {message: string}).message}` : '';
 			return {ok: false, status: error.response.status, body, attempts: Math.max(1, attempts), ms: ms(), error: `${safeUrl(url)} answered ${error.response.status}${message}`};
 		}
-		return {ok: false, status: null, body: null, attempts: Math.max(1, attempts), ms: ms(), error: `${safeUrl(url)}: ${describe(error, timeoutMs)}`};
+		return {ok: false, status: null, body: null, attempts: Math.max(1, attempts), ms: ms(), error: `${safeUrl(url)}: ${describe(lib, error, timeoutMs)}`};
 	}
 }
 

@@ -1,4 +1,6 @@
-import type Conf from 'conf';
+import {mkdirSync, readFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {ConsoleError} from '../errors.js';
 
 /** The operator's own settings (not the project's): ~/.config/rollback-console/config.json. */
@@ -16,22 +18,42 @@ const limits: Record<keyof OperatorSettings, [number, number]> = {
 	logTailLines: [0, 100_000],
 };
 
-/** Async so the console can read it while the engine answers: loading conf takes ~100 ms. */
+/** Where conf keeps the file for projectName 'rollback-console' (env-paths' Linux config dir). */
+export function operatorSettingsFile(options: {cwd?: string} = {}, env: NodeJS.ProcessEnv = process.env): string {
+	const dir = options.cwd ?? path.join(env['XDG_CONFIG_HOME'] || path.join(os.homedir(), '.config'), 'rollback-console');
+	return path.join(dir, 'config.json');
+}
+
+/**
+ * conf's file, read as conf reads it (JSON; none yet: defaults, and its directory made for the
+ * operator to put one in), without loading conf: its ajv and semver are ~150 modules, a
+ * large part of the console's start-up.
+ */
 export async function readOperatorSettings(options: {cwd?: string} = {}): Promise<OperatorSettings> {
-	const {default: ConfStore} = await import('conf');
-	let store: Conf<Partial<OperatorSettings>>;
+	const file = operatorSettingsFile(options);
+	let stored: Partial<Record<keyof OperatorSettings, unknown>> = {};
 	try {
-		store = new ConfStore<Partial<OperatorSettings>>({projectName: 'rollback-console', projectSuffix: '', ...(options.cwd ? {cwd: options.cwd} : {})});
+		stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
 	} catch (error) {
-		throw new ConsoleError(`cannot read the operator settings: ${(error as Error).message}`);
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+			throw new ConsoleError(`cannot read the operator settings: ${file}: ${(error as Error).message}`);
+		}
+		try {
+			mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
+		} catch {
+			// Only a convenience: the defaults stand.
+		}
+	}
+	if (!stored || typeof stored !== 'object' || Array.isArray(stored)) {
+		throw new ConsoleError(`cannot read the operator settings: ${file}: not a JSON object`);
 	}
 	const settings = {...defaults};
 	for (const key of Object.keys(defaults) as Array<keyof OperatorSettings>) {
-		const value = store.get(key);
+		const value = stored[key];
 		if (value === undefined) continue;
 		const [min, max] = limits[key];
 		if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-			throw new ConsoleError(`${store.path}: ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+			throw new ConsoleError(`${file}: ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
 		}
 		settings[key] = value;
 	}

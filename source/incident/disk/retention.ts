@@ -1,4 +1,6 @@
-import semver from 'semver';
+// semver's functions one by one: its index loads all 47 of its files, on the console's start-up path.
+import rcompare from 'semver/functions/rcompare.js';
+import gt from 'semver/functions/gt.js';
 import type {ImageTemplate} from '../stabilise/release-services.js';
 import {valueFor} from '../stabilise/release-services.js';
 import {buildCandidates, lastKnownGood, semverOf, type ReleaseRecord} from '../stabilise/releases.js';
@@ -105,7 +107,7 @@ export function computeRetention(input: RetentionInput): Retention {
 
 function newestFirst(a: string, b: string): number {
 	const [sa, sb] = [semverOf(a), semverOf(b)];
-	if (sa && sb) return semver.rcompare(sa, sb);
+	if (sa && sb) return rcompare(sa, sb);
 	if (sa) return -1;
 	if (sb) return 1;
 	return a.localeCompare(b);
@@ -140,7 +142,7 @@ export function keepReason(retention: Retention, image: {id: string; repoTags: s
 	const current = retention.current ? semverOf(retention.current) : null;
 	for (const value of values) {
 		const version = semverOf(value);
-		if (current && version && semver.gt(version, current) && !retention.rolledBack.has(value)) return `${value} is newer than the current release ${retention.current} (perhaps the next deploy)`;
+		if (current && version && gt(version, current) && !retention.rolledBack.has(value)) return `${value} is newer than the current release ${retention.current} (perhaps the next deploy)`;
 	}
 	return null;
 }

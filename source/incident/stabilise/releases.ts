@@ -1,6 +1,10 @@
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
-import semver from 'semver';
+// semver's functions one by one: its index loads all 47 of its files, on the console's start-up path.
+import valid from 'semver/functions/valid.js';
+import clean from 'semver/functions/clean.js';
+import rcompare from 'semver/functions/rcompare.js';
+import lt from 'semver/functions/lt.js';
 import type {RepositoryImage} from '../../engine/types.js';
 import type {GithubRelease} from '../../engine/github-releases.js';
 import {appendLine, appendLines, readJsonLines} from '../atomic-file.js';
@@ -67,7 +71,7 @@ export function appendReleases(file: string, records: readonly ReleaseRecord[]):
 }
 
 /** A tag as SemVer ('v1.3.9' → '1.3.9'), or null for tags like 'latest' or 'main-4f2a'. */
-export const semverOf = (tag: string): string | null => semver.valid(semver.clean(tag, {loose: true}) ?? '') ?? null;
+export const semverOf = (tag: string): string | null => valid(clean(tag, {loose: true}) ?? '') ?? null;
 
 export interface Candidate {
 	tag: string;
@@ -154,7 +158,7 @@ export function rolledBackNote(c: Pick<Candidate, 'rolledBackFrom'>): string | n
 
 /** Newest first: SemVer tags by version, then the others by date. */
 export function compareCandidates(a: Pick<Candidate, 'tag' | 'semver' | 'date'>, b: Pick<Candidate, 'tag' | 'semver' | 'date'>): number {
-	if (a.semver && b.semver) return semver.rcompare(a.semver, b.semver) || a.tag.localeCompare(b.tag);
+	if (a.semver && b.semver) return rcompare(a.semver, b.semver) || a.tag.localeCompare(b.tag);
 	if (a.semver) return -1;
 	if (b.semver) return 1;
 	return (b.date ?? '').localeCompare(a.date ?? '') || a.tag.localeCompare(b.tag);
@@ -163,7 +167,7 @@ export function compareCandidates(a: Pick<Candidate, 'tag' | 'semver' | 'date'>,
 /** Whether `a` is an older release than `b` (SemVer when both are, else by date). */
 function olderThan(a: Candidate, b: Candidate | null): boolean {
 	if (!b) return true;
-	if (a.semver && b.semver) return semver.lt(a.semver, b.semver);
+	if (a.semver && b.semver) return lt(a.semver, b.semver);
 	if (a.date && b.date) return a.date < b.date;
 	return false;
 }
