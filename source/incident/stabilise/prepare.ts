@@ -230,6 +230,10 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 	const checking = connecting.then(engine => engine.version());
 	// -p or COMPOSE_PROJECT_NAME is the name compose will report: no need to wait for it.
 	const early = project.name ? connecting.then(engine => engine.projectContainers(project.name!)) : null;
+	// Awaited below; until then, one failing first (no access to the socket) must not leave the
+	// others rejected unhandled, which kills the process with a stack instead of one line.
+	checking.catch(() => {});
+	early?.catch(() => {});
 	const reading = readComposeFiles(project);
 	const {config, settings, raw} = await loading;
 	const engine = await connecting;
@@ -257,6 +261,7 @@ export async function gather(outside: StabiliseOutside, project: ComposeProject,
 		readTextOrNull(envPath),
 		peekIncidentEvents(projectDir),
 	]);
+	rest.catch(() => {});
 	const containers = await (early && project.name === name ? early : engine.projectContainers(name));
 	await checking;
 	const [records, local, envText, incident] = await rest;
