@@ -21,7 +21,7 @@ const suites = {
 	// Run alone, after the rest: it times the first frame in a real terminal.
 	e2e: files(['test/e2e/**/*.test.ts']),
 	// Run alone, last: it stops and starts its own dockerd, fills disks and times the console.
-	faults: files(['test/faults/**/*.test.ts']),
+	faults: files(['test/faults/**/*.test.ts', 'test/faults/**/*.test.tsx']),
 };
 
 function run(command, args, options = {}) {
