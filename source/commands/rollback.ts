@@ -160,17 +160,17 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		tell(await announce(announcement, result?.success ? 'rollback_completed' : 'rollback_failed', {from: plan.from.tag, to: plan.to.tag, message: result?.message ?? null}));
 	}
 	trace('worker done');
-	if (options.json) {
-		process.stdout.write(
-			`${JSON.stringify({plan, runId: started.runId, incident: started.incident, worker: {pid: started.pid, output: started.paths.output}, result}, null, 2)}\n`,
-		);
-	} else process.stdout.write(`\n${summary(result, plan)}\n`);
-	if (!result?.success) return exitCodes.failedMidway;
-	// --verify: step 6 at once, on the stack just rolled back (its exit code is the answer).
-	if (options.verify) {
-		if (!options.json) process.stdout.write('\n');
-		return (await import('./verify.js')).verifyCommand({...options, wait: true});
+	const output = {plan, runId: started.runId, incident: started.incident, worker: {pid: started.pid, output: started.paths.output}, result};
+	// --verify: step 6 at once, on the stack just rolled back (its exit code is the answer); with
+	// --json, one document holds both.
+	if (result?.success && options.verify) {
+		if (!options.json) process.stdout.write(`\n${summary(result, plan)}\n\n`);
+		const {verifyCommand} = await import('./verify.js');
+		return verifyCommand({...options, wait: true}, options.json ? verify => process.stdout.write(`${JSON.stringify({...output, verify}, null, 2)}\n`) : undefined);
 	}
+	if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+	else process.stdout.write(`\n${summary(result, plan)}\n`);
+	if (!result?.success) return exitCodes.failedMidway;
 	return exitCodes.ok;
 }
 

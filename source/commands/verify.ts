@@ -37,7 +37,7 @@ export function verdictText(state: VerifyState, readOnly = false): string {
 }
 
 /** Runs verify for a project already located (also `rollback --verify`). */
-export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
+export async function verifyCommand(options: GlobalOptions, writeJson?: (json: unknown) => void): Promise<ExitCode> {
 	const windowMs = windowOption(options.window);
 	const project = locateProject(options);
 	const outside = connect();
@@ -100,7 +100,9 @@ export async function verifyCommand(options: GlobalOptions): Promise<ExitCode> {
 	}
 	if (options.json) {
 		const {services, ...rest} = state;
-		process.stdout.write(`${JSON.stringify({...rest, services: services.map(s => ({service: s.service, state: s.state, health: s.health, ok: s.ok, crashLoop: s.crashLoop})), failures: failures(state), incident: incident?.id ?? null}, null, 2)}\n`);
+		const json = {...rest, services: services.map(s => ({service: s.service, state: s.state, health: s.health, ok: s.ok, crashLoop: s.crashLoop})), failures: failures(state), incident: incident?.id ?? null};
+		if (writeJson) writeJson(json);
+		else process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
 	} else process.stdout.write(verdictText(state, options.readOnly));
 	return state.verified ? exitCodes.ok : exitCodes.wanting;
 }

@@ -190,10 +190,14 @@ describe('a healthy stack, then a bad deploy', () => {
 		assert.equal(bad.exitCode, 1);
 		assert.match(bad.stdout, /FAIL services running, healthy, not crash-looping: web: /);
 
-		const result = await runCli(['rollback', '--yes', '--verify', '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
+		const result = await runCli(['rollback', '--yes', '--verify', '--json', '--project-dir', stack.dir, '--state-dir', stateDir], {timeoutMs: 120_000});
 		assert.equal(result.exitCode, 0, result.stdout + result.stderr);
-		assert.match(result.stdout, /Rolled back .* to v1\.3\.8/);
-		assert.match(result.stdout, /^verified: v1\.3\.8 is recorded as verified/m);
+		// One JSON document: the rollback's result and the verification right after it.
+		const both = JSON.parse(result.stdout) as {plan: {to: {tag: string}}; result: {success: boolean}; verify: VerifyJson & {recorded: string | null}};
+		assert.equal(both.plan.to.tag, 'v1.3.8');
+		assert.equal(both.result.success, true);
+		assert.equal(both.verify.verified, true, both.verify.failures.join('\n'));
+		assert.equal(both.verify.recorded, 'v1.3.8');
 	});
 });
 
