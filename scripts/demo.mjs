@@ -101,18 +101,18 @@ function anyFreePort() {
 }
 
 /**
- * The web port, checked before anything changes: the demo's own web may hold it (a re-run);
+ * A port of the demo's (web, db), checked before anything changes: the demo's own service may hold it (a re-run);
  * anything else holding it means another port, written to demo/.env so compose and the
  * health URL agree.
  */
-async function choosePort() {
-  const port = Number(await envValue('WEB_PORT')) || 18080;
+async function choosePort(variable, fallback, service) {
+  const port = Number(await envValue(variable)) || fallback;
   if (await portFree(port)) return port;
   const ours = await run('docker', ['compose', '--project-directory', DEMO_DIR, 'ps', '--status', 'running', '--services'], { env: composeEnv({ IMAGE_TAG: GOOD }), quiet: true });
-  if (ours.code === 0 && ours.out.split('\n').includes('web')) return port;
+  if (ours.code === 0 && ours.out.split('\n').includes(service)) return port;
   const other = await anyFreePort();
-  say(`127.0.0.1:${port} is taken by another program: the demo's web uses 127.0.0.1:${other} (WEB_PORT in demo/.env)`);
-  await setEnv('WEB_PORT', other);
+  say(`127.0.0.1:${port} is taken by another program: the demo's ${service} uses 127.0.0.1:${other} (${variable} in demo/.env)`);
+  await setEnv(variable, other);
   return other;
 }
 
@@ -143,7 +143,8 @@ async function deploy() {
   // The good release goes out through rollback-console itself, so this box's history
   // (releases.jsonl) knows v1.3.9 as verified: the last known good to roll back to.
   await build();
-  const port = await choosePort();
+  const port = await choosePort('WEB_PORT', 18080, 'web');
+  await choosePort('DB_PORT', 15432, 'db');
   await setTag(GOOD);
   const started = Date.now();
   const deployed = await run(process.execPath, [CLI, 'deploy', '--to', GOOD, '--yes', '--project-dir', 'demo'], { env: composeEnv(), quiet: true });
