@@ -10,6 +10,9 @@ import {openIncident} from '../incident/incident-store.js';
 import {currentOperator} from '../incident/operator.js';
 import {describeHolder} from '../incident/project-lock.js';
 import {recordStatus, type Recorder} from '../incident/step-kit.js';
+import {Timeline} from '../incident/timeline.js';
+import {boundaryEvent} from '../incident/database/boundary.js';
+import {incidentDir, incidentFiles, readCurrentPointer} from '../incident/layout.js';
 import {resolveStateDir} from '../incident/state-dir.js';
 import {formatBytes, formatTable} from '../presentation/format.js';
 import {connectDatabase, runLocked} from '../console/database-model.js';
@@ -89,6 +92,13 @@ function progressPrinter(json: boolean) {
 	};
 }
 
+async function recordBoundary(projectDir: string, data: Record<string, unknown>): Promise<void> {
+	const pointer = await readCurrentPointer(projectDir);
+	if (!pointer) return;
+	const timeline = await Timeline.open(incidentFiles(incidentDir(projectDir, pointer.incident)).timeline, {operator: currentOperator()});
+	await timeline.append('database', 'database_boundary', data);
+}
+
 export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
 	const [word, ...rest] = args;
 	if (word !== undefined && !['backup', 'restore', 'down'].includes(word)) throw new ConsoleError(`db: unexpected argument "${word}" (${usage})`);
@@ -105,6 +115,8 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
 	const facts = await gatherDatabase(connectDatabase(), project, stateDir.dir, {to: options.to ?? null});
 	if (!word) {
+		// Into the open incident, if there is one (the report opens none): the Stabilise plan reads it.
+		if (facts.boundary && facts.target && !options.readOnly) await recordBoundary(facts.projectDir, boundaryEvent(facts.boundary, facts.target.tag)).catch(() => {});
 		if (options.json) process.stdout.write(`${JSON.stringify({...factsJson(facts), plan: planDatabase(facts)}, null, 2)}\n`);
 		else process.stdout.write(factsText(facts) + planText(facts));
 		if (!facts.found) return exitCodes.ok;

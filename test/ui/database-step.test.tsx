@@ -86,7 +86,7 @@ async function mount() {
 }
 
 test('step 4 draws the migrations with the boundary, the flagged SQL with its line, the backups and the plan', async () => {
-	const {frame} = await mount();
+	const {fake, frame} = await mount();
 	const shown = await frame(f => f.includes('sha256'));
 	assert.match(shown, /postgres in db \(shop-db-1\)/);
 	assert.match(shown, /20260101000002 +2026-11-01 10:00:01 *│\n│ +── v1\.3\.9 ends here ──/);
@@ -98,6 +98,12 @@ test('step 4 draws the migrations with the boundary, the flagged SQL with its li
 	assert.match(shown, /3\. Step down ONE migration: 20260201000004 → 20260101000002 +\[typed\]/);
 	assert.match(shown, /DESTRUCTIVE \(heuristic\): restore a backup or step/);
 	assert.doesNotMatch(shown, /Leave the schema/);
+	// The finding goes into the timeline, where the Stabilise plan's warning reads it.
+	await frame(() => fake.model.timeline.events().some(e => e.type === 'database_boundary'));
+	const found = fake.model.timeline.events().find(e => e.type === 'database_boundary')!;
+	assert.equal(found.data['target'], 'v1.3.9');
+	assert.equal(found.data['verdict'], 'destructive');
+	assert.deepEqual(found.data['past'], ['20260201000004']);
 });
 
 test('restore needs the backup name typed; a wrong name runs nothing, the right one runs it and records it', async () => {

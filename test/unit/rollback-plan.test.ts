@@ -175,3 +175,17 @@ test('going to a release this box rolled back from is warned about, naming when,
 	assert.deepEqual(plan.warnings.map(w => w.id), ['rolled-back']);
 	assert.match(plan.warnings[0]!.text, /v1\.3\.9 is a release this box ROLLED BACK FROM: 2026-11-22 03:12 UTC by bob in incident 20261122-030000-abcd/);
 });
+
+test("the migration warning says what the Database step found for this target: additive or destructive, with the line", () => {
+	const event = (data: Record<string, unknown>, time = '2026-11-22T03:14:00.000Z') => ({time, seq: 2, operator: {user: 'a', ssh: null, pid: 1}, step: 'database' as const, type: 'database_boundary', data});
+	const captured = {time: '', seq: 1, operator: {user: 'a', ssh: null, pid: 1}, step: 'evidence' as const, type: 'evidence_capture_complete', data: {}};
+	const destructive = event({target: 'v1.3.9', verdict: 'destructive', line: '1 migration since v1.3.9 (20261121_drop_total), DESTRUCTIVE (heuristic): restore a backup or step down before rolling back'});
+	let plan = buildPlan(input({incidentEvents: [captured, destructive]}));
+	assert.deepEqual(plan.warnings.map(w => w.id), ['migration']);
+	assert.match(plan.warnings[0]!.text, /DESTRUCTIVE \(heuristic\).*\(Database step, 03:14 UTC\)$/);
+	// Another target's finding says nothing about this one; nothing past the boundary is no warning.
+	plan = buildPlan(input({incidentEvents: [captured, event({target: 'v1.3.8', verdict: 'destructive', line: 'x'})]}));
+	assert.deepEqual(plan.warnings, []);
+	plan = buildPlan(input({incidentEvents: [captured, event({target: 'v1.3.9', verdict: 'nothing-past', line: 'no migration since v1.3.9'})]}));
+	assert.deepEqual(plan.warnings, []);
+});

@@ -124,3 +124,20 @@ export function verdictLine(boundary: Boundary, targetTag: string): string {
 			return n > 0 ? `${n} migration${n === 1 ? '' : 's'} since ${targetTag} (${list}); additive or not is unknown: check the Database step` : `the migrations since ${targetTag} are unknown: check the Database step`;
 	}
 }
+
+/**
+ * The boundary as the timeline keeps it (`database_boundary` on step database), so the
+ * Stabilise plan's migration warning says what this step found — additive or destructive,
+ * with the flagged lines — instead of guessing from heads.
+ */
+export function boundaryEvent(boundary: Boundary, targetTag: string): Record<string, unknown> {
+	return {
+		target: targetTag,
+		verdict: boundary.verdict,
+		rule: boundary.rule,
+		targetHead: boundary.targetHead,
+		past: boundary.past.map(m => m.version),
+		flagged: boundary.past.flatMap(m => (m.flagged ?? []).map(f => ({version: m.version, file: m.file, ...f}))),
+		line: verdictLine(boundary, targetTag),
+	};
+}

@@ -345,10 +345,14 @@ function warnings(input: PlanInput): PlanWarning[] {
 	} else if (kind === 'rollback' && !target.verified) {
 		list.push({id: 'unverified', text: `${target.tag} is not a verified release on this box (never deployed here and found healthy)`});
 	}
-	if (target.migrationHead && input.currentMigrationHead && target.migrationHead !== input.currentMigrationHead) {
+	// The Database step's finding for this target, when it ran in this incident: additive or destructive.
+	const found = (input.incidentEvents ?? []).findLast(e => e.type === 'database_boundary' && e.data['target'] === target.tag);
+	if (found && found.data['verdict'] !== 'nothing-past') {
+		list.push({id: 'migration', text: `${String(found.data['line'])} (Database step, ${found.time.slice(11, 16)} UTC)`});
+	} else if (!found && target.migrationHead && input.currentMigrationHead && target.migrationHead !== input.currentMigrationHead) {
 		list.push({
 			id: 'migration',
-			text: `the database migrated since ${target.tag} (${target.migrationHead} → ${input.currentMigrationHead}): check the Database step first`,
+			text: `the database migrated since ${target.tag} (${target.migrationHead} → ${input.currentMigrationHead}): additive or destructive is not known yet — check the Database step first`,
 		});
 	}
 	if (input.persist === 'none') {

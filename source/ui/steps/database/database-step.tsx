@@ -1,5 +1,6 @@
 import {Text, useInput} from 'ink';
-import {useState} from 'react';
+import {useEffect, useState} from 'react';
+import {boundaryEvent} from '../../../incident/database/boundary.js';
 import type {DatabaseAction} from '../../../incident/database/plan.js';
 import type {DatabasePhase} from '../../../incident/database/run.js';
 import {recordStatus} from '../../../incident/step-kit.js';
@@ -37,6 +38,13 @@ export function DatabaseStep({model, record, rows, columns, active, onClose, onQ
 	const [message, setMessage] = useState<Message>(null);
 
 	const value = loaded.value;
+	// What the boundary is goes into the timeline, where the Stabilise plan reads it.
+	useEffect(() => {
+		const boundary = value?.facts.boundary;
+		const target = value?.facts.target;
+		if (!boundary || !target || model.readOnly) return;
+		void record('database', 'database_boundary', boundaryEvent(boundary, target.tag)).catch(() => {});
+	}, [value]);
 	const actions = value?.plan.actions ?? [];
 	const at = Math.min(cursor, Math.max(0, actions.length - 1));
 	const selected = actions[at] ?? null;
