@@ -5,7 +5,7 @@ import {PassThrough, Writable} from 'node:stream';
 import {readFileSync} from 'node:fs';
 import {createElement} from 'react';
 import {render} from 'ink';
-import {openConsole} from '../dist/source/commands/console.js';
+import {openConsole} from '../dist/source/console/open-console.js';
 import {App} from '../dist/source/ui/app.js';
 
 const [projectDir, stateDir, service] = process.argv.slice(2);

@@ -2,9 +2,13 @@ import {mkdir} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {locateProject} from '../engine/compose-project.js';
-import {connect} from '../engine/connect.js';
+import {ComposeCli} from '../engine/compose-cli.js';
+import {deferredEngine} from '../engine/deferred-engine.js';
+import {DockerEngine} from '../engine/docker-engine.js';
+import {engineAddress} from '../engine/known-errors.js';
+import {connectStatusEngine} from '../engine/status-engine.js';
 import {ConsoleError, isConsoleError} from '../errors.js';
-import {isEvidenceEngine} from '../engine/types.js';
+import {isEvidenceEngine, type Engine} from '../engine/types.js';
 import {writeFileAtomic} from '../incident/atomic-file.js';
 import type {EvidenceSources} from '../incident/evidence/collectors.js';
 import {acquireLock, holderFor, lockState, releaseLockSync} from '../incident/project-lock.js';
@@ -39,18 +43,24 @@ class GateQuit extends Error {}
 
 export interface OpenedConsole {
 	model: ConsoleModel;
+	/** Loads dockerode for the feeds and steps, when openConsole was asked to defer it. */
+	startEngine(): void;
 	/** Stops the feeds and followers. */
 	close(): void;
 }
 
 /** Builds the console's model from the real engine and the state dir, and starts its feeds. */
-export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate} = {}): Promise<OpenedConsole> {
+export async function openConsole(options: GlobalOptions, {ask, deferEngine = false}: {ask?: AskGate; deferEngine?: boolean} = {}): Promise<OpenedConsole> {
 	const project = locateProject(options);
 	const reading = readOperatorSettings();
-	const outside = connect();
-	const {loaded, status} = await gatherStatus(outside, project);
+	// The first look goes over plain HTTP (the status engine). dockerode, for the feeds and the
+	// steps, loads when started: at once, or after the terminal console's first frame (run).
+	const docker = deferredEngine(engineAddress(process.env), () => DockerEngine.connect());
+	if (!deferEngine) docker.start();
+	const outside = {compose: new ComposeCli(), engine: docker.engine};
+	const {loaded, status} = await gatherStatus({compose: outside.compose, engine: connectStatusEngine()}, project);
 	const operatorSettings = await reading;
-	const engine = await outside.engine;
+	const engine: Engine = outside.engine;
 	// No incident on a healthy stack unless asked for; an incident left over a newer failure is pointed out.
 	if (ask && !options.readOnly) {
 		const stateDirFound = (await resolveStateDir({flag: options.stateDir, env: process.env})).dir;
@@ -163,6 +173,7 @@ export async function openConsole(options: GlobalOptions, {ask}: {ask?: AskGate}
 
 	return {
 		model,
+		startEngine: docker.start,
 		close: () => {
 			controller.abort();
 			// Synchronous: the process exits right after (a worker still running keeps its own lock).
@@ -180,7 +191,7 @@ export async function run(options: GlobalOptions): Promise<number> {
 	const ask: AskGate = async (name, gate, services) => (await import('../ui/run-gate.js')).askGate(name, gate, services, {color});
 	let opened: OpenedConsole;
 	try {
-		opened = await openConsole(options, {ask});
+		opened = await openConsole(options, {ask, deferEngine: true});
 	} catch (error) {
 		if (error instanceof GateQuit) return exitCodes.ok;
 		throw error;
@@ -188,7 +199,11 @@ export async function run(options: GlobalOptions): Promise<number> {
 	let code: number | undefined;
 	try {
 		const {renderConsole} = await ui;
-		code = await renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
+		// Ink draws the first frame as it mounts, before renderConsole's first await: the
+		// Engine's client loads after it, for the event stream and the log followers.
+		const rendering = renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
+		opened.startEngine();
+		code = await rendering;
 		return code;
 	} finally {
 		await recordSessionEnd(opened.model, code);

@@ -61,7 +61,7 @@ async function startConsole(): Promise<{frame: string; ms: number}> {
 	await terminal.waitFor(screen => screen.trim() === '$');
 	const start = Date.now();
 	terminal.run(command);
-	const frame = await terminal.waitFor(screen => /Services/.test(screen) && /› web\s+(restarting|exited|running)/.test(screen) && /Checklist/.test(screen));
+	const frame = await terminal.waitFor(screen => /Services/.test(screen) && /› web\s+(crash-looping|restarting|exited|running)/.test(screen) && /Checklist/.test(screen));
 	return {frame, ms: Date.now() - start};
 }
 
