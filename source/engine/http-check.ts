@@ -41,19 +41,22 @@ export function onThisBox(url: string): boolean {
 	}
 }
 
-async function readBody(response: Response, deadline: number): Promise<string> {
-	if (!response.body) return '';
+/** The body up to the limit; `late` when the deadline cut it off (a server trickling it out). */
+async function readBody(response: Response, deadline: number): Promise<{text: string; late: boolean; bytes: number}> {
+	if (!response.body) return {text: '', late: false, bytes: 0};
 	const reader = response.body.getReader();
 	const decoder = new TextDecoder();
 	let text = '';
 	let bytes = 0;
+	let late = false;
 	let timer: NodeJS.Timeout | undefined;
-	const late = new Promise<null>(resolve => {
+	const deadlinePassed = new Promise<null>(resolve => {
 		timer = setTimeout(() => resolve(null), Math.max(0, deadline - performance.now()));
 	});
 	try {
 		while (bytes < bodyLimit) {
-			const chunk = await Promise.race([reader.read(), late]);
+			const chunk = await Promise.race([reader.read(), deadlinePassed]);
+			if (chunk === null) late = true;
 			if (chunk === null || chunk.done) break;
 			bytes += chunk.value.byteLength;
 			text += decoder.decode(chunk.value, {stream: true});
@@ -64,7 +67,7 @@ async function readBody(response: Response, deadline: number): Promise<string> {
 		clearTimeout(timer);
 		void reader.cancel().catch(() => {});
 	}
-	return text;
+	return {text, late, bytes};
 }
 
 function cookiesOf(headers: Headers): Record<string, string> {
@@ -115,8 +118,10 @@ export async function httpRequest(request: HttpRequest, signal?: AbortSignal): P
 				url = next;
 				continue;
 			}
-			const text = await readBody(response, deadline);
-			return {status: response.status, headers: Object.fromEntries(response.headers), cookies: cookiesOf(response.headers), body: text, url, latencyMs: latency(), error: null};
+			const {text, late, bytes} = await readBody(response, deadline);
+			// Headers on time but the body still coming at the deadline: the timeout, named.
+			const error = late ? `timeout after ${request.timeoutMs} ms (status ${response.status}, the body still arriving: ${bytes} bytes so far)` : null;
+			return {status: response.status, headers: Object.fromEntries(response.headers), cookies: cookiesOf(response.headers), body: text, url, latencyMs: latency(), error};
 		} catch (error) {
 			return {status: null, headers: {}, cookies: {}, body: '', url, latencyMs: latency(), error: describeProbeError(error, request.timeoutMs, signal)};
 		}
