@@ -76,7 +76,7 @@ function planLines(report: DiskReport, color: boolean): string[] {
 	);
 	if (safe.length > 0) lines.push(formatTable(['ACTION', 'TARGET', 'SIZE', 'WHY'], actionRows(safe)).replace(/^/gm, '  '));
 	if (optional.length > 0) {
-		lines.push('', `Only when named (--volume NAME, log:CONTAINER) or confirmed in the console: about ${formatBytes(plan.estimate.optional)}`);
+		lines.push('', `Only when named (--volume NAME, log:CONTAINER, backup:FILE) or confirmed in the console: about ${formatBytes(plan.estimate.optional)}`);
 		lines.push(formatTable(['ACTION', 'TARGET', 'SIZE', 'WHAT'], actionRows(optional)).replace(/^/gm, '  '));
 	}
 	lines.push('', 'Kept, and why');
@@ -157,10 +157,11 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	if (!prune && options.yes) throw new ConsoleError('disk: --yes goes with `disk prune` (plain `disk` changes nothing)');
 	if (!prune && volumes.length > 0) throw new ConsoleError('disk: --volume goes with `disk prune`');
 	const logs: string[] = [];
+	const backups: string[] = [];
 	for (const item of rest) {
-		const match = /^log:(.+)$/.exec(item);
-		if (!match) throw new ConsoleError(`disk prune: unexpected argument "${item}" (name a log to truncate as log:CONTAINER)`);
-		logs.push(match[1]!);
+		const match = /^(log|backup):(.+)$/.exec(item);
+		if (!match) throw new ConsoleError(`disk prune: unexpected argument "${item}" (name a log to truncate as log:CONTAINER, an old database backup as backup:FILE)`);
+		(match[1] === 'log' ? logs : backups).push(match[2]!);
 	}
 	if (prune && options.readOnly) throw new ConsoleError('disk prune: --read-only forbids removing anything');
 
@@ -175,7 +176,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 		return report.over ? exitCodes.wanting : exitCodes.ok;
 	}
 
-	let actions = selectActions(report, gathered.facts, {volumes, logs});
+	let actions = selectActions(report, gathered.facts, {volumes, logs, backups});
 	if (!options.json) process.stdout.write(renderDiskReport(report, color));
 	if (!options.yes) {
 		if (!process.stdin.isTTY || !process.stdout.isTTY) {

@@ -25,6 +25,7 @@ export const actionVerbs: Record<string, string> = {
 	'prune-build-cache': 'prune build cache',
 	'remove-volume': 'remove volume',
 	'truncate-log': 'truncate log',
+	'remove-backup': 'remove backup',
 };
 
 /** A name cut to `width` with an ellipsis. */

@@ -56,6 +56,13 @@ export async function listBackups(dir: string): Promise<Array<BackupEntry & {pre
 	);
 }
 
+/** Removes one backup's files (the dump and its row counts); backups.log keeps its line, which then says it is gone. */
+export async function removeBackupFiles(path: string, dir: string): Promise<void> {
+	if (resolve(path) !== resolve(dir, basename(path))) throw new ConsoleError(`${path} is not in the backup directory ${dir}: not removed`);
+	await unlink(path);
+	await unlink(statsFile(path)).catch(() => {});
+}
+
 /** Backups older than the retention: listed as removable (never removed silently). */
 export function expiredBackups<T extends Pick<BackupEntry, 'time'>>(entries: readonly T[], retainDays: number, now = Date.now()): T[] {
 	const cut = now - retainDays * 86_400_000;

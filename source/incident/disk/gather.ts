@@ -1,3 +1,4 @@
+import {backupDir, listBackups} from '../database/backups.js';
 import type {Compose, ComposeCommands, ComposeProject, DiskEngine, DiskHost, Engine, FsUsage, ImageLayers} from '../../engine/types.js';
 import {isConsoleError} from '../../errors.js';
 import {computeRetention, type Retention} from './retention.js';
@@ -181,6 +182,14 @@ export async function gatherDisk(
 		releaseProblem,
 		others,
 		sharedUnrecorded,
+		backups: await gatherBackups(projectDir, loaded.settings.database, project.workingDir),
 	};
 	return {report: buildDiskPlan(facts), facts, loaded, projectDir, engine};
+}
+
+/** The database backups backups.log lists, with how long the project keeps them (null: none). */
+async function gatherBackups(projectDir: string, settings: {backupDir?: string; retainDays?: number} | null, workingDir: string): Promise<DiskFacts['backups']> {
+	const dir = backupDir(projectDir, settings?.backupDir, workingDir);
+	const entries = await listBackups(dir).catch(() => []);
+	return entries.length > 0 ? {dir, retainDays: settings?.retainDays ?? 7, entries} : null;
 }

@@ -3,8 +3,9 @@
 import type {DiskContainer, DiskUsage, FsUsage, ImageLayers, VolumeMountEvent} from '../../engine/types.js';
 import type {Retention} from './retention.js';
 import type {ReleaseRecord} from '../stabilise/releases.js';
+import type {BackupEntry} from '../database/backups.js';
 
-export type DiskActionKind = 'remove-container' | 'remove-image' | 'prune-build-cache' | 'remove-volume' | 'truncate-log';
+export type DiskActionKind = 'remove-container' | 'remove-image' | 'prune-build-cache' | 'remove-volume' | 'truncate-log' | 'remove-backup';
 
 export interface DiskAction {
 	/** Stable within a report: `container:<id>`, `image:<id>`, `build-cache`, `volume:<name>`, `log:<container id>`. */
@@ -127,6 +128,8 @@ export interface DiskFacts {
 	others: Array<{retention: Retention; records: readonly ReleaseRecord[]}>;
 	/** Release repository → other compose projects using it that have no records on this box. */
 	sharedUnrecorded: ReadonlyMap<string, string[]>;
+	/** The database backups backups.log lists (step 4), and how long they are kept; null when there are none. */
+	backups?: {dir: string; retainDays: number; entries: ReadonlyArray<BackupEntry & {present: boolean}>} | null;
 }
 
 /** Logs at least this big are "runaway": the plan offers to truncate them (after saving the tail). */

@@ -1,5 +1,6 @@
 import {ConsoleError} from '../../errors.js';
 import type {DiskUsage} from '../../engine/types.js';
+import {planBackups} from './plan-backups.js';
 import {planContainers} from './plan-containers.js';
 import {planImages} from './plan-images.js';
 import {logAction, planLogs} from './plan-logs.js';
@@ -107,9 +108,10 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 	const cache = planBuildCache(docker);
 	const volumes = planVolumes(facts);
 	const logs = planLogs(facts, containers.removable, savedOnSameDisk);
-	const actions = [...containers.actions, ...images.actions, ...cache.actions, ...volumes.actions, ...logs.actions];
+	const backups = planBackups(facts, Date.parse(facts.checkedAt));
+	const actions = [...containers.actions, ...images.actions, ...cache.actions, ...volumes.actions, ...logs.actions, ...backups.actions];
 	const kept = [...containers.kept, ...images.kept, ...volumes.kept].sort((a, b) => keptOrder.indexOf(a.category) - keptOrder.indexOf(b.category));
-	const notes = [...cache.notes];
+	const notes = [...cache.notes, ...backups.notes];
 	if (!facts.engine.local) notes.push(`the Engine is at ${facts.engine.address}: its disk is not this box's, so Docker's root dir and its log files are not measured here`);
 	if (facts.releaseProblem) notes.push(`no release images are pruned: ${facts.releaseProblem}`);
 
@@ -145,10 +147,15 @@ export function buildDiskPlan(facts: DiskFacts): DiskReport {
 export function selectActions(
 	report: DiskReport,
 	facts: Pick<DiskFacts, 'containers' | 'logSizes'>,
-	named: {volumes: readonly string[]; logs: readonly string[]},
+	named: {volumes: readonly string[]; logs: readonly string[]; backups?: readonly string[]},
 ): DiskAction[] {
 	const actions = report.plan.actions;
 	const chosen = actions.filter(a => a.safe);
+	for (const name of named.backups ?? []) {
+		const action = actions.find(a => a.kind === 'remove-backup' && (a.name === name || a.target === name));
+		if (!action) throw new ConsoleError(`backup:${name}: not a database backup older than the retention (run \`disk\` to see them; newer ones are kept)`);
+		if (!chosen.includes(action)) chosen.push(action);
+	}
 	for (const name of named.volumes) {
 		const exact = actions.find(a => a.kind === 'remove-volume' && a.target === name);
 		const prefixed = name.length >= 12 ? actions.filter(a => a.kind === 'remove-volume' && a.target.startsWith(name)) : [];

@@ -1,3 +1,4 @@
+import {removeBackupFiles} from '../database/backups.js';
 import {createHash} from 'node:crypto';
 import {mkdir} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
@@ -35,7 +36,7 @@ export interface DiskActionResult {
 	/** What it freed: measured by statfs, told by the Engine (build cache), or the estimate (a remote engine). */
 	bytesFreed: number;
 	estimate: number;
-	measuredBy: 'statfs' | 'engine' | 'estimate';
+	measuredBy: 'statfs' | 'engine' | 'file' | 'estimate';
 	error: string | null;
 	ms: number;
 	/** The saved tail of a truncated log. */
@@ -94,6 +95,8 @@ async function executeDiskAction(runner: DiskRunner, action: DiskAction): Promis
 	const started = performance.now();
 	const before = await freeBytes(runner);
 	let engineBytes: number | null = null;
+	// A backup is our own file, perhaps on another filesystem than Docker's: its size is what goes.
+	let fileBytes: number | null = null;
 	let saved: DiskActionResult['saved'];
 	let error: string | null = null;
 	try {
@@ -109,6 +112,10 @@ async function executeDiskAction(runner: DiskRunner, action: DiskAction): Promis
 				break;
 			case 'prune-build-cache':
 				engineBytes = await runner.engine.pruneBuildCache();
+				break;
+			case 'remove-backup':
+				await removeBackupFiles(action.target, dirname(action.target));
+				fileBytes = action.bytes;
 				break;
 			case 'truncate-log': {
 				if (!action.path) throw new Error('no log file to truncate');
@@ -127,8 +134,16 @@ async function executeDiskAction(runner: DiskRunner, action: DiskAction): Promis
 	}
 	const after = await freeBytes(runner);
 	const ok = error === null;
-	const measuredBy = engineBytes !== null ? 'engine' : before !== null && after !== null ? 'statfs' : 'estimate';
-	const bytesFreed = !ok ? Math.max(0, (after ?? 0) - (before ?? 0)) : measuredBy === 'engine' ? engineBytes! : measuredBy === 'statfs' ? Math.max(0, after! - before!) : action.bytes;
+	const measuredBy = engineBytes !== null ? 'engine' : fileBytes !== null ? 'file' : before !== null && after !== null ? 'statfs' : 'estimate';
+	const bytesFreed = !ok
+		? Math.max(0, (after ?? 0) - (before ?? 0))
+		: measuredBy === 'engine'
+			? engineBytes!
+			: measuredBy === 'file'
+				? fileBytes!
+				: measuredBy === 'statfs'
+					? Math.max(0, after! - before!)
+					: action.bytes;
 	const result: DiskActionResult = {
 		id: action.id,
 		action: action.kind,
