@@ -24,7 +24,7 @@ import {connectStabilise} from '../console/connect-stabilise.js';
 function status(c: Candidate): string {
 	const marks: string[] = [];
 	if (c.current) marks.push('current');
-	if (c.lastKnownGood) marks.push('last known good');
+	if (c.lastKnownGood) marks.push(c.lastKnownGoodFrom === 'preflight' ? 'last known good (healthy at a deploy\'s preflight)' : 'last known good');
 	if (c.verified) marks.push('verified');
 	else if (c.rolledBack) marks.push(rolledBackNote(c) ?? 'rolled back from');
 	else if (c.recorded) marks.push(c.recorded.lastEvent);

@@ -15,6 +15,7 @@ import {ConsoleError} from '../errors.js';
 import {backupBeforeDeploy, checkPreflight, preflightText, type PreflightFacts} from '../incident/database/preflight.js';
 import {projectFiles} from '../incident/layout.js';
 import type {RollbackPlan} from '../incident/stabilise/plan.js';
+import {appendRelease, releasesFile} from '../incident/stabilise/releases.js';
 import type {Gathered} from '../incident/stabilise/prepare.js';
 import {Timeline} from '../incident/timeline.js';
 import {parseSettings} from '../incident/settings.js';
@@ -124,6 +125,19 @@ export async function deployPreflight(
 				backup = {path: entry.path, sha256: entry.sha256, bytes: entry.bytes, migrationHead: entry.migrationHead};
 				if (!options.json) process.stdout.write(`Backup before the deploy: ${entry.path} (sha256 ${entry.sha256})\n`);
 			} else if (client) backup = {skipped: '--no-backup'};
+			// The release running now, healthy before the deploy: the last known good should this deploy go bad.
+			const healthy = facts.health.length > 0 ? facts.health.every(h => h.ok) : Object.values(gathered.current).every(c => c.ok);
+			if (healthy && facts.running.tag) {
+				await appendRelease(releasesFile(gathered.projectDir), {
+					time: new Date().toISOString(),
+					event: 'preflight',
+					tag: facts.running.tag,
+					digests: facts.running.digests,
+					imageIds: facts.running.imageIds,
+					migrationHead: facts.database?.head ?? null,
+					operator: (({user, sshConnection}) => ({user, ssh: sshConnection, pid: process.pid}))(currentOperator()),
+				});
+			}
 			const file = projectFiles(gathered.projectDir).deploysTimeline;
 			await mkdir(dirname(file), {recursive: true, mode: 0o700});
 			const timeline = await Timeline.open(file, {operator: {...currentOperator(), pid: process.pid}});

@@ -117,3 +117,18 @@ test('a release rolled back from says when, by whom and in which incident, until
 	assert.deepEqual(rolledBackFrom(records, 'v1.4.0'), bad.rolledBackFrom);
 	assert.equal(rolledBackFrom([...records, record('verified', 'v1.4.0', '2026-11-23T00:00:00Z')], 'v1.4.0'), null, 'verified again: no longer marked');
 });
+
+test('with nothing verified, the last known good is the release a deploy\'s preflight found healthy, unless rolled back from since', () => {
+	const records = [record('preflight', 'v1.3.9', '2026-11-22T03:00:00Z'), record('deployed', 'v1.4.0', '2026-11-22T03:01:00Z')];
+	let candidates = buildCandidates({records, registryTags: null, local: [], currentTag: 'v1.4.0'});
+	const good = lastKnownGood(candidates)!;
+	assert.equal(good.tag, 'v1.3.9');
+	assert.equal(good.lastKnownGoodFrom, 'preflight');
+	// A verified release wins over a preflight record.
+	candidates = buildCandidates({records: [record('verified', 'v1.3.8', '2026-11-20T00:00:00Z'), ...records], registryTags: null, local: [], currentTag: 'v1.4.0'});
+	assert.equal(lastKnownGood(candidates)!.tag, 'v1.3.8');
+	assert.equal(lastKnownGood(candidates)!.lastKnownGoodFrom, 'verified');
+	// Rolled back from since: not good.
+	candidates = buildCandidates({records: [...records, record('rolled_back', 'v1.3.9', '2026-11-22T04:00:00Z')], registryTags: null, local: [], currentTag: 'v1.4.0'});
+	assert.equal(lastKnownGood(candidates), null);
+});

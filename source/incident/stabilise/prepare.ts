@@ -647,7 +647,7 @@ export function defaultTarget(g: Gathered): string {
 	const good = lastKnownGood(buildCandidates({records: g.records, registryTags: null, local: [], currentTag: g.currentTag}));
 	if (!good) {
 		throw new ConsoleError(
-			`no last known good release: nothing older than ${g.currentTag ?? 'the current release'} was verified on this box (releases.jsonl); pass --to TAG (see rollback-console history)`,
+			`no last known good release: nothing older than ${g.currentTag ?? 'the current release'} was verified on this box, or found healthy by a deploy's preflight (releases.jsonl); pass --to TAG (see rollback-console history)`,
 		);
 	}
 	return good.tag;

@@ -16,7 +16,11 @@ import {projectFiles} from '../layout.js';
  * from it, the registry's tags and the local images of the repository.
  */
 
-export type ReleaseEvent = 'seen' | 'deployed' | 'verified' | 'rolled_back';
+/**
+ * `preflight`: the release that ran, healthy, when a deploy replaced it (deploy's preflight,
+ * step 4): the last known good when nothing was verified since.
+ */
+export type ReleaseEvent = 'seen' | 'deployed' | 'verified' | 'rolled_back' | 'preflight';
 
 export interface ReleaseRecord {
 	time: string;
@@ -52,7 +56,7 @@ export function setLabel(digests: Record<string, string>): string {
 
 export const isSetLabel = (tag: string) => /^set-[0-9a-f]{12}$/.test(tag);
 
-const events = new Set<ReleaseEvent>(['seen', 'deployed', 'verified', 'rolled_back']);
+const events = new Set<ReleaseEvent>(['seen', 'deployed', 'verified', 'rolled_back', 'preflight']);
 
 export async function readReleases(file: string): Promise<ReleaseRecord[]> {
 	const records = await readJsonLines<Partial<ReleaseRecord>>(file);
@@ -94,6 +98,8 @@ export interface Candidate {
 	rolledBackFrom: {time: string; user: string | null; incident: string | null} | null;
 	current: boolean;
 	lastKnownGood: boolean;
+	/** Why it is the last known good: verified here, or healthy when a deploy replaced it (its preflight). */
+	lastKnownGoodFrom?: 'verified' | 'preflight';
 	/** Verified with one digest, and the registry's tag points at another now. */
 	repushed: boolean;
 	/** The project's GitHub release of this tag, when x-rollback-console.release.github names the repository. */
@@ -219,7 +225,13 @@ export function buildCandidates(sources: CandidateSources): Candidate[] {
 	candidates.sort(compareCandidates);
 	const current = candidates.find(c => c.current) ?? null;
 	const good = candidates.find(c => c.verified && !c.current && olderThan(c, current));
-	if (good) good.lastKnownGood = true;
+	// Nothing verified: the release a deploy's preflight found running and healthy, not rolled back from since.
+	const preflighted = good ? null : candidates.find(c => !c.current && !c.rolledBack && olderThan(c, current) && sources.records.some(r => r.tag === c.tag && r.event === 'preflight'));
+	const chosen = good ?? preflighted;
+	if (chosen) {
+		chosen.lastKnownGood = true;
+		chosen.lastKnownGoodFrom = good ? 'verified' : 'preflight';
+	}
 	return candidates;
 }
 
