@@ -577,6 +577,8 @@ class ServiceFollower {
 }
 
 /** Looks, reads what is new, and waits for an event or the poll interval when there is nothing to read. */
+const lifecycle = new Set(['create', 'start', 'restart', 'die', 'stop', 'destroy', 'oom']);
+
 async function* followService(
 	docker: Docker,
 	target: {project: string; service: string},
@@ -594,7 +596,9 @@ async function* followService(
 		inner.signal,
 		({event, timeNano}) => {
 			if (event.action === 'die') follower.markers.add({containerId: event.containerId, timeNano, exitCode: event.exitCode});
-			follower.waker.notify();
+			// Only a change of which container runs is worth looking again for; a storm of `kill`
+			// signals a container shrugs off would otherwise mean an inspect each, per service.
+			if (lifecycle.has(event.action)) follower.waker.notify();
 		},
 		state => {
 			follower.eventsLive = state === 'live';

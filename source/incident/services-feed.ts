@@ -50,6 +50,7 @@ export class ServicesFeed {
 	#again = false;
 	/** When the event stream dropped: the start of "unknown" if the Engine then does not answer. */
 	#streamDownAt: number | null = null;
+	#lastEvent: ContainerEvent | null = null;
 
 	constructor(engine: Engine, loaded: LoadedProject, options: {now?: () => number; debounceMs?: number; pollMs?: number} = {}) {
 		this.#engine = engine;
@@ -91,7 +92,9 @@ export class ServicesFeed {
 			{
 				onEvent: event => {
 					if (tracked.has(event.action)) this.#events.push(event);
-					this.#publish({lastEvent: event});
+					// Published with the debounced re-read, not per event: a storm of hundreds of events a
+					// second must not re-render the console hundreds of times a second.
+					this.#lastEvent = event;
 					this.#schedule();
 				},
 				onState: (state, error) => this.#onStreamState(state, error, signal),
@@ -145,7 +148,7 @@ export class ServicesFeed {
 					const windowMs = this.#windowMs();
 					this.#events = this.#events.filter(e => this.#now() - e.time <= windowMs);
 					const services = buildServiceStatus(this.#loaded.config, containers, this.#images, this.#now(), {events: this.#events, windowMs});
-					this.#publish({services, updatedAt: this.#now(), engineDown: null});
+					this.#publish({services, updatedAt: this.#now(), engineDown: null, lastEvent: this.#lastEvent ?? this.#snapshot.lastEvent});
 					clearTimeout(this.#recheck);
 					if (services.some(s => s.crashLoop) && !this.#stopped) {
 						this.#recheck = setTimeout(() => void this.refresh(), loopRecheckMs);
