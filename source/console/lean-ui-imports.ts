@@ -1,9 +1,16 @@
 import module from 'node:module';
 
-// Ink imports one function, `throttle`, from `es-toolkit/compat`, whose index loads all 415 of
-// its modules: the largest part of the console's start-up on a small box. Its own file is
-// enough. Only for Ink's import (anything else keeps the index) and only where node runs
-// dist/ (the single file is bundled, tree-shaken, and has no loader hooks to register).
+// Two costs of loading the UI that buy nothing, cut where node runs dist/ (the single file is
+// bundled and tree-shaken, and has no loader hooks to register):
+//  - Ink imports one function, `throttle`, from `es-toolkit/compat`, whose index loads all 415
+//    of its modules (the largest part of the console's start-up on a small box). Its own file
+//    is enough; only Ink's import is redirected.
+//  - yoga's Emscripten loader fetch()es its own embedded data: URL when fetch exists, and the
+//    first fetch loads undici (~35 ms of CPU); without fetch it decodes the same bytes itself.
+//    A build whose text differs is left as it is.
+const yogaBinary = /\/node_modules\/yoga-layout\/dist\/binaries\/yoga-wasm-base64-esm\.js$/;
+const yogaFetchTest = '"function"!=typeof fetch';
+
 export function leanUiImports(): void {
 	module.registerHooks?.({
 		resolve(specifier, context, next) {
@@ -12,6 +19,12 @@ export function leanUiImports(): void {
 				return {...resolved, url: resolved.url.replace(/\/dist\/compat\/index\.mjs$/, '/dist/compat/function/throttle.mjs')};
 			}
 			return resolved;
+		},
+		load(url, context, next) {
+			const loaded = next(url, context);
+			if (!yogaBinary.test(url) || loaded.source === undefined) return loaded;
+			const source = typeof loaded.source === 'string' ? loaded.source : Buffer.from(loaded.source as Uint8Array).toString('utf8');
+			return source.includes(yogaFetchTest) ? {...loaded, source: source.replace(yogaFetchTest, '!0')} : loaded;
 		},
 	});
 }
