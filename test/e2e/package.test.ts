@@ -148,7 +148,7 @@ test('a bad deploy: status says so, and the console\'s first frame in tmux names
 	await terminal.waitFor(screen => screen.trim() === '$');
 	const start = Date.now();
 	terminal.run(`${BINARY} --state-dir ${stateDir}`);
-	const frame = await terminal.waitFor(screen => /Services/.test(screen) && /› web\s+(restarting|exited|running)/.test(screen) && /Checklist/.test(screen));
+	const frame = await terminal.waitFor(screen => /Services/.test(screen) && /› web\s+(crash-looping|restarting|exited|running)/.test(screen) && /Checklist/.test(screen));
 	process.stderr.write(`# single file: first full frame after ${Date.now() - start} ms\n`);
 	assert.match(frame, /1 failing/);
 	assert.match(frame, /v1\.4\.0/);
