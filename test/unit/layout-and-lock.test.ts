@@ -1,7 +1,7 @@
 // The state dir's layout spelled once (layout.ts), and the file-lock primitive both locks use.
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
@@ -44,8 +44,9 @@ test('a lock file: created once (the second gets null), holds its holder, remove
 	assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), holder);
 	assert.equal(statSync(file).mode & 0o777, 0o644);
 	assert.equal((await readLockFile(file))?.ino, ino);
-	// Replaced by someone else meanwhile: not ours to remove.
-	rmSync(file);
+	// Replaced by someone else meanwhile: not ours to remove. (The old file is kept aside, not
+	// deleted, so the filesystem cannot hand its inode number straight to the new one.)
+	renameSync(file, `${file}.old`);
 	writeFileSync(file, 'theirs');
 	assert.equal(await removeIfSame(file, ino!), false);
 	assert.equal(readFileSync(file, 'utf8'), 'theirs');
