@@ -18,8 +18,21 @@ export interface ConsoleTerminal extends Terminal {
 }
 
 export function openConsoleTerminal(options: {columns?: number; rows?: number; env?: Record<string, string>} = {}): ConsoleTerminal {
-	// CI runs with CI=true: the console must still draw in a real terminal.
-	const terminal = openTerminal({columns: options.columns ?? 120, rows: options.rows ?? 36, env: {CI: 'true', ...options.env}});
+	// A tmux server takes its global environment from the process that starts it, and every later
+	// session (any test file's) inherits it: a private engine's DOCKER_HOST must never get in there.
+	const saved = process.env['DOCKER_HOST'];
+	delete process.env['DOCKER_HOST'];
+	let terminal: Terminal;
+	try {
+		// CI runs with CI=true: the console must still draw in a real terminal. DOCKER_HOST is always said.
+		terminal = openTerminal({
+			columns: options.columns ?? 120,
+			rows: options.rows ?? 36,
+			env: {CI: 'true', DOCKER_HOST: 'unix:///var/run/docker.sock', ...options.env},
+		});
+	} finally {
+		if (saved !== undefined) process.env['DOCKER_HOST'] = saved;
+	}
 	const pid = () => {
 		try {
 			const shell = execFileSync('tmux', ['list-panes', '-t', terminal.name, '-F', '#{pane_pid}'], {encoding: 'utf8'}).trim();
