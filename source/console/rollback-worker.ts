@@ -26,7 +26,13 @@ let startedPull: ReturnType<typeof streamCommand> | undefined;
 // Literal tags are pinned in the files first (compose pulls what they name): then runWorker pulls.
 if (pull && !pull.skip && !job.plan.durable.beforePull) {
 	write(`» ${job.plan.kind} ${job.plan.project.name}: ${job.plan.from.tag ?? '-'} → ${job.plan.to.tag} (worker pid ${process.pid})\n» ${pull.display}\n`);
-	startedPull = streamCommand(pull.argv, {cwd: job.plan.project.workingDir, env: {...process.env, ...pull.env}, onOutput: (_stream, chunk) => write(chunk)});
+	startedPull = streamCommand(pull.argv, {
+		cwd: job.plan.project.workingDir,
+		env: {...process.env, ...pull.env},
+		// A registry that stops answering mid-pull: stopped after the pull timeout, and said so (run.ts).
+		...(pull.timeoutMs ? {signal: AbortSignal.timeout(pull.timeoutMs)} : {}),
+		onOutput: (_stream, chunk) => write(chunk),
+	});
 	startedPull.catch(() => {});
 }
 module.enableCompileCache?.();

@@ -10,6 +10,8 @@ export interface Settings {
 		variable: string;
 		services: string[] | null;
 		persist: 'env' | 'override' | 'none';
+		/** How long the rollback worker's pull may take: a registry that stops answering mid-pull must not hold the project for ever. */
+		pullTimeoutMs?: number;
 		/** Present (true) when the Compose file names the variable itself. */
 		variableSet?: true;
 		/** `owner/name`: its GitHub releases join the rollback candidates. */
@@ -91,7 +93,8 @@ export function parseSettings(extension: unknown): Settings {
 	onlyKeys(root, '', ['release', 'health', 'database', 'disk', 'redact', 'status', 'verify', 'smoke', 'notify']);
 
 	const release = object(root['release'], 'release');
-	onlyKeys(release, 'release', ['variable', 'services', 'persist', 'github']);
+	onlyKeys(release, 'release', ['variable', 'services', 'persist', 'github', 'pull_timeout']);
+	const pullTimeoutMs = duration(release['pull_timeout'], 'release.pull_timeout', 10 * 60_000, 1000, 24 * 3_600_000);
 	const variable = string(release['variable'], 'release.variable', 'IMAGE_TAG');
 	if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw fail('release.variable', `"${variable}" is not a variable name`);
 	let services: string[] | null = null;
@@ -139,7 +142,7 @@ export function parseSettings(extension: unknown): Settings {
 	const status = object(root['status'], 'status');
 	onlyKeys(status, 'status', ['crash_window']);
 	return {
-		release: {variable, services, persist, ...(release['variable'] !== undefined ? {variableSet: true as const} : {}), ...(github ? {github} : {})},
+		release: {variable, services, persist, pullTimeoutMs, ...(release['variable'] !== undefined ? {variableSet: true as const} : {}), ...(github ? {github} : {})},
 		health,
 		database,
 		disk: {

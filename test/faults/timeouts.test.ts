@@ -18,6 +18,17 @@ let stall: net.Server;
 let trickle: http.Server;
 let registry: net.Server;
 let frozen = false;
+// Armed: the Engine's own first request for the target (the worker's pull, not the command's
+// registry check: its User-Agent is docker's) freezes the registry, mid-pull.
+let armed = false;
+const pairs: Array<[net.Socket, net.Socket]> = [];
+function freeze(): void {
+	frozen = true;
+	for (const [client, upstream] of pairs) {
+		client.pause();
+		upstream.pause();
+	}
+}
 
 const listen = (server: net.Server) => new Promise<number>(resolve => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 
@@ -44,8 +55,17 @@ before(async () => {
 		if (frozen) return;
 		const upstream = net.connect(5000, '127.0.0.1');
 		sockets.add(upstream);
+		pairs.push([client, upstream]);
 		upstream.on('error', () => client.destroy());
-		client.pipe(upstream).pipe(client);
+		client.on('data', (chunk: Buffer) => {
+			if (frozen) return;
+			const text = chunk.toString('latin1');
+			if (armed && /^(GET|HEAD) \/v2\/\S+\/manifests\/v1\.3\.8 /m.test(text) && /^user-agent: docker\//im.test(text)) return freeze();
+			upstream.write(chunk);
+		});
+		upstream.on('data', (chunk: Buffer) => {
+			if (!frozen) client.write(chunk);
+		});
 	});
 	const [stallPort, tricklePort, registryPort] = await Promise.all([listen(stall), listen(trickle), listen(registry)]);
 
@@ -53,7 +73,7 @@ before(async () => {
 	const file = path.join(stack.dir, 'compose.yaml');
 	const settings = [
 		'x-rollback-console:',
-		'  release: {variable: IMAGE_TAG, services: [web, worker], persist: env}',
+		'  release: {variable: IMAGE_TAG, services: [web, worker], persist: env, pull_timeout: 5s}',
 		'  health:',
 		`    - {url: "http://127.0.0.1:${stallPort}/health", timeout_ms: 1500}`,
 		'  smoke:',
@@ -97,8 +117,23 @@ test('verify: the health URL that never answers and the smoke URL at 1 byte/s ea
 	assert.ok(ms < 30_000, `verify took ${ms} ms`);
 });
 
+test('the registry freezes mid-pull: the worker\'s pull is stopped at its timeout, named; nothing changed, the lock given back', {timeout: 90_000}, async () => {
+	const envBefore = readFileSync(path.join(stack.dir, '.env'), 'utf8');
+	armed = true;
+	const start = Date.now();
+	const result = await runCli(['rollback', '--to', 'v1.3.8', '--yes', '--state-dir', stateDir], {cwd: stack.dir, timeoutMs: 80_000});
+	const ms = Date.now() - start;
+	const said = result.stdout + result.stderr;
+	assert.ok(frozen, 'the registry froze mid-pull');
+	assert.equal(result.exitCode, 3, said);
+	assert.match(said, /pull stopped after 5s \(x-rollback-console\.release\.pull_timeout\): the registry stopped answering mid-pull/, said);
+	assert.ok(ms < 30_000, `ended after ${ms} ms`);
+	assert.equal(readFileSync(path.join(stack.dir, '.env'), 'utf8'), envBefore, 'nothing changed');
+	assert.throws(() => readFileSync(path.join(stateDir, stack.projectName, 'lock')), /ENOENT/, 'the lock is given back');
+});
+
 test('the registry stops answering: the rollback\'s registry check ends at its timeout, named, and nothing changes', {timeout: 60_000}, async () => {
-	frozen = true;
+	freeze();
 	const envBefore = readFileSync(path.join(stack.dir, '.env'), 'utf8');
 	const start = Date.now();
 	const result = await runCli(['rollback', '--to', 'v1.3.8', '--yes', '--state-dir', stateDir], {cwd: stack.dir});

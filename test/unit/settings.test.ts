@@ -6,7 +6,7 @@ import {defaultErrorPatterns} from '../../source/incident/verify/settings.js';
 
 test('no extension gives the documented defaults', () => {
 	assert.deepEqual(parseSettings(null), {
-		release: {variable: 'IMAGE_TAG', services: null, persist: 'env'},
+		release: {variable: 'IMAGE_TAG', services: null, persist: 'env', pullTimeoutMs: 600_000},
 		health: [],
 		database: null,
 		disk: {thresholdPercent: 80, retainReleases: 5},

@@ -78,6 +78,8 @@ export interface PlanCommand {
 	display: string;
 	/** Why it is not run; null when it is. */
 	skip: string | null;
+	/** The pull: stopped (and said so) after this long (x-rollback-console.release.pull_timeout). */
+	timeoutMs?: number;
 }
 
 export type Persist = 'env' | 'override' | 'none';
@@ -156,6 +158,8 @@ export interface PlanInput {
 	targetRolledBackFrom?: {time: string; user: string | null; incident: string | null} | null;
 	/** The variable is exported in the operator's environment (it beats .env). */
 	shellHasVariable: boolean;
+	/** x-rollback-console.release.pull_timeout. */
+	pullTimeoutMs?: number;
 	/** image-variable: which of the per-service variables are exported in the operator's environment. */
 	shellVariables?: string[];
 	/** image-variable: each variable's value now. */
@@ -425,7 +429,7 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 		from: {tag: fromSet ?? (fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null)},
 		to: {requested: target.requested, tag: target.tag, pinned: target.pinned, verified: target.verified},
 		services,
-		commands: [command(pullArgs, target.skipPull), command(upArgs, null)],
+		commands: [{...command(pullArgs, target.skipPull), ...(input.pullTimeoutMs ? {timeoutMs: input.pullTimeoutMs} : {})}, command(upArgs, null)],
 		durable,
 		warnings: warnings(input),
 		notes,

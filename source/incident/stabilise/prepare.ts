@@ -696,6 +696,7 @@ export async function planFrom(
 		failureSince: currentFailure(g.services)?.since ?? null,
 		targetRolledBackFrom: rolledBackFrom(g.records, target.tag),
 		shellHasVariable: g.release.variable !== '' && env[g.release.variable] !== undefined,
+		...(g.loaded.settings.release.pullTimeoutMs ? {pullTimeoutMs: g.loaded.settings.release.pullTimeoutMs} : {}),
 		shellVariables: Object.values(g.release.variables).filter(v => env[v] !== undefined),
 		previousValues: g.previousValues,
 		composeFiles: g.composeFiles,

@@ -10,6 +10,7 @@ import {appendRelease, appendReleases, readReleases, type ReleaseEvent, type Rel
 import type {RollbackPlan} from './plan.js';
 import {containerOk} from '../service-status.js';
 import {Timeline} from '../timeline.js';
+import {formatMs} from '../duration.js';
 import {projectFiles} from '../layout.js';
 
 /**
@@ -218,7 +219,15 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		};
 		const run = async (command: NonNullable<typeof pull>, started?: Promise<ComposeRun>) => {
 			if (!started) write(`» ${command.display}\n`);
-			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, onOutput: (_stream, chunk) => write(chunk)}));
+			const timeout = command.timeoutMs ? {signal: AbortSignal.timeout(command.timeoutMs)} : {};
+			const began = Date.now();
+			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, ...timeout, onOutput: (_stream, chunk) => write(chunk)})).catch(
+				(error: unknown) => {
+					// Stopped at its timeout (the child was killed): a failed run like any other, said below.
+					if ((error as Error)?.name !== 'AbortError' || !command.timeoutMs) throw error;
+					return {argv: command.argv, exitCode: 124, stdout: '', stderr: '', ms: Math.max(command.timeoutMs, Date.now() - began)} as ComposeRun;
+				},
+			);
 			note('command', {argv: command.argv, env: command.env, exit: done.exitCode, ms: done.ms});
 			write(`» exit ${done.exitCode} after ${(done.ms / 1000).toFixed(1)} s\n`);
 			return done;
@@ -266,7 +275,10 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 				const done = await run(pull, outside.startedPull);
 				if (done.exitCode !== 0) {
 					result.failedCommand = pull.display;
-					result.message = `pull failed: ${composeMessage(done)}`;
+					const timedOut = pull.timeoutMs !== undefined && done.ms >= pull.timeoutMs - 100;
+					result.message = timedOut
+						? `pull stopped after ${formatMs(pull.timeoutMs!)} (x-rollback-console.release.pull_timeout): the registry stopped answering mid-pull`
+						: `pull failed: ${composeMessage(done)}`;
 					await restore();
 					return result;
 				}
