@@ -61,6 +61,16 @@ test('edited invalid, then deleted, during an incident: one clear line from the 
 	await stack.compose(['restart', 'worker'], {allowFail: true}).catch(() => {});
 	await terminal.waitFor(s => servicesShown(s) && /● live/.test(s), 15_000);
 	assert.ok(terminal.pid(), 'the console is still running');
+	// A step that reads the Compose file says why it cannot, in its own frame.
+	for (let i = 0; i < 20 && !/›3 Stabilise/.test(terminal.screen()); i++) {
+		terminal.send(Number(/›(\d) /.exec(terminal.screen())?.[1] ?? 1) < 3 ? 'j' : 'k');
+		await new Promise(resolve => setTimeout(resolve, 150));
+	}
+	terminal.send('Enter');
+	const step = await terminal.waitFor(s => /Step 3 · Stabilise/.test(s) && /could not plan: the Compose file \S+compose\.yaml does not parse: yaml: line \d+/.test(s), 20_000);
+	assert.doesNotMatch(step, /\n\s+at /, 'no stack trace on screen');
+	terminal.send('Escape');
+	await terminal.waitFor(s => /Checklist/.test(s) && servicesShown(s), 10_000);
 
 	// Deleted outright.
 	rmSync(file);
