@@ -153,8 +153,8 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 		return this.#orNull(async () => (await this.#docker.getImage(reference).inspect()) as unknown as Record<string, unknown>);
 	}
 
-	containerLog(id: string, signal: AbortSignal): AsyncIterable<LogLine[]> {
-		return containerLogBatches(this.#docker, id, {tail: 'all', follow: false, timestamps: true}, signal);
+	containerLog(id: string, signal: AbortSignal, options: {bytes?: boolean} = {}): AsyncIterable<LogLine[]> {
+		return containerLogBatches(this.#docker, id, {tail: 'all', follow: false, timestamps: true, ...(options.bytes ? {encoding: 'latin1' as const} : {})}, signal);
 	}
 
 	containerLogSince(id: string, sinceMs: number, signal: AbortSignal): AsyncIterable<LogLine[]> {

@@ -6,7 +6,7 @@ import {engineAddress, explainEngineError} from './known-errors.js';
 import {fixedTime, nsToApiTime, nsToRfc3339, secondsToApiTime, timeToNs} from './engine-time.js';
 import {ContainerTracker, type ContainerSeen} from './container-tracker.js';
 import {containerActions, toEvent, type RawEvent} from './engine-records.js';
-import {LineAssembler} from './log-line-assembler.js';
+import {LineAssembler, type LogEncoding} from './log-line-assembler.js';
 import {LogCursor} from './log-cursor.js';
 import {marker, RestartMarkers, takeLines} from './restart-markers.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
@@ -33,6 +33,8 @@ export interface LogOptions {
 	since?: number;
 	follow?: boolean;
 	timestamps?: boolean;
+	/** latin1 keeps every byte (invalid UTF-8, binary) for writing back exactly; utf8 by default. */
+	encoding?: LogEncoding;
 }
 
 export interface FollowServiceOptions {
@@ -277,6 +279,7 @@ async function* logConnection(
 	query: LogQuery,
 	tty: boolean | undefined,
 	signal: AbortSignal,
+	encoding: LogEncoding = 'utf8',
 ): AsyncGenerator<LogLine[], void, undefined> {
 	if (signal.aborted) return;
 	let response: IncomingMessage;
@@ -302,7 +305,7 @@ async function* logConnection(
 		throw streamError('log', error, docker);
 	}
 	const stop = destroyOnAbort(response, signal);
-	const lines = new LineAssembler(query.timestamps);
+	const lines = new LineAssembler(query.timestamps, encoding);
 	let raw = tty;
 	let rest: Buffer | null = null;
 	try {
@@ -366,7 +369,7 @@ export function containerLogBatches(
 	options: LogOptions,
 	signal: AbortSignal,
 ): AsyncIterable<LogLine[]> {
-	return logConnection(docker, containerId, toLogQuery(options), undefined, signal);
+	return logConnection(docker, containerId, toLogQuery(options), undefined, signal, options.encoding);
 }
 
 /** containerLogBatches, one line at a time. */

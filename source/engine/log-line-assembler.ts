@@ -13,9 +13,12 @@ function timestampEnd(buffer: Buffer, at: number): number {
 	return space === -1 || space - at > 40 ? -1 : space;
 }
 
-function decode(buffer: Buffer): string {
+/** latin1 is one character per byte: `Buffer.from(text, 'latin1')` gives the bytes back exactly (the evidence log). */
+export type LogEncoding = 'utf8' | 'latin1';
+
+function decode(buffer: Buffer, encoding: LogEncoding = 'utf8'): string {
 	const end = buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.length - 1 : buffer.length;
-	return buffer.toString('utf8', 0, end);
+	return buffer.toString(encoding, 0, end);
 }
 
 /**
@@ -38,9 +41,11 @@ export class LineAssembler {
 	readonly #timestamps: boolean;
 	readonly #pending: [Buffer[], Buffer[]] = [[], []];
 	readonly #time: [string | null, string | null] = [null, null];
+	readonly #encoding: LogEncoding;
 
-	constructor(timestamps: boolean) {
+	constructor(timestamps: boolean, encoding: LogEncoding = 'utf8') {
 		this.#timestamps = timestamps;
+		this.#encoding = encoding;
 	}
 
 	/** One frame of a multiplexed stream: a log message, or a part of a split one. */
@@ -50,7 +55,7 @@ export class LineAssembler {
 		let start = 0;
 		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
 		for (let line = nextLine(pending, payload, start); line; line = nextLine(pending, payload, start)) {
-			out.push({stream, time: this.#time[index], text: decode(line.bytes)});
+			out.push({stream, time: this.#time[index], text: decode(line.bytes, this.#encoding)});
 			start = line.next;
 			if (start >= payload.length) return;
 			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
@@ -70,7 +75,7 @@ export class LineAssembler {
 			if (pending.length === 0) continue;
 			const bytes = Buffer.concat(pending);
 			pending.length = 0;
-			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes)});
+			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes, this.#encoding)});
 		}
 	}
 
@@ -86,11 +91,11 @@ export class LineAssembler {
 	}
 
 	#rawLine(bytes: Buffer): LogLine {
-		if (!this.#timestamps) return {stream: 'stdout', time: null, text: decode(bytes)};
+		if (!this.#timestamps) return {stream: 'stdout', time: null, text: decode(bytes, this.#encoding)};
 		const end = timestampEnd(bytes, 0);
-		if (end === -1) return {stream: 'stdout', time: null, text: decode(bytes)};
+		if (end === -1) return {stream: 'stdout', time: null, text: decode(bytes, this.#encoding)};
 		const time = bytes.toString('latin1', 0, end);
-		let text = decode(bytes.subarray(end + 1));
+		let text = decode(bytes.subarray(end + 1), this.#encoding);
 		// Without frames the parts of a split message are only told apart by their repeated timestamp.
 		if (bytes.length > partialSize) text = text.split(`${time} `).join('');
 		return {stream: 'stdout', time, text};

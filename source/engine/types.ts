@@ -211,9 +211,10 @@ export interface EvidenceEngine {
 	inspectImageRaw(reference: string): Promise<Record<string, unknown> | null>;
 	/**
 	 * A container's whole log, timestamped, not following (GET /containers/{id}/logs with
-	 * tail=all and no `since`, so nothing is cut off); ends when it has all been read.
+	 * tail=all and no `since`, so nothing is cut off); ends when it has all been read. `bytes`:
+	 * each text is latin1 (one character per byte), so the log can be written back byte for byte.
 	 */
-	containerLog(id: string, signal: AbortSignal): AsyncIterable<LogLine[]>;
+	containerLog(id: string, signal: AbortSignal, options?: {bytes?: boolean}): AsyncIterable<LogLine[]>;
 	/** The same from a moment on (`since`, ms since the epoch): Verify's error count reads only its window. */
 	containerLogSince?(id: string, sinceMs: number, signal: AbortSignal): AsyncIterable<LogLine[]>;
 	/** The project's events between two times (Unix seconds); `until` makes the stream end. */

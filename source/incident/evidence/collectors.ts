@@ -192,7 +192,8 @@ export async function planEvidence(
 			how: `Engine API GET /containers/${c.id}/logs?stdout=1&stderr=1&timestamps=1&tail=all (no since: since the container was created), newest ${cap} bytes kept`,
 			file: `${dir}/log.txt`,
 			estimate: Math.min(size ?? 0, cap),
-			collect: async signal => ({lines: logLines(engine.containerLog(c.id, signal)), capBytes: cap}),
+			// Byte for byte: invalid UTF-8 and binary output are evidence too.
+			collect: async signal => ({lines: logLines(engine.containerLog(c.id, signal, {bytes: true})), capBytes: cap, encoding: 'latin1'}),
 		});
 	}
 

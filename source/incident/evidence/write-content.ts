@@ -96,10 +96,13 @@ class NewestLines {
 	droppedLines = 0;
 	droppedBytes = 0;
 
-	constructor(readonly cap: number) {}
+	constructor(
+		readonly cap: number,
+		readonly encoding: 'utf8' | 'latin1' = 'utf8',
+	) {}
 
 	push(line: string): void {
-		const size = Buffer.byteLength(line, 'utf8');
+		const size = Buffer.byteLength(line, this.encoding);
 		this.#lines.push(line);
 		this.#sizes.push(size);
 		this.#bytes += size;
@@ -152,7 +155,7 @@ export async function writeContent(file: string, content: Content, options: Writ
 		if (options.redact) ({text, counts: redactions} = redact(text, redactOptions));
 		chunks.push(text);
 	} else {
-		newest = new NewestLines(content.capBytes);
+		newest = new NewestLines(content.capBytes, content.encoding ?? 'utf8');
 		const redactor = options.redact ? new LineRedactor(redactOptions) : null;
 		const jsonCounts: RedactionCounts = {};
 		const redactLine = (line: string): string => {
@@ -191,7 +194,7 @@ export async function writeContent(file: string, content: Content, options: Writ
 	try {
 		if (newest) {
 			if (note) await writer.write(`── rollback-console: ${note} ──\n`);
-			for (const line of newest.kept()) await writer.write(line);
+			for (const line of newest.kept()) await writer.write(Buffer.from(line, newest.encoding));
 		} else {
 			for (const chunk of chunks) await writer.write(chunk);
 		}
