@@ -1,12 +1,16 @@
 // The console as its own process, for bench/console.ts: the built model and App rendered by
 // Ink into a fake 120×40 terminal, so its memory is the console's alone. Talks over IPC:
-// in: {type: 'key', key} · out: {type: 'ready'} {type: 'stats', received, rss, peakRss} {type: 'latency', ms}
+// in: {type: 'key', key} · out: {type: 'ready'} {type: 'stats', received, rss, peakRss, heap…} {type: 'latency', ms}
 import {PassThrough, Writable} from 'node:stream';
 import {readFileSync} from 'node:fs';
-import {createElement} from 'react';
-import {render} from 'ink';
-import {openConsole} from '../dist/source/console/open-console.js';
-import {App} from '../dist/source/ui/app.js';
+import {leanUiImports} from '../dist/source/console/lean-ui-imports.js';
+
+// As the console's run() does before it loads the UI.
+leanUiImports();
+const {createElement} = await import('react');
+const {render} = await import('ink');
+const {openConsole} = await import('../dist/source/console/open-console.js');
+const {App} = await import('../dist/source/ui/app.js');
 
 const [projectDir, stateDir, service] = process.argv.slice(2);
 const opened = await openConsole({projectDir, stateDir, readOnly: false, color: false, json: false, yes: false, redact: true});
@@ -32,7 +36,8 @@ const ink = render(createElement(App, {model: opened.model, color: false}), {
 // VmHWM: the kernel's own peak resident set size for this process.
 const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 const timer = setInterval(() => {
-	process.send({type: 'stats', received: opened.model.logs.receivedBy(service), rss: process.memoryUsage().rss, peakRss: peakRss()});
+	const {rss, heapTotal, heapUsed, external, arrayBuffers} = process.memoryUsage();
+	process.send({type: 'stats', received: opened.model.logs.receivedBy(service), rss, peakRss: peakRss(), heapTotal, heapUsed, external, arrayBuffers});
 }, 20);
 
 process.on('message', message => {

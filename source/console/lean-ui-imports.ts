@@ -1,4 +1,4 @@
-import module from 'node:module';
+import module, {createRequire} from 'node:module';
 
 // Two costs of loading the UI that buy nothing, cut where node runs dist/ (the single file is
 // bundled and tree-shaken, and has no loader hooks to register):
@@ -8,10 +8,13 @@ import module from 'node:module';
 //  - yoga's Emscripten loader fetch()es its own embedded data: URL when fetch exists, and the
 //    first fetch loads undici (~35 ms of CPU); without fetch it decodes the same bytes itself.
 //    A build whose text differs is left as it is.
+// And React's production build, as the single file has it (esbuild defines NODE_ENV): the
+// development build's checks cost more CPU than the rest of a render under a log flood.
 const yogaBinary = /\/node_modules\/yoga-layout\/dist\/binaries\/yoga-wasm-base64-esm\.js$/;
 const yogaFetchTest = '"function"!=typeof fetch';
 
 export function leanUiImports(): void {
+	productionReact();
 	module.registerHooks?.({
 		resolve(specifier, context, next) {
 			const resolved = next(specifier, context);
@@ -27,4 +30,26 @@ export function leanUiImports(): void {
 			return source.includes(yogaFetchTest) ? {...loaded, source: source.replace(yogaFetchTest, '!0')} : loaded;
 		},
 	});
+}
+
+/**
+ * Loads React's entry points with NODE_ENV=production, synchronously, and puts NODE_ENV back
+ * at once: Ink's later `import` finds them in the module cache, and no child process (compose,
+ * the rollback worker) ever sees the variable, which a Compose file may interpolate.
+ */
+function productionReact(): void {
+	if (process.env['NODE_ENV'] !== undefined) return;
+	const require = createRequire(import.meta.url);
+	process.env['NODE_ENV'] = 'production';
+	try {
+		for (const entry of ['react', 'react/jsx-runtime', 'react-reconciler', 'react-reconciler/constants.js', 'scheduler']) {
+			try {
+				require(entry);
+			} catch {
+				// Not installed beside us (a different layout): that entry stays as Ink loads it.
+			}
+		}
+	} finally {
+		delete process.env['NODE_ENV'];
+	}
 }

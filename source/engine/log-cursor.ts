@@ -29,7 +29,9 @@ export class LogCursor {
 		// The Engine writes fixed-width UTC nanosecond times: they compare as strings.
 		if (this.#time === null || line.time > this.#time) {
 			this.#time = line.time;
-			this.#texts = new Set([line.text]);
+			// Cleared, not replaced: one Set for the whole stream rather than one per line.
+			this.#texts.clear();
+			this.#texts.add(line.text);
 		} else if (line.time === this.#time) this.#texts.add(line.text);
 	}
 

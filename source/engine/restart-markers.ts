@@ -90,7 +90,8 @@ export function takeLines(batch: readonly LogLine[], container: {id: string; nam
 	for (const line of batch) {
 		if (cursor.isRepeat(line)) continue;
 		if (line.time !== null) {
-			out.push(...markers.before(container.id, timeToNs(line.time), container.name));
+			// Parsing the time (a regex, Date.parse, three BigInts) only when an exit waits for its place: a flood's lines skip it.
+			if (markers.pending(container.id)) out.push(...markers.before(container.id, timeToNs(line.time), container.name));
 			cursor.advance(line);
 		}
 		out.push(line);

@@ -54,3 +54,49 @@ test('a filter is a case-insensitive regex, or the text as typed when it is not 
 	assert.equal(broken.test('invalid memory address or nil (pointer dereference'), true);
 	assert.equal(compileFilter('').test('anything'), true);
 });
+
+test('a ring keeps each line whole (time, stream, marker, UTF-8 text) and hands back fresh objects', () => {
+	const ring = new LogRing(4);
+	ring.push({stream: 'stderr', time: '2026-01-02T03:04:05.123456789Z', text: 'panic: ünïcödé ✓ 🚀', service: 'web', seq: 7});
+	ring.push({stream: 'stdout', time: null, text: '── container restarted ──', marker: true, service: 'web', seq: 8});
+	ring.push({stream: 'stdout', time: null, text: '', service: 'web', seq: 9});
+	assert.deepEqual(ring.tail(), [
+		{stream: 'stderr', time: '2026-01-02T03:04:05.123456789Z', text: 'panic: ünïcödé ✓ 🚀', service: 'web', seq: 7},
+		{stream: 'stdout', time: null, text: '── container restarted ──', marker: true, service: 'web', seq: 8},
+		{stream: 'stdout', time: null, text: '', service: 'web', seq: 9},
+	]);
+	assert.notEqual(ring.tail()[0], ring.tail()[0]);
+});
+
+test('a ring keeps the newest lines in order across the slab wrapping round, within its bytes', () => {
+	// Lines of random length (some long) through a small ring: what it keeps is always the
+	// newest lines, whole and in order, within its byte budget.
+	const ring = new LogRing(200);
+	let seed = 42;
+	const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+	const pushed: string[] = [];
+	for (let i = 1; i <= 20_000; i++) {
+		const text = `${i} ${'x'.repeat(Math.floor(random() ** 4 * 40_000))}`;
+		pushed.push(text);
+		ring.push({stream: 'stdout', time: null, text, service: 'web', seq: i});
+		if (i % 997 === 0 || i === 20_000) {
+			const kept = ring.tail();
+			assert.ok(kept.length >= 1 && kept.length <= 200);
+			assert.deepEqual(kept.map(l => l.text), pushed.slice(-kept.length), `after ${i}`);
+			assert.deepEqual(kept.map(l => l.seq), kept.map((_, k) => i - kept.length + 1 + k));
+			assert.ok(kept.reduce((sum, l) => sum + Buffer.byteLength(l.text), 0) <= ring.maxBytes);
+		}
+	}
+	// Short lines: every one of the last 200 is kept.
+	for (let i = 1; i <= 1000; i++) ring.push({stream: 'stdout', time: null, text: `short ${i}`, service: 'web', seq: 20_000 + i});
+	assert.equal(ring.size, 200);
+	assert.equal(ring.tail(1)[0]!.text, 'short 1000');
+});
+
+test('a line past 64 KiB is kept cut, on a character boundary, marked with …', () => {
+	const ring = new LogRing(10);
+	ring.push({stream: 'stdout', time: null, text: 'é'.repeat(100_000), service: 'web', seq: 1});
+	const [line] = ring.tail();
+	assert.ok(Buffer.byteLength(line!.text) <= 64 * 1024);
+	assert.match(line!.text, /^é+ …$/);
+});
