@@ -1,4 +1,4 @@
-// Step 7 on the real engine and registry: a real incident (a bad deploy, capture, rollback)
+// Step 7 on the real engine and registry: a real incident (a bad deploy, capture, rollback, verify)
 // gives a report.md with every field filled from the timeline, and `close` leaves a bundle
 // that `sha256sum -c` verifies and that holds it. Then the story of issue 14: the incident is
 // closed, the stack breaks again, and `capture`/`rollback` open a new incident; `rollback`
@@ -92,7 +92,7 @@ async function badDeploy() {
 
 let closedId = '';
 
-test('a real incident: bad deploy → capture → rollback → close gives report.md with every field, in a verifiable bundle', async () => {
+test('a real incident: bad deploy → capture → rollback → verify → close gives report.md with every field, in a verifiable bundle', async () => {
 	const deployed = await cli(['deploy', '--to', 'v1.3.9', '--yes']);
 	assert.equal(deployed.exitCode, 0, deployed.stderr + deployed.stdout);
 	await badDeploy();
@@ -103,6 +103,8 @@ test('a real incident: bad deploy → capture → rollback → close gives repor
 	assert.equal(rolled.exitCode, 0, rolled.stderr + rolled.stdout);
 	const plan = JSON.parse(rolled.stdout) as {plan: {warnings: Array<{id: string}>}};
 	assert.ok(!plan.plan.warnings.some(w => w.id === 'evidence'), 'evidence of this failure was captured: no warning');
+	const verified = await cli(['verify', '--no-wait', '--json']);
+	assert.equal(verified.exitCode, 0, verified.stderr + verified.stdout);
 
 	const [id] = incidentIds();
 	closedId = id!;
@@ -131,7 +133,7 @@ test('a real incident: bad deploy → capture → rollback → close gives repor
 	assert.match(md, /\*\*Reason:\*\* not recorded: no Scope decision in the timeline/, 'headless: Scope was not run, and the report says so');
 	assert.match(md, /\*\*Migration state:\*\* not checked: step 4/);
 	assert.match(md, new RegExp(`\\*\\*Who acted:\\*\\* ${os.userInfo().username} \\(`));
-	assert.match(md, /\*\*Verification:\*\* not verified: step 6 \(Verify\) was not run; the rollback's own check/);
+	assert.match(md, /\*\*Verification:\*\* verified at \d{4}-\d\d-\d\dT/);
 	assert.match(md, /- web: ok \(/);
 	assert.match(md, /- \*\*web\*\* \(\S+-web-1\): (restarting|exited|crash-looping \(running between restarts\)), exit code 2, \d+ restarts\n  - \d+× `panic: runtime error/);
 	assert.match(md, /\| evidence \| evidence_capture_complete \|/);
