@@ -16,6 +16,8 @@ import {backupBeforeDeploy, checkPreflight, preflightText, type PreflightFacts} 
 import {projectFiles} from '../incident/layout.js';
 import type {RollbackPlan} from '../incident/stabilise/plan.js';
 import {appendRelease, releasesFile} from '../incident/stabilise/releases.js';
+import {errorRatesNow} from '../incident/verify/error-lines.js';
+import {DockerEngine} from '../engine/docker-engine.js';
 import type {Gathered} from '../incident/stabilise/prepare.js';
 import {Timeline} from '../incident/timeline.js';
 import {parseSettings} from '../incident/settings.js';
@@ -128,6 +130,16 @@ export async function deployPreflight(
 			// The release running now, healthy before the deploy: the last known good should this deploy go bad.
 			const healthy = facts.health.length > 0 ? facts.health.every(h => h.ok) : Object.values(gathered.current).every(c => c.ok);
 			if (healthy && facts.running.tag) {
+				// Its error rate over the window before this deploy: the baseline a later verify compares with.
+				const windowMs = gathered.loaded.settings.verify.windowMs;
+				const running = gathered.services
+					.filter(s => gathered.release.services.includes(s.service))
+					.flatMap(s => s.containers.filter(c => c.state === 'running').map(c => ({id: c.id, service: s.service})));
+				const logs = await DockerEngine.connect();
+				const perMinute = await errorRatesNow(running, (id, since, signal) => logs.containerLogSince(id, since, signal), {
+					patterns: gathered.loaded.settings.verify.errorPatterns,
+					windowMs,
+				}).catch(() => null);
 				await appendRelease(releasesFile(gathered.projectDir), {
 					time: new Date().toISOString(),
 					event: 'preflight',
@@ -136,6 +148,7 @@ export async function deployPreflight(
 					imageIds: facts.running.imageIds,
 					migrationHead: facts.database?.head ?? null,
 					operator: (({user, sshConnection}) => ({user, ssh: sshConnection, pid: process.pid}))(currentOperator()),
+					errorBaseline: perMinute ? {perMinute, windowMs} : null,
 				});
 			}
 			const file = projectFiles(gathered.projectDir).deploysTimeline;

@@ -36,3 +36,34 @@ export function perMinute(times: readonly number[], since: number, until: number
 
 /** Errors per minute over a span (at least a second long, so a fresh start is not a division by zero). */
 export const ratePerMinute = (count: number, spanMs: number): number => (count * 60_000) / Math.max(1000, spanMs);
+
+/** Reads one container's log lines from a time on (the Engine's `since`). */
+export type LogsSince = (containerId: string, sinceMs: number, signal: AbortSignal) => AsyncIterable<Array<{time: string | null; text: string; marker?: boolean}>>;
+
+/**
+ * Error lines per minute of each service over the last `windowMs`, read from its containers'
+ * logs now: what deploy's preflight keeps as the baseline of the release it replaces (the
+ * window before a deploy), for a later verify when no verified release recorded one.
+ */
+export async function errorRatesNow(
+	containers: ReadonlyArray<{id: string; service: string}>,
+	logsSince: LogsSince,
+	options: {patterns: readonly string[]; windowMs: number; now?: number; signal?: AbortSignal},
+): Promise<Record<string, number>> {
+	const isError = errorMatcher(options.patterns);
+	const end = options.now ?? Date.now();
+	const from = end - options.windowMs;
+	const signal = options.signal ?? new AbortController().signal;
+	const counts: Record<string, number> = {};
+	for (const c of containers) {
+		counts[c.service] ??= 0;
+		for await (const batch of logsSince(c.id, from, signal)) {
+			for (const line of batch) {
+				if (line.marker || !line.time) continue;
+				const time = Date.parse(line.time);
+				if (time >= from && time <= end && isError(line.text)) counts[c.service]!++;
+			}
+		}
+	}
+	return Object.fromEntries(Object.entries(counts).map(([service, n]) => [service, ratePerMinute(n, options.windowMs)]));
+}

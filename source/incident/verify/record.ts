@@ -9,10 +9,13 @@ import {appendRelease, readReleases, setLabel, type ReleaseRecord} from '../stab
 import {formatMs} from '../duration.js';
 import {failures, type ErrorBaseline, type VerifyState} from './run.js';
 
-/** The baseline for this verification: the rates recorded with the last verified release. */
+/**
+ * The baseline for this verification: the rates recorded with the last verified release,
+ * else those a deploy's preflight measured in the window before that deploy.
+ */
 export async function lastBaseline(releasesFile: string): Promise<ErrorBaseline | null> {
 	const records = await readReleases(releasesFile);
-	const last = records.findLast(r => r.event === 'verified' && r.errorBaseline);
+	const last = records.findLast(r => r.event === 'verified' && r.errorBaseline) ?? records.findLast(r => r.event === 'preflight' && r.errorBaseline);
 	return last?.errorBaseline ? {perMinute: last.errorBaseline.perMinute, tag: last.tag, time: last.time} : null;
 }
 
