@@ -91,6 +91,14 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'h
 export async function intoConsole(terminal: Terminal, ready: (screen: string) => boolean, timeoutMs = 15_000): Promise<string> {
 	const first = await terminal.waitFor(s => ready(s) || /n: open an incident/.test(s), timeoutMs);
 	if (ready(first)) return first;
-	terminal.send('n');
-	return terminal.waitFor(ready, timeoutMs);
+	// The question may be drawn a moment before it listens: ask again until the console opens.
+	const start = Date.now();
+	for (;;) {
+		terminal.send('n');
+		try {
+			return await terminal.waitFor(ready, 2000);
+		} catch (error) {
+			if (Date.now() - start > timeoutMs) throw error;
+		}
+	}
 }
