@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process';
 import {locateProject} from '../engine/compose-project.js';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {ConsoleError, exitCodes} from '../errors.js';
@@ -58,6 +59,25 @@ function summary(result: WorkerResult | null, plan: RollbackPlan): string {
 	return `${plan.kind} to ${plan.to.tag} FAILED after ${secs} s: ${result.message}${result.failedService ? ` (service ${result.failedService})` : ''}; the stack is left as it is`;
 }
 
+/**
+ * The plan's pull, exactly as the worker will run it, started now with its output dropped and
+ * never holding this process open; abort() stops it. Null when there is none to start early.
+ */
+function prefetchPull(plan: RollbackPlan): AbortController | null {
+	const pull = plan.commands[0];
+	if (!pull || pull.skip || plan.durable.beforePull) return null;
+	const controller = new AbortController();
+	const signal = pull.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(pull.timeoutMs)]) : controller.signal;
+	try {
+		const child = spawn(pull.argv[0]!, pull.argv.slice(1), {cwd: plan.project.workingDir, env: {...process.env, ...pull.env}, stdio: 'ignore', signal});
+		child.on('error', () => {});
+		child.unref();
+	} catch {
+		// Only a head start: the worker pulls anyway.
+	}
+	return controller;
+}
+
 /** `rollback` and `deploy`: plan, confirm, start the detached worker, follow it to the end. */
 export async function runRelease(kind: RunKind, options: GlobalOptions, args: string[]): Promise<number> {
 	if (args.length > 0) throw new ConsoleError(`${kind}: unexpected argument "${args[0]}"`);
@@ -96,6 +116,10 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
 	}
 	trace('planned');
+	// The target's images are fetched while the plan is shown and the worker starts (a pull
+	// changes nothing that runs); the worker's own pull then joins it or finds them there. Not
+	// when literal tags are pinned in the files first: that pull follows the edit.
+	const prefetch = prefetchPull(plan);
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	if (!options.json) {
 		if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
@@ -115,6 +139,7 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	if (!options.yes) {
 		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
 		if (!(await confirmTyped(plan, readline))) {
+			prefetch?.abort();
 			process.stderr.write('cancelled: nothing was changed\n');
 			return exitCodes.wanting;
 		}

@@ -290,6 +290,9 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		const upRun = run(up!);
 		const loading = outside.engine();
 		const done = await upRun;
+		// The migration head (a docker exec into the database) is read beside the checks, not after
+		// them: it is on the way from the stack being up to the result. Only a success records it.
+		const reading = done.exitCode === 0 && outside.migrationHead ? outside.migrationHead().catch(() => null) : null;
 		const engine = await loading;
 		const verified = await verify(engine, plan);
 		result.checks = verified.checks;
@@ -311,7 +314,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			result.failedService = failing[0]!.service;
 			return result;
 		}
-		const migrationHead = outside.migrationHead ? await outside.migrationHead().catch(() => null) : null;
+		const migrationHead = reading ? await reading : null;
 		const outcome = [{...entry('deployed', plan.to.tag, digests, ids), migrationHead}, {...entry('verified', plan.to.tag, digests, ids), migrationHead}];
 		if (kind === 'rollback' && fromTag && !fromTag.includes('+')) {
 			outcome.push(
