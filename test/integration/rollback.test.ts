@@ -71,9 +71,10 @@ test('deploy records the release; a healthy deploy is verified', async () => {
 	const h = await history();
 	assert.equal(h.current, 'v1.3.9');
 	assert.ok(h.candidates.find(c => c.tag === 'v1.3.9')?.verified);
+	// The release it replaced, found running and healthy by the preflight; then the new one.
 	assert.deepEqual(
 		h.records.map(r => `${r.event} ${r.tag}`),
-		['seen v1.3.8', 'deployed v1.3.9', 'verified v1.3.9'],
+		['preflight v1.3.8', 'deployed v1.3.9', 'verified v1.3.9'],
 	);
 });
 
