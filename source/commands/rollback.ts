@@ -116,10 +116,12 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
 	}
 	trace('planned');
-	// The target's images are fetched while the plan is shown and the worker starts (a pull
-	// changes nothing that runs); the worker's own pull then joins it or finds them there. Not
-	// when literal tags are pinned in the files first: that pull follows the edit.
-	const prefetch = prefetchPull(plan);
+	// With --yes the operator has confirmed already: the target's images are fetched while the
+	// preflight runs and the worker starts; the worker's own pull then joins it or finds them
+	// there. Never before a confirmation, and stopped by any refusal on the way (nothing pulled
+	// behind a "nothing was changed"). Not when literal tags are pinned in the files first: that
+	// pull follows the edit.
+	const prefetch = options.yes ? prefetchPull(plan) : null;
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 	if (!options.json) {
 		if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
@@ -129,32 +131,41 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	// deploy's preflight (the Database step): destructive migrations need acknowledging by name.
 	const preflight =
 		kind === 'deploy'
-			? await (await import('../console/database-model.js')).deployPreflight(gathered, plan, {
-					acceptDestructive: options.acceptDestructive === true,
-					backup: options.backup !== false,
-					json: options.json,
-					ask: interactive ? (prompt, expected) => askTyped(readline, prompt, expected) : null,
-				})
+			? await (await import('../console/database-model.js'))
+					.deployPreflight(gathered, plan, {
+						acceptDestructive: options.acceptDestructive === true,
+						backup: options.backup !== false,
+						json: options.json,
+						ask: interactive ? (prompt, expected) => askTyped(readline, prompt, expected) : null,
+					})
+					.catch((error: unknown) => {
+						prefetch?.abort();
+						throw error;
+					})
 			: null;
 	if (!options.yes) {
 		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
 		if (!(await confirmTyped(plan, readline))) {
-			prefetch?.abort();
 			process.stderr.write('cancelled: nothing was changed\n');
 			return exitCodes.wanting;
 		}
 	}
-	await preflight?.commit();
-
 	const operator = operatorModule.currentOperator();
-	const started = await stabilise.startRun({
-		plan,
-		stateProjectDir: gathered.projectDir,
-		stateDir: stateDir.dir,
-		operator,
-		held: null,
-		takeOverStale: lock.state === 'stale' || options.yes,
-	});
+	let started: Awaited<ReturnType<typeof stabilise.startRun>>;
+	try {
+		await preflight?.commit();
+		started = await stabilise.startRun({
+			plan,
+			stateProjectDir: gathered.projectDir,
+			stateDir: stateDir.dir,
+			operator,
+			held: null,
+			takeOverStale: lock.state === 'stale' || options.yes,
+		});
+	} catch (error) {
+		prefetch?.abort();
+		throw error;
+	}
 	trace(`worker ${started.pid} started`);
 	// Announced beside the worker, never in its way: a failed notification is said and recorded.
 	const {announce} = await import('../incident/follow-up/announce.js');
