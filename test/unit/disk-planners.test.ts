@@ -132,3 +132,13 @@ test('logs: largest first; a runaway one is offered for truncation unless its co
 	const same = planLogs(facts({containers: [big], logSizes: sizes}), new Set(), true);
 	assert.equal(same.actions[0]!.bytes, RUNAWAY_LOG_BYTES * 2 - Math.round(10 * 1024 * 1024 * 0.1));
 });
+
+test('an image tagged in this project\'s repository and another one is named by this project\'s tag; the reason names only the other', () => {
+	const f = facts({records: [verified('v1.0.0', 1)], current: 'v1.0.0'});
+	const ctx = {users: new Map(), removableContainers: new Set<string>(), projectRepos: new Set([repo]), retention: f.retention, facts: f};
+	const verdict = imageVerdict(image('both', {tags: [`${other}:v9`, `${repo}:v1.0.0`]}), ctx);
+	assert.ok('kept' in verdict);
+	assert.equal(verdict.kept.name, `${repo}:v1.0.0`);
+	assert.match(verdict.kept.reason, new RegExp(`^also ${other.replace(/\./g, '\\.')}:v9, not this project's`));
+	assert.doesNotMatch(verdict.kept.reason, /v1\.0\.0/);
+});

@@ -127,7 +127,9 @@ function releaseKeepReason(image: DfImage, repos: readonly string[], ctx: ImageC
  */
 export function imageVerdict(image: DfImage, ctx: ImageContext): {action: DiskAction} | {kept: ProtectedItem} {
 	const refs = [...image.repoTags, ...image.repoDigests];
-	const display = image.repoTags[0] ?? image.repoDigests[0] ?? `<none> ${shortId(image.id)}`;
+	// Named as this project knows it: an image tagged in another repository too shows our tag.
+	const ours = (list: readonly string[]) => list.find(r => ctx.projectRepos.has(repositoryOf(r)));
+	const display = ours(image.repoTags) ?? image.repoTags[0] ?? ours(image.repoDigests) ?? image.repoDigests[0] ?? `<none> ${shortId(image.id)}`;
 	const keep = (category: ProtectedCategory, reason: string) => ({kept: {kind: 'image' as const, target: image.id, name: display, bytes: image.size, category, reason}});
 	const using = ctx.users.get(image.id) ?? [];
 	if (using.length > 0 || image.containers > 0) {
