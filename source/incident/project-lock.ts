@@ -117,7 +117,7 @@ export async function acquireLock(projectDir: string, holder: LockHolder, option
 	} catch (error) {
 		// Before anything has changed: one sentence, not a stack (the fault suite fills the disk).
 		if (isDiskFull(error)) {
-			throw new ConsoleError(`the disk holding ${projectDir} is full (${errorCode(error)}): the project lock cannot be written, so nothing was changed; free some space there, or pass --state-dir on another disk`);
+			throw new ConsoleError(`the state dir's disk is full (${errorCode(error)}): the project lock cannot be written in ${projectDir}, so nothing was changed; free some space there, or pass --state-dir on another disk`);
 		}
 		throw error;
 	}

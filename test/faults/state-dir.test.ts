@@ -10,7 +10,7 @@ import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {CLI, oneLine, runCli} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
-import {within} from './support/console.js';
+import {intoConsole, openConsoleTerminal, within} from './support/console.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false;
 let stack: Stack;
@@ -97,7 +97,7 @@ test('a full state disk: rollback refused in one line with nothing changed; capt
 
 	const rollback = await runCli(['rollback', '--to', 'v1.3.9', '--yes', '--state-dir', full], {cwd: stack.dir, env});
 	assert.equal(rollback.exitCode, 2, rollback.stderr);
-	assert.match(oneLine(rollback.stderr), /disk holding .* is full \(ENOSPC\): the project lock cannot be written, so nothing was changed/);
+	assert.match(oneLine(rollback.stderr), /the state dir's disk is full \(ENOSPC\): the project lock cannot be written in \S+, so nothing was changed/);
 	assert.ok(readFileSync(path.join(stack.dir, '.env')).equals(envBefore), 'the project is as it was');
 
 	const capture = await runCli(['capture', '--json', '--state-dir', full], {cwd: stack.dir, env});
@@ -169,5 +169,39 @@ test('the state dir\'s filesystem disappears midway through a capture: it ends, 
 	} finally {
 		server.closeAllConnections();
 		server.close();
+	}
+});
+
+test('the console on a full state disk: it opens read-only and says why in its header; the timeline keeps every earlier byte, whole lines only', {skip, timeout: 90_000}, async () => {
+	const full = path.join(work, 'full-console');
+	mountTmpfs(full, 'size=1m');
+	const capture = await runCli(['capture', '--state-dir', full], {cwd: stack.dir});
+	assert.equal(capture.exitCode, 0, capture.stderr);
+	const fd = openSync(path.join(full, 'filler'), 'a');
+	try {
+		for (;;) writeSync(fd, Buffer.alloc(4096, 0x2e));
+	} catch {
+		// Full.
+	} finally {
+		closeSync(fd);
+	}
+	const incidents = path.join(full, stack.projectName, 'incidents');
+	const timelineFile = path.join(incidents, readdirSync(incidents)[0]!, 'timeline.jsonl');
+	const before = readFileSync(timelineFile);
+	const terminal = openConsoleTerminal();
+	try {
+		terminal.startConsole(stack.dir, ['--state-dir', full], {ROLLBACK_CONSOLE_FALLBACK_DIR: path.join(work, 'fallback-console')});
+		const screen = await intoConsole(terminal, s => /Checklist/.test(s) && /web\s+running/.test(s));
+		assert.match(screen.split('\n')[0]!, /READ-ONLY \(the state dir's disk is full \(ENOSPC\)/);
+		terminal.send('q');
+		await terminal.expectSane(work);
+		// Only ever appended to (what fitted in the last page's slack), never rewritten; whole lines only.
+		const after = readFileSync(timelineFile);
+		assert.ok(after.subarray(0, before.length).equals(before), 'every earlier byte kept');
+		for (const line of after.toString('utf8').split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), line);
+	} finally {
+		const pid = terminal.pid();
+		if (pid) process.kill(pid, 'SIGKILL');
+		terminal.kill();
 	}
 });
