@@ -50,7 +50,8 @@ export function openConsoleTerminal(options: {columns?: number; rows?: number; e
 			terminal.run(`clear; cd ${cwd} && ${vars}${process.execPath} ${CLI} ${args.join(' ')}`);
 		},
 		async expectSane(scratchDir) {
-			for (let i = 0; i < 200 && pid() !== null; i++) await delay(50);
+			// Generous: on a loaded 2-core box a process can take seconds to go after restoring the terminal.
+			for (let i = 0; i < 400 && pid() !== null; i++) await delay(50);
 			assert.equal(pid(), null, 'the console exited');
 			const file = join(scratchDir, `stty-${Date.now()}.txt`);
 			// tput cnorm is not needed if the cursor was restored; we read the mode the console left.
