@@ -68,6 +68,30 @@ describe('writeContent', () => {
 		assert.deepEqual(written.redactions, {'secret-arg': 100}, 'every line is redacted, kept or not');
 	});
 
+	test('a log in batches, written as it comes, keeps exactly the newest lines that fit the cap (bytes kept as they came)', async () => {
+		let seed = 7;
+		const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+		const log = Array.from({length: 3000}, (_, i) => `${i} ${'\xe9x'.repeat(Math.floor(random() ** 3 * 300))}`);
+		async function* batches(): AsyncIterable<string[]> {
+			for (let i = 0; i < log.length; i += 37) yield log.slice(i, i + 37);
+		}
+		for (const cap of [20_000, 200_000, 10_000_000]) {
+			const file = path.join(await fresh(), 'log.txt');
+			const written = await writeContent(file, {lines: batches(), capBytes: cap, encoding: 'latin1'}, {redact: false, redactOptions: {}}, signal);
+			// The reference: the longest run of newest lines within the cap.
+			let keep = 0;
+			for (let bytes = 0; keep < log.length && bytes + log[log.length - 1 - keep]!.length + 1 <= cap; keep++) bytes += log[log.length - 1 - keep]!.length + 1;
+			const bytes = await readFile(file);
+			assert.equal(written.sha256, sha256(bytes));
+			assert.equal(written.bytes, bytes.length);
+			const text = bytes.toString('latin1');
+			const kept = keep === log.length ? text : text.slice(text.indexOf('\n') + 1);
+			assert.equal(kept, log.slice(log.length - keep).map(l => `${l}\n`).join(''), `cap ${cap}`);
+			assert.equal(written.truncated, keep < log.length);
+			if (keep < log.length) assert.match(written.note ?? '', new RegExp(`the oldest ${log.length - keep} lines`));
+		}
+	});
+
 	test('a stream that breaks midway: what came is written, and the error is kept', async () => {
 		const file = path.join(await fresh(), 'log.txt');
 		const written = await writeContent(file, {lines: lines(['one', 'two', 'three'], 2), capBytes: 1000}, options, signal);

@@ -1,5 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto';
-import {createReadStream} from 'node:fs';
+import {createReadStream, createWriteStream} from 'node:fs';
+import {pipeline} from 'node:stream/promises';
+import {createGzip} from 'node:zlib';
 import {link, mkdir, open, readdir, stat, unlink} from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -62,11 +64,24 @@ export async function writeArchive(options: {cwd: string; entries: string[]; pre
 	await handle.chmod(0o600);
 	await handle.close();
 	try {
-		await tar.create({gzip: true, portable: true, cwd: options.cwd, prefix: options.prefix, file: tmp}, options.entries);
+		// gzip through node's zlib stream, which compresses on libuv's thread pool, not tar's own
+		// (on the main thread); hashed on the way to the disk instead of read back afterwards.
+		const hash = createHash('sha256');
+		await pipeline(
+			tar.create({portable: true, cwd: options.cwd, prefix: options.prefix}, options.entries),
+			createGzip(),
+			async function* (chunks: AsyncIterable<Buffer>) {
+				for await (const chunk of chunks) {
+					hash.update(chunk);
+					yield chunk;
+				}
+			},
+			createWriteStream(tmp, {flags: 'r+'}),
+		);
 		const synced = await open(tmp, 'r+');
 		await synced.sync();
 		await synced.close();
-		const sha256 = await sha256File(tmp);
+		const sha256 = hash.digest('hex');
 		try {
 			await link(tmp, file);
 		} catch (error) {

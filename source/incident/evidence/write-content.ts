@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto';
-import {mkdir, open, unlink} from 'node:fs/promises';
+import {mkdir, open, rename, unlink} from 'node:fs/promises';
 import path from 'node:path';
 import {addCounts, LineRedactor, redact, redactJson, type RedactionCounts, type RedactOptions} from '../redaction.js';
 import type {Content} from './types.js';
@@ -51,24 +51,51 @@ class BundleFileWriter {
 
 	/** Buffers small writes into ~1 MiB ones. */
 	async write(text: string | Buffer): Promise<void> {
-		const buffer = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-		this.#pending.push(buffer);
-		this.#pendingBytes += buffer.length;
-		if (this.#pendingBytes >= MiB) await this.flush();
+		this.append(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+		await this.settle();
 	}
 
-	async flush(): Promise<void> {
+	/** Past a few MiB in flight, waits for the disk: a slow disk must not fill the memory. */
+	async settle(): Promise<void> {
+		if (this.#queued >= 8 * MiB) await this.#writing;
+	}
+
+	/**
+	 * Queues `buffer`; each MiB goes to the disk in the background (the hash in order), so a
+	 * log is written while the next part of it is still arriving. Errors come out of flush().
+	 */
+	append(buffer: Buffer): void {
+		this.#pending.push(buffer);
+		this.#pendingBytes += buffer.length;
+		if (this.#pendingBytes >= MiB) this.#startFlush();
+	}
+
+	#writing: Promise<void> = Promise.resolve();
+	#queued = 0;
+
+	#startFlush(): void {
 		if (this.#pendingBytes === 0) return;
 		const buffer = Buffer.concat(this.#pending, this.#pendingBytes);
 		this.#pending = [];
 		this.#pendingBytes = 0;
 		this.#hash.update(buffer);
-		let offset = 0;
-		while (offset < buffer.length) {
-			const {bytesWritten} = await this.handle.write(buffer, offset, buffer.length - offset);
-			offset += bytesWritten;
-		}
-		this.#bytes += buffer.length;
+		this.#queued += buffer.length;
+		this.#writing = this.#writing.then(async () => {
+			let offset = 0;
+			while (offset < buffer.length) {
+				const {bytesWritten} = await this.handle.write(buffer, offset, buffer.length - offset);
+				offset += bytesWritten;
+			}
+			this.#bytes += buffer.length;
+			this.#queued -= buffer.length;
+		});
+		// Awaited in flush(); never unhandled meanwhile.
+		this.#writing.catch(() => {});
+	}
+
+	async flush(): Promise<void> {
+		this.#startFlush();
+		await this.#writing;
 	}
 
 	async finish(): Promise<{bytes: number; sha256: string}> {
@@ -120,6 +147,11 @@ class NewestLines {
 		}
 	}
 
+	/** Bytes kept now. */
+	get bytes(): number {
+		return this.#bytes;
+	}
+
 	*kept(): Iterable<string> {
 		for (let i = this.#first; i < this.#lines.length; i++) yield this.#lines[i]!;
 	}
@@ -130,12 +162,11 @@ class NewestLines {
 export async function writeContent(file: string, content: Content, options: WriteOptions, signal: AbortSignal): Promise<Written> {
 	const redactOptions = options.redactOptions;
 	let redactions: RedactionCounts = {};
-	let truncated = false;
-	let note: string | null = null;
-	let error: string | null = null;
+	const truncated = false;
+	const note: string | null = null;
+	const error: string | null = null;
 	const chunks: string[] = [];
 
-	let newest: NewestLines | null = null;
 	if ('json' in content) {
 		let value = content.json;
 		if (options.redact) ({text: value, counts: redactions} = redactJson(value, redactOptions));
@@ -155,53 +186,145 @@ export async function writeContent(file: string, content: Content, options: Writ
 		if (options.redact) ({text, counts: redactions} = redact(text, redactOptions));
 		chunks.push(text);
 	} else {
-		newest = new NewestLines(content.capBytes, content.encoding ?? 'utf8');
-		const redactor = options.redact ? new LineRedactor(redactOptions) : null;
-		const jsonCounts: RedactionCounts = {};
-		const redactLine = (line: string): string => {
-			if (!redactor) return line;
-			if (content.jsonPerLine && line.startsWith('{')) {
-				try {
-					const result = redactJson(JSON.parse(line) as unknown, redactOptions);
-					addCounts(jsonCounts, result.counts);
-					return JSON.stringify(result.text);
-				} catch {
-					// Not JSON after all (a torn line): redacted as text.
-				}
+		return writeLines(file, content, options, signal);
+	}
+	signal.throwIfAborted();
+
+	const writer = await BundleFileWriter.create(file);
+	try {
+		for (const chunk of chunks) await writer.write(chunk);
+		const {bytes, sha256} = await writer.finish();
+		return {bytes, sha256, truncated, note, redactions, error};
+	} catch (writeError) {
+		await writer.abandon(file);
+		throw writeError;
+	}
+}
+
+type LinesContent = Extract<Content, {lines: unknown}>;
+
+/**
+ * A log, written as it arrives (redacted a batch at a time, on the disk in the background)
+ * while it is within the cap: no line is held in memory. Past the cap the newest lines are
+ * kept in memory (at most the cap) and, at the end, the file is made again from the newest
+ * lines it holds and those: the note first, then what fits, oldest dropped.
+ */
+async function writeLines(file: string, content: LinesContent, options: WriteOptions, signal: AbortSignal): Promise<Written> {
+	const {redactOptions} = options;
+	const encoding = content.encoding ?? 'utf8';
+	const cap = content.capBytes;
+	const redactor = options.redact ? new LineRedactor(redactOptions) : null;
+	const jsonCounts: RedactionCounts = {};
+	const redactLine = (line: string): string => {
+		if (!redactor) return line;
+		if (content.jsonPerLine && line.startsWith('{')) {
+			try {
+				const result = redactJson(JSON.parse(line) as unknown, redactOptions);
+				addCounts(jsonCounts, result.counts);
+				return JSON.stringify(result.text);
+			} catch {
+				// Not JSON after all (a torn line): redacted as text.
 			}
-			return redactor.line(line);
-		};
+		}
+		return redactor.line(line);
+	};
+	const writer = await BundleFileWriter.create(file);
+	let written = 0;
+	let lines = 0;
+	// Past the cap: the newest lines, in memory.
+	let newest: NewestLines | null = null;
+	let error: string | null = null;
+	const take = (batch: readonly string[]) => {
+		if (newest) {
+			for (const line of batch) newest.push(`${redactLine(line)}\n`);
+			return;
+		}
+		let text = '';
+		for (const line of batch) text += `${redactLine(line)}\n`;
+		const bytes = Buffer.from(text, encoding);
+		if (written + bytes.length <= cap) {
+			writer.append(bytes);
+			written += bytes.length;
+			lines += batch.length;
+			return;
+		}
+		// This batch crosses the cap: from here on, lines are kept in memory.
+		newest = new NewestLines(cap, encoding);
+		for (const line of text.slice(0, -1).split('\n')) newest.push(`${line}\n`);
+	};
+	try {
 		try {
 			for await (const batch of content.lines) {
 				if (signal.aborted) break;
-				if (typeof batch === 'string') newest.push(`${redactLine(batch)}\n`);
-				else for (const line of batch) newest.push(`${redactLine(line)}\n`);
+				take(typeof batch === 'string' ? [batch] : batch);
+				await writer.settle();
 			}
 		} catch (streamError) {
 			if (signal.aborted) throw streamError;
 			// What arrived before the stream broke is still evidence.
 			error = errorText(streamError);
 		}
-		if (redactor) redactions = addCounts({...redactor.counts}, jsonCounts);
-		if (newest.droppedLines > 0) {
-			truncated = true;
-			note = `capped at ${formatMiB(content.capBytes)}: the oldest ${newest.droppedLines} lines (${newest.droppedBytes} bytes) were dropped, the newest kept`;
+		signal.throwIfAborted();
+		const redactions = redactor ? addCounts({...redactor.counts}, jsonCounts) : {};
+		if (!newest) {
+			const {bytes, sha256} = await writer.finish();
+			return {bytes, sha256, truncated: false, note: null, redactions, error};
 		}
-	}
-	signal.throwIfAborted();
-
-	const writer = await BundleFileWriter.create(file);
-	try {
-		if (newest) {
-			if (note) await writer.write(`── rollback-console: ${note} ──\n`);
-			for (const line of newest.kept()) await writer.write(Buffer.from(line, newest.encoding));
-		} else {
-			for (const chunk of chunks) await writer.write(chunk);
-		}
-		const {bytes, sha256} = await writer.finish();
-		return {bytes, sha256, truncated, note, redactions, error};
-	} catch (writeError) {
+		await writer.finish();
+		return {...(await rewriteNewest(file, {written, lines}, newest)), redactions, error};
+	} catch (failure) {
 		await writer.abandon(file);
-		throw writeError;
+		throw failure;
+	}
+}
+
+/** The file again, from the newest lines of what was written (`head`) and of what came after (`rest`), within the cap. */
+async function rewriteNewest(file: string, head: {written: number; lines: number}, rest: NewestLines): Promise<Omit<Written, 'redactions' | 'error'>> {
+	const full = `${file}.full-${process.pid}`;
+	await rename(file, full);
+	try {
+		// Room left beside the newest lines: the head's lines from the first that starts at or after its cut.
+		const room = rest.cap - rest.bytes;
+		let from = head.written;
+		let keptLines = 0;
+		const source = await open(full, 'r');
+		try {
+			// Only while the newer lines all fit: a line of the head is older than any the rest dropped.
+			if (room > 0 && head.written > 0 && rest.droppedLines === 0) {
+				// From the byte before the cut: a line starts at 0 or right after a newline.
+				const start = Math.max(0, head.written - room - 1);
+				const buffer = Buffer.alloc(head.written - start);
+				await source.read(buffer, 0, buffer.length, start);
+				const cut = start === 0 && head.written <= room ? 0 : buffer.indexOf(0x0a) + 1;
+				if (cut > 0 || (start === 0 && head.written <= room)) {
+					from = start + cut;
+					for (let i = buffer.indexOf(0x0a, cut); i !== -1; i = buffer.indexOf(0x0a, i + 1)) keptLines++;
+				}
+			}
+			const droppedLines = head.lines - keptLines + rest.droppedLines;
+			const droppedBytes = from + rest.droppedBytes;
+			const note = `capped at ${formatMiB(rest.cap)}: the oldest ${droppedLines} lines (${droppedBytes} bytes) were dropped, the newest kept`;
+			const writer = await BundleFileWriter.create(file);
+			try {
+				await writer.write(`── rollback-console: ${note} ──\n`);
+				const chunk = Buffer.alloc(MiB);
+				for (let at = from; at < head.written; ) {
+					const {bytesRead} = await source.read(chunk, 0, Math.min(MiB, head.written - at), at);
+					if (bytesRead === 0) break;
+					await writer.write(Buffer.from(chunk.subarray(0, bytesRead)));
+					at += bytesRead;
+				}
+				for (const line of rest.kept()) writer.append(Buffer.from(line, rest.encoding));
+				const {bytes, sha256} = await writer.finish();
+				return {bytes, sha256, truncated: true, note};
+			} catch (failure) {
+				await writer.abandon(file);
+				throw failure;
+			}
+		} finally {
+			await source.close();
+		}
+	} finally {
+		await unlink(full).catch(() => {});
 	}
 }
