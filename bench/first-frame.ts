@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {median} from './measure.js';
 
-const runs = 9;
+const runs = 7;
 await ensureTestReleases();
 const stack = await createStack({tag: 'v1.3.9'});
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rc-bench-'));

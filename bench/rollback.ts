@@ -11,7 +11,7 @@ import {CLI} from '../test/support/cli.js';
 import {createStack, ensureTestReleases} from '../test/support/stack.js';
 import {median} from './measure.js';
 
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 await ensureTestReleases();
 const stack = await createStack({tag: 'v1.3.9'});
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rc-bench-state-'));

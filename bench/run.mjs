@@ -25,4 +25,5 @@ for (const file of globSync('bench/*.ts', {cwd: root}).sort()) {
 	console.log(`\n== ${name}`);
 	failed += run(['--import', 'tsx', file]) === 0 ? 0 : 1;
 }
+console.log(`\nbenchmarks: ${(performance.now() / 1000).toFixed(0)} s (goal: npm run bench under 3 minutes, build included); load ${(await import('node:os')).loadavg().map(l => l.toFixed(1)).join(' ')}`);
 process.exit(failed ? 1 : 0);

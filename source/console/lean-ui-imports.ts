@@ -38,9 +38,11 @@ export function leanUiImports(): void {
  * the rollback worker) ever sees the variable, which a Compose file may interpolate.
  */
 function productionReact(): void {
-	if (process.env['NODE_ENV'] !== undefined) return;
+	// Through a variable: the single file's bundler replaces `process.env.NODE_ENV` itself with a constant.
+	const env = process.env;
+	if (env['NODE_ENV'] !== undefined) return;
 	const require = createRequire(import.meta.url);
-	process.env['NODE_ENV'] = 'production';
+	env['NODE_ENV'] = 'production';
 	try {
 		for (const entry of ['react', 'react/jsx-runtime', 'react-reconciler', 'react-reconciler/constants.js', 'scheduler']) {
 			try {
@@ -50,6 +52,6 @@ function productionReact(): void {
 			}
 		}
 	} finally {
-		delete process.env['NODE_ENV'];
+		delete env['NODE_ENV'];
 	}
 }
