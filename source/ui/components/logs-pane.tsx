@@ -81,7 +81,10 @@ export function visibleLines(
 	let used = 0;
 	for (let i = candidates.length - 1; i >= 0 && used < props.rows; i--) {
 		const line = candidates[i]!;
-		const text = renderLine(line, props);
+		const full = renderLine(line, props);
+		// Only what fits goes to Ink: measuring and cutting a 64 KiB line took it tens of seconds a frame.
+		const room = (props.wrap ? props.rows : 1) * Math.max(1, props.columns) + 1;
+		const text = full.length > room ? full.slice(0, room) : full;
 		const height = props.wrap ? Math.max(1, Math.ceil(text.length / Math.max(1, props.columns))) : 1;
 		if (used + height > props.rows && picked.length > 0) break;
 		used += height;
