@@ -17,6 +17,13 @@ export interface ConsoleTerminal extends Terminal {
 	expectSane(scratchDir: string): Promise<string>;
 }
 
+/** The node flags the bin's `#!` line gives (heap sizing): the console runs as the operator's does. */
+export function shebangFlags(): string[] {
+	const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+	const flags = /^#!.*\bnode\b(.*)$/.exec(first)?.[1] ?? '';
+	return flags.trim().split(/\s+/).filter(Boolean);
+}
+
 export function openConsoleTerminal(options: {columns?: number; rows?: number; env?: Record<string, string>} = {}): ConsoleTerminal {
 	// A tmux server takes its global environment from the process that starts it, and every later
 	// session (any test file's) inherits it: a private engine's DOCKER_HOST must never get in there.
@@ -47,7 +54,7 @@ export function openConsoleTerminal(options: {columns?: number; rows?: number; e
 		pid,
 		startConsole(cwd, args, env = {}) {
 			const vars = Object.entries(env).map(([k, v]) => `${k}='${v}' `).join('');
-			terminal.run(`clear; cd ${cwd} && ${vars}${process.execPath} ${CLI} ${args.join(' ')}`);
+			terminal.run(`clear; cd ${cwd} && ${vars}${[process.execPath, ...shebangFlags(), CLI, ...args].join(' ')}`);
 		},
 		async expectSane(scratchDir) {
 			// Generous: on a loaded 2-core box a process can take seconds to go after restoring the terminal.
