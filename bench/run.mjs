@@ -23,7 +23,9 @@ for (const file of globSync('bench/*.ts', {cwd: root}).sort()) {
 	const name = path.basename(file, '.ts');
 	if (name === 'measure' || (wanted.length > 0 && !wanted.includes(name))) continue;
 	console.log(`\n== ${name}`);
+	const began = performance.now();
 	failed += run(['--import', 'tsx', file]) === 0 ? 0 : 1;
+	console.log(`(${name}: ${((performance.now() - began) / 1000).toFixed(0)} s)`);
 }
 console.log(`\nbenchmarks: ${(performance.now() / 1000).toFixed(0)} s (goal: npm run bench under 3 minutes, build included); load ${(await import('node:os')).loadavg().map(l => l.toFixed(1)).join(' ')}`);
 process.exit(failed ? 1 : 0);
