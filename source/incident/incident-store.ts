@@ -63,6 +63,8 @@ async function isDirectory(path: string): Promise<boolean> {
 		return (await stat(path)).isDirectory();
 	} catch (error) {
 		if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return false;
+		// Another user's (root made /run/rollback-console, the tmpfs fallback, 0700): not ours to resume.
+		if (errorCode(error) === 'EACCES' || errorCode(error) === 'EPERM') return false;
 		throw error;
 	}
 }
