@@ -1,5 +1,5 @@
 // `rollback-console capture` against the runbook an operator would paste to collect the same
-// evidence by hand, run side by side on a stack of 3 services × 60,000 log lines. The runbook
+// evidence by hand, run side by side on a stack of 3 services × 40,000 log lines. The runbook
 // collects what the bundle holds, one command after another: every container's full log with
 // timestamps, inspect of each container and image, compose ps and config, the project's events
 // of the last 24 h, system df, docker info and versions, the host's disk, then tar+gzip and a
@@ -15,7 +15,7 @@ import {createStack, ensureTestReleases} from '../test/support/stack.js';
 import {compare} from './measure.js';
 
 const services = ['api', 'jobs', 'search'];
-const lines = 60_000;
+const lines = 40_000;
 const line = 'level=info msg=\\"request handled\\" method=GET path=/api/orders/42 status=200 duration_ms=12 user=alice token=abc123';
 const service = (name: string) => `
   ${name}:
