@@ -2,7 +2,6 @@ import {ciLogSource} from '../engine/ci-log.js';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {locateProject} from '../engine/compose-project.js';
 import {DockerEngine} from '../engine/docker-engine.js';
-import {probeHealth} from '../engine/http-probe.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {checkOut} from '../incident/evidence/archive.js';
 import {captureEvidence} from '../incident/evidence/capture.js';
@@ -134,7 +133,8 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 				project,
 				projectName: loaded.name,
 				settings: loaded.settings,
-				probeHealth: signal => probeHealth(loaded.settings.health, {env: process.env, signal}),
+				// ky loads with the probe, while the logs are read, not before the capture starts.
+				probeHealth: async signal => (await import('../engine/http-probe.js')).probeHealth(loaded.settings.health, {env: process.env, signal}),
 				timelineFile: () => incident.timeline.file,
 				ciLog,
 			},

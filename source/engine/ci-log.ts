@@ -1,9 +1,7 @@
 import {createReadStream} from 'node:fs';
 import {stat} from 'node:fs/promises';
 import path from 'node:path';
-import ky from 'ky';
 import {ConsoleError} from '../errors.js';
-import {describeProbeError} from './http-probe.js';
 
 export interface CiLogSource {
 	/** How it is read, for the manifest: `read FILE` or `GET URL (ky)`. */
@@ -41,6 +39,8 @@ export async function ciLogSource(source: string, cwd: string = process.cwd()): 
 			how,
 			size: null,
 			async *lines(signal) {
+				// ky and the probe's wording loaded only for a CI log given as a URL: not on every capture's start.
+				const [{default: ky}, {describeProbeError}] = await Promise.all([import('ky'), import('./http-probe.js')]);
 				let response: Response;
 				try {
 					response = await ky.get(source, {timeout: 30_000, retry: 1, signal});
