@@ -109,3 +109,51 @@ test('reopening resumes the same incident', async () => {
 	terminal.send('q');
 	await expectSaneTerminal();
 });
+
+test('at 80×24 the bad release shows the TAG column, and Stabilise shows every command that will run whole', async () => {
+	const small = openTerminal({columns: 80, rows: 24, env: {CI: 'true'}});
+	try {
+		small.run(`cd ${stack.dir}`);
+		small.run(command);
+		const frame = await small.waitFor(screen => /Services/.test(screen) && /› web\s+(crash-looping|restarting|exited|running)/.test(screen), 15_000);
+		const header = frame.split('\n').find(line => line.includes('SERVICE'))!;
+		for (const title of ['SERVICE', 'STATE', 'TAG', 'RESTARTS']) assert.ok(header.includes(title), `${title} in: ${header}`);
+		assert.match(frame, /› web\s+\S+.*v1\.4\.0/);
+		// Step 3, Stabilise: the plan's commands, wrapped rather than cut, scrolled into view.
+		small.send('j');
+		await small.waitFor(screen => /› ?2 Capture evidence/.test(screen));
+		small.send('j');
+		await small.waitFor(screen => /› ?3 Stabilise/.test(screen));
+		small.send('Enter');
+		// Nothing was verified on this box: the error says so whole, and ↓ picks v1.3.9.
+		const refused = await small.waitFor(screen => screen.includes('Step 3 · Stabilise') && /v1\.3\.9/.test(screen), 20_000);
+		assert.match(unwrap(refused), /no last known good release: nothing older than v1\.4\.0 was verified on this box/);
+		small.send('Down');
+		await small.waitFor(screen => /\$ /.test(screen), 20_000);
+		const seen: string[] = [];
+		for (let page = 0; page < 6; page++) {
+			seen.push(small.screen());
+			if (/--wait-timeout \d+/.test(unwrap(seen.join('\n')))) break;
+			small.send('PageDown');
+			await delay(300);
+		}
+		const text = unwrap(seen.join('\n'));
+		assert.match(text, /\$ IMAGE_TAG=\S+ docker compose --project-directory \S+ -f \S+compose\.yaml -p \S+ pull --policy always web worker/);
+		assert.match(text, /\$ IMAGE_TAG=\S+ docker compose --project-directory \S+ -f \S+compose\.yaml -p \S+ up -d --wait --wait-timeout \d+/);
+		assert.doesNotMatch(text, /pull --policy alw…/);
+		small.send('Escape');
+		small.send('q');
+		await small.waitFor(screen => /stays open/.test(screen), 10_000);
+	} finally {
+		small.kill();
+	}
+});
+
+/** The screen's rows without the frame's borders, joined: wrapped lines read whole again. */
+function unwrap(screen: string): string {
+	return screen
+		.split('\n')
+		.map(row => row.replace(/^[│╭╰ ]*│ ?/, '').replace(/ *│[│ ]*$/, ''))
+		.join(' ')
+		.replace(/\s+/g, ' ');
+}

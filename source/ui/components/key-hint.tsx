@@ -11,7 +11,7 @@ export function KeyHint({message, view}: {message: string | null; view: 'main' |
 	}
 	const hint =
 		view === 'main'
-			? '?:help q:quit ↑↓:step enter:open tab/1-9:service a:all f:follow PgUp/PgDn:scroll /:filter s:save'
+			? '?:help q:quit ↑↓:step enter:open tab:service f:follow PgUp/Dn:scroll /:filter'
 			: view === 'help'
 				? '?/esc: close help   q: quit'
 				: 'esc: back to the checklist   q: quit';

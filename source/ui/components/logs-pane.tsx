@@ -4,8 +4,7 @@ import {compileFilter, type LogStore, type StoredLine} from '../../incident/log-
 import type {ConsoleState} from '../console-state.js';
 import {useThrottledVersion} from '../hooks/use-throttled-version.js';
 import {Toned} from '../theme.js';
-import {redact} from '../../incident/redaction.js';
-import {printable} from '../../presentation/text.js';
+import {safeText} from '../kit/safe-text.js';
 
 /** The view settings come straight from the console's state. */
 export interface LogsPaneProps extends Pick<ConsoleState, 'allServices' | 'pausedAt' | 'scrollBack' | 'revealSecrets' | 'timestamps' | 'wrap' | 'filter' | 'editingFilter'> {
@@ -36,8 +35,7 @@ export function renderLine(
 	const parts: string[] = [];
 	if (options.timestamps) parts.push(clock(line.time));
 	if (options.allServices) parts.push(`${line.service} |`);
-	const text = printable(line.text.replace(/\t/g, '    '));
-	parts.push(options.revealSecrets ? text : redact(text, options.redactPatterns ? {extraPatterns: options.redactPatterns} : {}).text);
+	parts.push(safeText(line.text, {reveal: options.revealSecrets, patterns: options.redactPatterns}));
 	return parts.join(' ');
 }
 

@@ -1,6 +1,7 @@
 // The Scope step's sections, as lines for StepFrame: the recorded decision, the failing
 // services with the selected one's last log lines, the health URLs, and the questionnaire.
 // Pure: each takes what it shows and the rows the layout gave it.
+import {safeText} from '../../kit/safe-text.js';
 import type {HealthProbe} from '../../../incident/health.js';
 import {answersSummary, decide, DECISION_TITLES, HEALTH_SNIPPET, HEALTH_SNIPPET_INLINE, NEXT_STEPS, QUESTIONS, type Measured, type ScopeRecord} from '../../../incident/scope.js';
 import type {ServiceStatus} from '../../../incident/service-status.js';
@@ -86,7 +87,7 @@ export function servicesLines(snapshot: ServicesSnapshot, failing: readonly Serv
 	const full = layout.logBox === 'full';
 	if (full) lines.push({key: 'logs-top', tone: 'muted', text: `┌${'─'.repeat(inner)}┐`});
 	for (const line of shown) {
-		const text = line.text.replaceAll('\t', '  ');
+		const text = safeText(line.text);
 		lines.push({key: `log-${line.seq}`, ...(line.marker ? {tone: 'muted' as const} : {}), text: `│${text.length > inner ? text.slice(0, inner) : text.padEnd(inner)}│`});
 	}
 	if (full) lines.push({key: 'logs-bottom', tone: 'muted', text: `└${'─'.repeat(inner)}┘`});

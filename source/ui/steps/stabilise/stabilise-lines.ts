@@ -4,6 +4,7 @@ import type {RollbackPlan} from '../../../incident/stabilise/plan.js';
 import type {Candidate} from '../../../incident/stabilise/releases.js';
 import {shortId, type Tone} from '../../../presentation/format.js';
 import type {Line} from '../../kit/line.js';
+import {safeText} from '../../kit/safe-text.js';
 import type {RunView} from '../../stabilise-model.js';
 
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}` : '');
@@ -91,6 +92,6 @@ export function runLines(run: RunView, finished: boolean, rows: number): Line[] 
 	const source =
 		result && !result.success && result.logs.length > 0 ? [`last ${result.logs.length} log lines of ${result.failedService}:`, ...result.logs] : run.output.split('\n').filter(Boolean);
 	const budget = Math.max(1, rows - lines.length);
-	for (const [i, l] of source.slice(-budget).entries()) lines.push({key: `out-${i}`, tone: 'muted', text: `  ${l}`});
+	for (const [i, l] of source.slice(-budget).entries()) lines.push({key: `out-${i}`, tone: 'muted', text: `  ${safeText(l)}`});
 	return lines;
 }

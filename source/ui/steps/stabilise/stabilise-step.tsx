@@ -187,10 +187,10 @@ export function StabiliseStep({model, rows, columns, active, onClose, onQuit}: S
 			else lines.push({key: 'starting', tone: 'muted', text: 'starting the worker…'});
 		} else if (value) {
 			lines.push(...candidateLines(candidates, cursor, Math.max(2, Math.floor(room / 4)), plan?.to.tag ?? null));
-			if (value.error) lines.push({key: 'error', tone: 'bad', text: `✗ ${value.error}`});
+			if (value.error) lines.push({key: 'error', tone: 'bad', wrap: true, text: `✗ ${value.error}`});
 			if (plan) lines.push(...planLines(plan));
 		}
-		if (prepared.error) lines.push({key: 'prepare-error', tone: 'bad', text: `✗ could not plan: ${prepared.error}`});
+		if (prepared.error) lines.push({key: 'prepare-error', tone: 'bad', wrap: true, text: `✗ could not plan: ${prepared.error}`});
 		if (run?.result && phase === 'none') lines.push({key: 'last', tone: 'muted', text: `last run ${run.runId}: ${run.result.success ? 'succeeded' : `failed: ${run.result.message}`}`});
 	}
 	const keys = confirm.asking
