@@ -60,7 +60,7 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	// After SIGHUP the terminal is gone: writes fail with EIO, which must not crash the restore.
 	const onStdoutError = () => {};
 	process.stdout.on('error', onStdoutError);
-	// when-exit (conf's atomically) and Ink's signal-exit re-raise the signal to die by it: a
+	// Ink's signal-exit re-raises the signal to die by it: a
 	// listener of ours stays on until the process exits, so that second signal cannot kill us
 	// before the way out is recorded (the fault suite's terminal test checks it).
 	const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
