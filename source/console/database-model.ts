@@ -146,6 +146,7 @@ export async function deployPreflight(
 					tag: facts.running.tag,
 					digests: facts.running.digests,
 					imageIds: facts.running.imageIds,
+					images: Object.fromEntries(plan.services.map(s => [s.service, {repository: s.repository, tag: s.from.tag}])),
 					migrationHead: facts.database?.head ?? null,
 					operator: (({user, sshConnection}) => ({user, ssh: sshConnection, pid: process.pid}))(currentOperator()),
 					errorBaseline: perMinute ? {perMinute, windowMs} : null,

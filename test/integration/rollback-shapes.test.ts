@@ -302,7 +302,8 @@ describe('shape 2: one variable per service holding the whole reference by diges
 
 		const h = JSON.parse((await project.cli(['history', '--json'])).stdout) as {candidates: Array<{tag: string}>; records: Array<{tag: string; event: string; images?: Record<string, {tag: string}>}>};
 		assert.ok(h.candidates.some(c => c.tag === set), 'the set is a candidate');
-		const seen = h.records.find(r => r.tag === set && r.event === 'seen')!;
+		// Recorded when the deploy replaced it: by its preflight (found healthy), else as seen.
+		const seen = h.records.find(r => r.tag === set && (r.event === 'preflight' || r.event === 'seen'))!;
 		assert.deepEqual(Object.fromEntries(Object.entries(seen.images!).map(([s, i]) => [s, i.tag])), {api: 'v1.3.8', web: 'v1.3.9', worker: 'v1.3.9'});
 
 		const back = await project.cli(['rollback', '--to', set, '--yes']);
