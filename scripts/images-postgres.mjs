@@ -11,10 +11,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withLock } from './images.mjs';
 
 export const POSTGRES_IMAGE = 'local/postgres:15';
 const HASH_LABEL = 'io.rollback-console.postgres.hash';
@@ -120,28 +121,6 @@ async function ensureDebootstrap(log) {
   });
 }
 
-// Parallel test processes may ask at once: serialise with a mkdir lock.
-async function withLock(fn) {
-  const lock = join(tmpdir(), 'rollback-console-postgres-image.lock');
-  const started = Date.now();
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > 1_200_000) await rmdir(lock).catch(() => {});
-      if (Date.now() - started > 1_200_000) throw new Error(`timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rmdir(lock).catch(() => {});
-  }
-}
 
 /** Makes sure local/postgres:15 exists and matches its inputs; builds it (logged) when not. */
 export async function ensurePostgresImage({ log = stderrLog, ref = POSTGRES_IMAGE } = {}) {
@@ -151,7 +130,7 @@ export async function ensurePostgresImage({ log = stderrLog, ref = POSTGRES_IMAG
     log(`image ${ref}: up to date`);
     return { ref, action: 'up to date' };
   }
-  return withLock(async () => {
+  return withLock('rollback-console-postgres-image.lock', async () => {
     if ((await imageHash(ref)) === hash) return { ref, action: 'up to date' };
     await ensureDebootstrap(log);
     const t0 = Date.now();
@@ -190,7 +169,8 @@ export async function ensurePostgresImage({ log = stderrLog, ref = POSTGRES_IMAG
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  });
+    // A debootstrap takes minutes: a lock this old may still be held, and waiting may take as long.
+  }, { staleMs: 1_200_000, timeoutMs: 1_200_000, pollMs: 500 });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -121,9 +121,12 @@ export async function buildRelease({ repo, tag, broken = false, distinct = false
   return { ref, tag, broken };
 }
 
-// Parallel test processes may ensure the same tags at once: serialise with a mkdir lock.
-async function withLock(fn) {
-  const lock = join(tmpdir(), 'rollback-console-images.lock');
+/**
+ * Serialises work that parallel test processes may ask for at once (building the same images):
+ * a mkdir lock in the temp dir, taken over when older than `staleMs`.
+ */
+export async function withLock(name, fn, { staleMs = 300_000, timeoutMs = 600_000, pollMs = 250 } = {}) {
+  const lock = join(tmpdir(), name);
   const started = Date.now();
   for (;;) {
     try {
@@ -132,9 +135,9 @@ async function withLock(fn) {
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
       const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > 300_000) await rmdir(lock).catch(() => {});
-      if (Date.now() - started > 600_000) throw new Error(`timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 250));
+      if (age > staleMs) await rmdir(lock).catch(() => {});
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${lock}`);
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
   try {
@@ -152,7 +155,7 @@ async function withLock(fn) {
 export async function ensureReleases(repo, specs, { log = stderrLog, distinct = false } = {}) {
   const { name } = parseRepo(repo);
   const hash = await fixtureDigest();
-  return withLock(async () => {
+  return withLock('rollback-console-images.lock', async () => {
     const results = [];
     for (const spec of specs.map(parseSpec)) {
       const ref = `${repo}:${spec.tag}`;
