@@ -3,6 +3,7 @@
 // with why ("timeout after 5000 ms", "connection refused"). Redirects are followed only
 // while they stay on this box (127.0.0.0/8, localhost, ::1); one that leaves it is the answer.
 import ky from 'ky';
+import {readBody} from './http-body.js';
 import {describeProbeError} from './http-probe.js';
 
 export interface HttpRequest {
@@ -39,35 +40,6 @@ export function onThisBox(url: string): boolean {
 	} catch {
 		return false;
 	}
-}
-
-/** The body up to the limit; `late` when the deadline cut it off (a server trickling it out). */
-async function readBody(response: Response, deadline: number): Promise<{text: string; late: boolean; bytes: number}> {
-	if (!response.body) return {text: '', late: false, bytes: 0};
-	const reader = response.body.getReader();
-	const decoder = new TextDecoder();
-	let text = '';
-	let bytes = 0;
-	let late = false;
-	let timer: NodeJS.Timeout | undefined;
-	const deadlinePassed = new Promise<null>(resolve => {
-		timer = setTimeout(() => resolve(null), Math.max(0, deadline - performance.now()));
-	});
-	try {
-		while (bytes < bodyLimit) {
-			const chunk = await Promise.race([reader.read(), deadlinePassed]);
-			if (chunk === null) late = true;
-			if (chunk === null || chunk.done) break;
-			bytes += chunk.value.byteLength;
-			text += decoder.decode(chunk.value, {stream: true});
-		}
-	} catch {
-		// The body broke off: what arrived is still the answer.
-	} finally {
-		clearTimeout(timer);
-		void reader.cancel().catch(() => {});
-	}
-	return {text, late, bytes};
 }
 
 function cookiesOf(headers: Headers): Record<string, string> {
@@ -118,7 +90,7 @@ export async function httpRequest(request: HttpRequest, signal?: AbortSignal): P
 				url = next;
 				continue;
 			}
-			const {text, late, bytes} = await readBody(response, deadline);
+			const {text, late, bytes} = await readBody(response, deadline, bodyLimit);
 			// Headers on time but the body still coming at the deadline: the timeout, named.
 			const error = late ? `timeout after ${request.timeoutMs} ms (status ${response.status}, the body still arriving: ${bytes} bytes so far)` : null;
 			return {status: response.status, headers: Object.fromEntries(response.headers), cookies: cookiesOf(response.headers), body: text, url, latencyMs: latency(), error};

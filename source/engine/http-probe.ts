@@ -1,5 +1,6 @@
 import ky, {isNetworkError, isTimeoutError} from 'ky';
 import {expandVariables, type HealthProbe, type HealthTarget} from './health-probe-types.js';
+import {readBody} from './http-body.js';
 import {networkCodes} from './network-codes.js';
 
 export interface ProbeOptions {
@@ -50,31 +51,7 @@ export function describeProbeError(error: unknown, timeoutMs: number, signal?: A
 }
 
 /** The first characters of a body, stopping early (and cancelling) once there are enough or time is up. */
-async function readStart(response: Response, deadline: number): Promise<string> {
-	if (!response.body) return '';
-	const reader = response.body.getReader();
-	const decoder = new TextDecoder();
-	let text = '';
-	let bytes = 0;
-	let timer: NodeJS.Timeout | undefined;
-	const late = new Promise<null>(resolve => {
-		timer = setTimeout(() => resolve(null), Math.max(0, deadline - performance.now()));
-	});
-	try {
-		while (bytes < bodyBytes && text.length < bodyChars) {
-			const chunk = await Promise.race([reader.read(), late]);
-			if (chunk === null || chunk.done) break;
-			bytes += chunk.value.byteLength;
-			text += decoder.decode(chunk.value, {stream: true});
-		}
-	} catch {
-		// The body broke off: what arrived is still worth showing.
-	} finally {
-		clearTimeout(timer);
-		void reader.cancel().catch(() => {});
-	}
-	return text.slice(0, bodyChars);
-}
+const readStart = async (response: Response, deadline: number) => (await readBody(response, deadline, bodyBytes)).text.slice(0, bodyChars);
 
 async function probeOne(target: HealthTarget, options: ProbeOptions): Promise<HealthProbe> {
 	const env = options.env ?? process.env;
