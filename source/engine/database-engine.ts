@@ -2,9 +2,9 @@ import {createHash} from 'node:crypto';
 import {once} from 'node:events';
 import type {Duplex, Readable} from 'node:stream';
 import type Docker from 'dockerode';
+import {engineCall, openDockerode} from './dockerode-client.js';
 import {ConsoleError} from '../errors.js';
-import {engineAddress, explainEngineError} from './known-errors.js';
-import {skipUnusedModules} from './skip-unused-modules.js';
+import {explainEngineError} from './known-errors.js';
 import type {ArchivedFile, DatabaseContainer, DatabaseEngine, DumpResult, ExecOptions, ExecResult, ImageFacts} from './database-types.js';
 
 // Buffered exec output (psql's answers) is small; a runaway one is cut, not kept whole.
@@ -71,17 +71,12 @@ export class DockerDatabaseEngine implements DatabaseEngine {
 	}
 
 	static async connect(env: NodeJS.ProcessEnv = process.env): Promise<DockerDatabaseEngine> {
-		skipUnusedModules(env);
-		const {default: Dockerode} = await import('dockerode');
-		return new DockerDatabaseEngine(new Dockerode(), engineAddress(env));
+		const {docker, address} = await openDockerode(env);
+		return new DockerDatabaseEngine(docker, address);
 	}
 
-	async #call<T>(work: () => Promise<T>): Promise<T> {
-		try {
-			return await work();
-		} catch (error) {
-			throw explainEngineError(error, this.address);
-		}
+	#call<T>(work: () => Promise<T>): Promise<T> {
+		return engineCall(this.address, work);
 	}
 
 	async databaseContainers(project: string): Promise<DatabaseContainer[]> {

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
-import {skipUnusedModules} from './skip-unused-modules.js';
-import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
+import {engineCall, openDockerode} from './dockerode-client.js';
+import {assertSupportedApi, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import {containerLogBatches, followServiceLogs, watchContainerEvents} from './docker-streams.js';
 import {toContainerInfo, toImageInfo} from './engine-records.js';
@@ -36,18 +36,12 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 	}
 
 	static async connect(env: NodeJS.ProcessEnv = process.env): Promise<DockerEngine> {
-		skipUnusedModules(env);
-		const {default: Dockerode} = await import('dockerode');
-		// docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
-		return new DockerEngine(new Dockerode(), engineAddress(env));
+		const {docker, address} = await openDockerode(env);
+		return new DockerEngine(docker, address);
 	}
 
-	async #call<T>(work: () => Promise<T>): Promise<T> {
-		try {
-			return await work();
-		} catch (error) {
-			throw explainEngineError(error, this.address);
-		}
+	#call<T>(work: () => Promise<T>): Promise<T> {
+		return engineCall(this.address, work);
 	}
 
 	async version(): Promise<EngineVersion> {
