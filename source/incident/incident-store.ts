@@ -8,6 +8,7 @@ import {currentPointerText, incidentDir, incidentFiles, newIncidentId, parseCurr
 import {currentOperator, type Operator} from './operator.js';
 import {fallbackCandidates, projectStateDir, tmpfsFallbackDir} from './state-dir.js';
 import {isStepId, STEP_IDS, Timeline, type StepId, type TimelineEvent} from './timeline.js';
+import {recordStatus, STEP_STATUSES, type StepStatus} from './step-kit.js';
 
 export interface Incident {
 	id: string;
@@ -290,9 +291,7 @@ export async function closeIncident(incident: Incident, {reason}: {reason: strin
 // ---------------------------------------------------------------------------------------
 // The checklist, as the timeline says it stands.
 
-export const STEP_STATUSES = ['not-started', 'in-progress', 'done', 'skipped', 'failed'] as const;
-
-export type StepStatus = (typeof STEP_STATUSES)[number];
+export {STEP_STATUSES, type StepStatus} from './step-kit.js';
 
 export interface StepState {
 	status: StepStatus;
@@ -318,14 +317,9 @@ export function stepStatuses(events: readonly TimelineEvent[]): Record<StepId, S
 	return states;
 }
 
-/** Appends the `step_status` event stepStatuses reads. */
-export function recordStepStatus(
-	timeline: Timeline,
-	step: StepId,
-	status: StepStatus,
-	reason?: string,
-): Promise<TimelineEvent> {
-	return timeline.append(step, 'step_status', reason === undefined ? {status} : {status, reason});
+/** Appends the `step_status` event stepStatuses reads (step-kit's recordStatus, on a timeline). */
+export function recordStepStatus(timeline: Timeline, step: StepId, status: StepStatus, reason?: string): Promise<TimelineEvent> {
+	return recordStatus((s, type, data) => timeline.append(s, type, data), step, status, reason) as Promise<TimelineEvent>;
 }
 
 /**

@@ -4,8 +4,12 @@
 // console and the headless commands use the same functions here, so both record the same
 // timeline events. Each step keeps its own richness (rollback's worker, capture's
 // collectors): this is the frame, not the whole picture.
-import type {StepStatus} from './incident-store.js';
 import type {StepId, TimelineEvent} from './timeline.js';
+
+/** A checklist step's status, as `step_status` events record it (stepStatuses reads them). */
+export const STEP_STATUSES = ['not-started', 'in-progress', 'done', 'skipped', 'failed'] as const;
+
+export type StepStatus = (typeof STEP_STATUSES)[number];
 
 /** Appends one event to the incident's timeline (the console's, a command's or a test's). */
 export type Recorder = (step: StepId | null, type: string, data: Record<string, unknown>) => Promise<TimelineEvent | unknown>;
