@@ -3,7 +3,7 @@ import {engineCall, openDockerode} from './dockerode-client.js';
 import {assertSupportedApi, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import {containerLogBatches, followServiceLogs, watchContainerEvents} from './docker-streams.js';
-import {toContainerInfo, toImageInfo} from './engine-records.js';
+import {orNotFound, serviceContainers, toContainerInfo, toImageInfo} from './engine-records.js';
 
 export {toContainerInfo, toImageInfo} from './engine-records.js';
 import type {
@@ -54,28 +54,12 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 		const list = await this.#call(() =>
 			this.#docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`]}}),
 		);
-		const services = list.filter(c => c.Labels['com.docker.compose.oneoff'] !== 'True');
-		const inspected = await Promise.all(
-			services.map(async c => {
-				try {
-					return await this.#docker.getContainer(c.Id).inspect();
-				} catch (error) {
-					// Removed between the list and the inspect: it is simply gone.
-					if ((error as {statusCode?: number}).statusCode === 404) return null;
-					throw explainEngineError(error, this.address);
-				}
-			}),
-		);
-		return inspected.filter(i => i !== null).map(toContainerInfo);
+		return serviceContainers(list, id => this.#call(() => this.#docker.getContainer(id).inspect()));
 	}
 
 	async image(reference: string): Promise<ImageInfo | null> {
-		try {
-			return toImageInfo(await this.#docker.getImage(reference).inspect());
-		} catch (error) {
-			if ((error as {statusCode?: number}).statusCode === 404) return null;
-			throw explainEngineError(error, this.address);
-		}
+		const raw = await this.#orNull(() => this.#docker.getImage(reference).inspect());
+		return raw ? toImageInfo(raw) : null;
 	}
 
 	async repositoryImages(repository: string): Promise<RepositoryImage[]> {
@@ -130,13 +114,8 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 
 	// ---- evidence: the Engine's answers as it sends them
 
-	async #orNull<T>(work: () => Promise<T>): Promise<T | null> {
-		try {
-			return await work();
-		} catch (error) {
-			if ((error as {statusCode?: number}).statusCode === 404) return null;
-			throw explainEngineError(error, this.address);
-		}
+	#orNull<T>(work: () => Promise<T>): Promise<T | null> {
+		return orNotFound(() => this.#call(work));
 	}
 
 	inspectContainerRaw(id: string): Promise<Record<string, unknown> | null> {

@@ -106,3 +106,25 @@ export function toEvent(line: string): RawEvent | null {
 		key: `${timeNano}:${containerId}:${raw}`,
 	};
 }
+
+/** An Engine answer, or null when it says 404 (a container removed since it was listed, an image not here). */
+export async function orNotFound<T>(work: () => Promise<T>): Promise<T | null> {
+	try {
+		return await work();
+	} catch (error) {
+		if ((error as {statusCode?: number}).statusCode === 404) return null;
+		throw error;
+	}
+}
+
+/**
+ * A compose project's service containers, one-off `run` containers left out, each inspected
+ * (by the transport's own call); one removed between the list and its inspect is simply gone.
+ */
+export async function serviceContainers(
+	list: ReadonlyArray<{Id: string; Labels: Record<string, string>}>,
+	inspect: (id: string) => Promise<Docker.ContainerInspectInfo>,
+): Promise<ContainerInfo[]> {
+	const inspected = await Promise.all(list.filter(c => c.Labels['com.docker.compose.oneoff'] !== 'True').map(c => orNotFound(() => inspect(c.Id))));
+	return inspected.filter(i => i !== null).map(toContainerInfo);
+}

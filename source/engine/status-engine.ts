@@ -2,7 +2,7 @@
 // compose's whole `ps` (~130 ms of module loading on a small box), so on a local socket or a
 // plain tcp:// address they go straight over HTTP with node's own client. TLS and ssh://
 // engines keep dockerode (DockerEngine), which knows their set-up.
-import {toContainerInfo, toImageInfo} from './engine-records.js';
+import {orNotFound, serviceContainers, toImageInfo} from './engine-records.js';
 import {assertSupportedApi, engineAddress, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import type {ContainerEvent, ContainerInfo, Engine, EngineVersion, ImageInfo} from './types.js';
@@ -89,29 +89,12 @@ class HttpStatusEngine implements StatusEngine {
 		const list = await this.#get<Array<{Id: string; Labels: Record<string, string>}>>(
 			`/containers/json?${query({all: 'true', filters: {label: [`com.docker.compose.project=${project}`]}})}`,
 		);
-		const inspected = await Promise.all(
-			list
-				.filter(c => c.Labels['com.docker.compose.oneoff'] !== 'True')
-				.map(async c => {
-					try {
-						return await this.#get<Parameters<typeof toContainerInfo>[0]>(`/containers/${c.Id}/json`);
-					} catch (error) {
-						// Removed between the list and the inspect: it is simply gone.
-						if ((error as {statusCode?: number}).statusCode === 404) return null;
-						throw error;
-					}
-				}),
-		);
-		return inspected.filter(i => i !== null).map(toContainerInfo);
+		return serviceContainers(list, id => this.#get(`/containers/${id}/json`));
 	}
 
 	async image(reference: string): Promise<ImageInfo | null> {
-		try {
-			return toImageInfo(await this.#get(`/images/${encodeURIComponent(reference)}/json`));
-		} catch (error) {
-			if ((error as {statusCode?: number}).statusCode === 404) return null;
-			throw error;
-		}
+		const raw = await orNotFound(() => this.#get<Parameters<typeof toImageInfo>[0]>(`/images/${encodeURIComponent(reference)}/json`));
+		return raw ? toImageInfo(raw) : null;
 	}
 
 	async recentEvents(project: string, sinceMs: number, signal?: AbortSignal): Promise<ContainerEvent[]> {
