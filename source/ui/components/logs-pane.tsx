@@ -59,27 +59,32 @@ export function visibleLines(
 	const filter = compileFilter(props.filter);
 	const upTo = props.pausedAt ?? undefined;
 	const wanted = props.scrollBack ?? 0;
-	let candidates: StoredLine[];
+	// Each candidate with its rendered text (null until needed): the filter renders every kept line, and what it rendered is drawn.
+	let candidates: Array<{line: StoredLine; text: string | null}>;
 	let total: number;
 	let back: number;
 	if (props.filter) {
 		// The filter is on what the screen shows (redacted): scan every kept line.
 		candidates = store
 			.tail(props.services, store.capacityPerService * props.services.length, upTo)
-			.filter(line => line.marker || filter.test(renderLine(line, props)));
+			.map(line => ({line, text: renderLine(line, props)}))
+			.filter(({line, text}) => line.marker || filter.test(text));
 		total = candidates.length;
 		back = Math.min(wanted, Math.max(0, total - props.rows));
 		candidates = candidates.slice(0, total - back);
 	} else {
 		total = store.count(props.services, upTo);
 		back = Math.min(wanted, Math.max(0, total - props.rows));
-		candidates = store.tail(props.services, props.rows + back, upTo).slice(0, Math.max(0, Math.min(props.rows + back, total) - back));
+		candidates = store
+			.tail(props.services, props.rows + back, upTo)
+			.slice(0, Math.max(0, Math.min(props.rows + back, total) - back))
+			.map(line => ({line, text: null}));
 	}
 	const picked: Array<{line: StoredLine; text: string}> = [];
 	let used = 0;
 	for (let i = candidates.length - 1; i >= 0 && used < props.rows; i--) {
-		const line = candidates[i]!;
-		const full = renderLine(line, props);
+		const {line, text: rendered} = candidates[i]!;
+		const full = rendered ?? renderLine(line, props);
 		// Only what fits goes to Ink: measuring and cutting a 64 KiB line took it tens of seconds a frame.
 		const room = (props.wrap ? props.rows : 1) * Math.max(1, props.columns) + 1;
 		const text = full.length > room ? full.slice(0, room) : full;
