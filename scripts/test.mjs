@@ -17,7 +17,10 @@ const files = patterns => patterns.flatMap(p => globSync(p, {cwd: root})).sort()
 const suites = {
 	unit: files(['test/unit/**/*.test.ts']),
 	ui: files(['test/ui/**/*.test.ts', 'test/ui/**/*.test.tsx']),
-	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts']),
+	engine: files(['test/support/**/*.test.ts', 'test/integration/**/*.test.ts']).filter(f => !f.endsWith('integration/disk.test.ts')),
+	// Run alone: it measures the bytes a prune frees with statfs, which a concurrent suite's
+	// own removals would add to.
+	measured: files(['test/integration/disk.test.ts']),
 	// Run alone, after the rest: it times the first frame in a real terminal.
 	e2e: files(['test/e2e/**/*.test.ts']),
 	// Run alone, last: it stops and starts its own dockerd, fills disks and times the console.
@@ -60,6 +63,10 @@ if (engine.ok) {
 const testEnv = {env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ROLLBACK_CONSOLE_PACKAGED: '1'}};
 const selected = [...suites.unit, ...suites.ui, ...(engine.ok ? suites.engine : [])];
 let status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...selected], testEnv);
+if (engine.ok && suites.measured.length > 0) {
+	say('disk suite (statfs before and after), alone');
+	status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...suites.measured], testEnv) || status;
+}
 if (engine.ok && suites.e2e.length > 0) {
 	say('end-to-end suite (a real terminal in tmux), alone');
 	status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...suites.e2e], testEnv) || status;
@@ -72,7 +79,7 @@ if (engine.ok && suites.faults.length > 0) {
 if (skipped) {
 	const banner = '!'.repeat(78);
 	process.stderr.write(
-		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length + suites.e2e.length + suites.faults.length} files: integration, e2e, faults)\n!! because: ${skipped}\n${banner}\n`,
+		`\n${banner}\n!! SKIPPED: the engine suites (${suites.engine.length + suites.measured.length + suites.e2e.length + suites.faults.length} files: integration, e2e, faults)\n!! because: ${skipped}\n${banner}\n`,
 	);
 	if (process.env.ROLLBACK_CONSOLE_REQUIRE_ENGINE === '1') {
 		say('ROLLBACK_CONSOLE_REQUIRE_ENGINE=1: a skipped engine suite is a failure');
