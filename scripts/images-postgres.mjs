@@ -53,9 +53,9 @@ exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses=127.0.0.1 
 
 const stderrLog = (line) => process.stderr.write(`${line}\n`);
 
-function run(cmd, args, { timeout = 900_000 } = {}) {
+export function run(cmd, args, { timeout = 900_000, env } = {}) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(cmd, args, { timeout, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       if (error) {
         const tail = String(stderr || stdout || error.message).trim().split('\n').slice(-8).join('\n');
         reject(new Error(`${cmd} ${args.join(' ')} failed (${error.code ?? error.signal}): ${tail}`));
@@ -65,7 +65,7 @@ function run(cmd, args, { timeout = 900_000 } = {}) {
 }
 
 /** Streams a long command's output lines to log (progress), rejecting on a non-zero exit. */
-function runShowing(cmd, args, log, filter = () => true) {
+export function runShowing(cmd, args, log, filter = () => true) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = [];
@@ -81,6 +81,15 @@ function runShowing(cmd, args, log, filter = () => true) {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${tail.join('\n')}`))));
   });
+}
+
+/**
+ * A filter for debootstrap's own progress lines (I: Retrieving/Validating/Unpacking/Configuring …):
+ * one in a few, so the log shows it moving without flooding.
+ */
+export function debootstrapProgress() {
+  let n = 0;
+  return (line) => /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring|Installing|Base system)/.test(line) && (n++ % 25 === 0 || /Base system|Installing core|Unpacking the base/.test(line));
 }
 
 /** The Debian mirror apt is configured with (deb822 or one-line sources), else deb.debian.org. */
@@ -103,15 +112,16 @@ export async function inputsHash(mirror) {
     .slice(0, 16);
 }
 
-async function imageHash(ref) {
+/** The inputs' hash an image was built from (its label), or null when the image is not here. */
+export async function imageHash(ref, label = HASH_LABEL) {
   try {
-    return (await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${HASH_LABEL}"}}`, ref])).trim();
+    return (await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, ref])).trim();
   } catch {
     return null;
   }
 }
 
-async function ensureDebootstrap(log) {
+export async function ensureDebootstrap(log) {
   if (existsSync('/usr/sbin/debootstrap')) return;
   if (process.getuid?.() !== 0) throw new Error('debootstrap is not installed (apt-get install debootstrap, as root)');
   log('installing debootstrap (apt-get)');
@@ -138,11 +148,7 @@ export async function ensurePostgresImage({ log = stderrLog, ref = POSTGRES_IMAG
     const root = join(work, 'rootfs');
     try {
       log(`image ${ref}: building from Debian ${SUITE} (${PACKAGES.join(', ')}) via ${mirror}; about two minutes, once`);
-      // debootstrap's own progress lines (I: Retrieving/Validating/Unpacking/Configuring …),
-      // one in a few so the log shows it moving without flooding.
-      let n = 0;
-      await runShowing('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, root, mirror], log,
-        (line) => /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring|Installing|Base system)/.test(line) && (n++ % 25 === 0 || /Base system|Installing core|Unpacking the base/.test(line)));
+      await runShowing('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, root, mirror], log, debootstrapProgress());
       // The package's default cluster is not used: the entrypoint initialises PGDATA itself.
       await rm(join(root, 'var/lib/postgresql/15'), { recursive: true, force: true });
       await rm(join(root, 'etc/postgresql/15'), { recursive: true, force: true });
