@@ -1,6 +1,7 @@
 // Integration-test helper for the Database step: a Compose stack with a real PostgreSQL 15
-// (local/postgres:15, built offline from Debian's packages) or a SQLite file in a volume, and
-// an app whose releases apply their migrations with dbmate (test/fixtures/db). Host network,
+// (local/postgres:15, built offline from Debian's packages), a real MariaDB 10.11
+// (local/mariadb:10.11, likewise) or a SQLite file in a volume, and an app whose releases
+// apply their migrations with dbmate (test/fixtures/db, test/fixtures/db-mysql). Host network,
 // 127.0.0.1 and a free port only; unique project name; `down -v` after.
 import {execFile} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
@@ -16,6 +17,23 @@ const execFileAsync = promisify(execFile);
 export const DB_REPO = '127.0.0.1:5000/rct/dbapp';
 /** v2.0.0 ships 001+002; v2.1.0 adds 003 (additive); v2.2.0 adds 004 (destructive) instead. SQLite: v3.x. */
 export const DB_SPECS = ['v2.0.0=v1', 'v2.1.0=additive', 'v2.2.0=destructive', 'v3.0.0=v1@sqlite', 'v3.1.0=destructive@sqlite'];
+/** The same sets in MySQL's dialect, applied to MariaDB: v4.0.0 (001+002), v4.1.0 (+003 additive), v4.2.0 (+004 destructive). */
+export const DB_MYSQL_SPECS = ['v4.0.0=v1@mysql', 'v4.1.0=additive@mysql', 'v4.2.0=destructive@mysql'];
+
+let mysqlImages: Promise<void> | undefined;
+/** local/mariadb:10.11 (built offline, cached) and the @mysql releases. */
+export function ensureMysqlImages(): Promise<void> {
+	mysqlImages ??= (async () => {
+		const mod = (await import(pathToFileURL(join(ROOT, 'scripts', 'images-db.mjs')).href)) as {
+			ensureDbReleases(repo: string, specs: string[], o?: {log?: (l: string) => void}): Promise<void>;
+		};
+		await mod.ensureDbReleases(DB_REPO, DB_MYSQL_SPECS, {log: line => process.stderr.write(`# ${line}\n`)});
+	})();
+	return mysqlImages;
+}
+
+export const MARIADB_IMAGE = 'local/mariadb:10.11';
+export const MYSQL_ROOT_PASSWORD = 'root-pw';
 
 let images: Promise<void> | undefined;
 export function ensureDbImages(): Promise<void> {
@@ -37,10 +55,52 @@ export interface DbStack {
 	/** Sets IMAGE_TAG and brings the stack up, waiting for health (the app's: its migrations applied). */
 	deploy(tag: string): Promise<void>;
 	psql(sql: string): Promise<string>;
+	/** The database service's name (db; for `odd` MySQL stacks, store). */
+	dbService: string;
+	/** MySQL stacks: runs SQL as root on the app database, tab-separated rows without headers. */
+	mysql(sql: string): Promise<string>;
 	down(): Promise<void>;
 }
 
-function composeYaml(kind: 'postgres' | 'sqlite', port: number, extension: string): string {
+export interface DbStackOptions {
+	extension?: string;
+	/**
+	 * MySQL: the database service named `store`, its image `acme/db:10.11` (a tag of
+	 * local/mariadb:10.11), MYSQL_* instead of MARIADB_*: the image name does not say what it is, its environment does.
+	 */
+	odd?: boolean;
+}
+
+export type DbKind = 'postgres' | 'sqlite' | 'mysql';
+
+function mysqlYaml(port: number, extension: string, odd: boolean, app: (url: string, volume: string) => string): string {
+	const service = odd ? 'store' : 'db';
+	const prefix = odd ? 'MYSQL' : 'MARIADB';
+	return `x-rollback-console:${extension || ' {}'}
+services:
+  ${service}:
+    image: ${odd ? 'acme/db:10.11' : MARIADB_IMAGE}
+    pull_policy: never
+    network_mode: host
+    environment:
+      ${prefix}_ROOT_PASSWORD: ${MYSQL_ROOT_PASSWORD}
+      ${prefix}_DATABASE: app
+      ${prefix}_USER: app
+      ${prefix}_PASSWORD: pw
+      MYSQL_TCP_PORT: "${port}"
+    healthcheck:
+      test: ${odd ? '["CMD-SHELL", "mariadb-admin ping --silent"]' : '["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]'}
+      interval: 1s
+      retries: 90
+    volumes:
+      - dbdata:/var/lib/mysql
+${app(`mysql://app:pw@127.0.0.1:${port}/app`, `    depends_on:\n      ${service}: {condition: service_healthy}\n`)}
+volumes:
+  dbdata: {}
+`;
+}
+
+function composeYaml(kind: DbKind, port: number, extension: string, odd = false): string {
 	const app = (url: string, volume: string) => `
   app:
     image: ${DB_REPO}:\${IMAGE_TAG}
@@ -52,6 +112,7 @@ function composeYaml(kind: 'postgres' | 'sqlite', port: number, extension: strin
       interval: 1s
       retries: 60
 ${volume}`;
+	if (kind === 'mysql') return mysqlYaml(port, extension, odd, app);
 	if (kind === 'sqlite') {
 		return `x-rollback-console:${extension || ' {}'}
 services:${app('sqlite:/data/app.db', '    volumes:\n      - appdata:/data\n')}
@@ -83,12 +144,14 @@ volumes:
 `;
 }
 
-export async function createDbStack(kind: 'postgres' | 'sqlite', {extension = ''}: {extension?: string} = {}): Promise<DbStack> {
+export async function createDbStack(kind: DbKind, {extension = '', odd = false}: DbStackOptions = {}): Promise<DbStack> {
 	const project = `rct-db-${randomBytes(4).toString('hex')}`;
 	const dir = await mkdtemp(join(tmpdir(), `${project}-`));
 	const stateDir = join(dir, 'state');
 	const port = await freePort();
-	await writeFile(join(dir, 'compose.yaml'), composeYaml(kind, port, extension));
+	if (kind === 'mysql' && odd) await execFileAsync('docker', ['tag', MARIADB_IMAGE, 'acme/db:10.11']);
+	await writeFile(join(dir, 'compose.yaml'), composeYaml(kind, port, extension, odd));
+	const dbService = kind === 'mysql' && odd ? 'store' : 'db';
 	let tag = 'v0';
 	const env = () => {
 		const e: NodeJS.ProcessEnv = {...process.env, IMAGE_TAG: tag};
@@ -111,6 +174,7 @@ export async function createDbStack(kind: 'postgres' | 'sqlite', {extension = ''
 		dir,
 		stateDir,
 		port,
+		dbService,
 		compose,
 		async deploy(next) {
 			tag = next;
@@ -123,6 +187,10 @@ export async function createDbStack(kind: 'postgres' | 'sqlite', {extension = ''
 		},
 		async psql(sql) {
 			const {stdout} = await execFileAsync('docker', ['exec', `${project}-db-1`, 'psql', '-X', '-A', '-t', '-U', 'app', '-d', 'app', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+			return stdout.trim();
+		},
+		async mysql(sql) {
+			const {stdout} = await execFileAsync('docker', ['exec', '-e', `MYSQL_PWD=${MYSQL_ROOT_PASSWORD}`, `${project}-${dbService}-1`, 'mariadb', '-N', '-B', '-u', 'root', 'app', '-e', sql]);
 			return stdout.trim();
 		},
 		async down() {
