@@ -119,9 +119,14 @@ const keyValue = /(?<![\w.\-])(-{0,2}[A-Za-z_][\w.\-]*)(["']?[ \t]*[=:][ \t]*["'
 const flagValue = /(?<![\w.\-])(--[A-Za-z][\w.\-]*)([ \t]+)(?!-)([^\s"'&,;]+)/g;
 
 const masked = (value: string) => value.startsWith(MASK);
-// Every rule below needs one of these words; every secret name (isSecretTextName) one of the second.
-const hints = /bearer|authorization|cookie|AKIA|ASIA|pass|pwd|secret|token|key|credential|dsn|auth/i;
-const nameHints = /pass|pwd|secret|token|key|credential|dsn|auth/i;
+// Each of these rules needs one of these words; every secret name (isSecretTextName) one of nameHints'.
+const wordHints = /bearer|authorization|cookie|AKIA|ASIA/i;
+// The rules whose match may run over a line's end (\s): a text of many lines gets them line by line.
+const multiLineHints = /bearer|authorization|cookie/gi;
+const nameHints = /pass|pwd|secret|token|key|credential|dsn|auth/gi;
+// keyValue and flagValue tried at one place only (see replaceSecretNames).
+const keyValueAt = new RegExp(keyValue.source, 'y');
+const flagValueAt = new RegExp(flagValue.source, 'y');
 
 function replaceUrlCredentials(text: string, count: Counter): string {
 	return text.replace(urlCredentials, (match, scheme: string, user: string, password: string | undefined) => {
@@ -137,20 +142,38 @@ function replaceUrlCredentials(text: string, count: Counter): string {
 	});
 }
 
-/** Replaces `name<sep>value` where `test(name)` says so; names that do not qualify are skipped, not swallowed. */
-function replaceNamed(text: string, pattern: RegExp, test: (name: string) => boolean, count: Counter): string {
+/** [\w.\-]: a character of a name (and the lookbehind of keyValue and flagValue). */
+function isNameChar(c: number): boolean {
+	return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
+}
+
+/**
+ * Replaces `name<sep>value` (`at`: keyValueAt or flagValueAt) where the name is secret, as
+ * scanning the text with the pattern would (`url=https://x/?token=y` still finds `token=`),
+ * but tried only where it can succeed: a secret name holds one of nameHints' words, and a
+ * match starts where a run of name characters does (the lookbehind), its name the whole run.
+ * So each run holding such a word is tried once, left to right, skipping what a replaced
+ * value took; ordinary `name=value` pairs cost nothing. No part of a match crosses a line.
+ */
+function replaceSecretNames(text: string, at: RegExp, count: Counter): string {
 	let out = '';
 	let from = 0;
-	pattern.lastIndex = 0;
-	for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-		const [, name = '', separator = '', value = ''] = match;
-		if (!test(name) || masked(value)) {
-			// Look again just after the name: `url=https://x/?token=y` must still find `token=`.
-			pattern.lastIndex = match.index + Math.max(1, name.length);
-			continue;
-		}
-		out += `${text.slice(from, match.index)}${name}${separator}${MASK}`;
-		from = match.index + match[0].length;
+	let lastRun = -1;
+	nameHints.lastIndex = 0;
+	for (let hint = nameHints.exec(text); hint; hint = nameHints.exec(text)) {
+		let start = hint.index;
+		while (start > 0 && isNameChar(text.charCodeAt(start - 1))) start--;
+		if (start === lastRun) continue;
+		lastRun = start;
+		at.lastIndex = start;
+		const match = at.exec(text);
+		if (!match) continue;
+		const [whole, name = '', separator = '', value = ''] = match;
+		if (!isSecretTextName(name) || masked(value)) continue;
+		out += `${text.slice(from, start)}${name}${separator}${MASK}`;
+		from = start + whole.length;
+		// A value is never looked into: the next name starts after it.
+		nameHints.lastIndex = from;
 		count('secret-arg');
 	}
 	return from === 0 ? text : out + text.slice(from);
@@ -185,9 +208,20 @@ function applyRules(text: string, options: RedactOptions, count: Counter): strin
 		});
 	}
 	if (out.includes('@')) out = replaceUrlCredentials(out, count);
-	// Most log lines hold none of these words: one cheap look spares the rest of the rules.
-	if (!hints.test(out)) return applyExtra(out, options, count);
-	out = out.replace(bearer, (match, word: string, space: string, token: string) => {
+	// Most log lines hold none of these words: one cheap look spares these four rules.
+	if (wordHints.test(out)) out = replaceWordRules(out, count);
+	return applyExtra(replaceNames(out, count), options, count);
+}
+
+/** keyValue then flagValue (which needs a `--`). */
+function replaceNames(text: string, count: Counter): string {
+	const out = replaceSecretNames(text, keyValueAt, count);
+	return out.includes('--') ? replaceSecretNames(out, flagValueAt, count) : out;
+}
+
+/** The rules that start with a word of wordHints: bearer, Authorization, cookies, AWS key ids. */
+function replaceWordRules(text: string, count: Counter): string {
+	let out = text.replace(bearer, (match, word: string, space: string, token: string) => {
 		if (masked(token)) return match;
 		count('bearer');
 		return `${word}${space}${MASK}`;
@@ -202,15 +236,14 @@ function applyRules(text: string, options: RedactOptions, count: Counter): strin
 		count('cookie');
 		return `${name}${separator}${MASK}`;
 	});
-	out = out.replace(awsAccessKey, (_match, prefix: string) => {
+	return replaceAws(out, count);
+}
+
+function replaceAws(text: string, count: Counter): string {
+	return text.replace(awsAccessKey, (_match, prefix: string) => {
 		count('aws-access-key');
 		return `${prefix}${MASK}`;
 	});
-	if (nameHints.test(out)) {
-		out = replaceNamed(out, keyValue, isSecretTextName, count);
-		out = replaceNamed(out, flagValue, isSecretTextName, count);
-	}
-	return applyExtra(out, options, count);
 }
 
 function applyExtra(text: string, options: RedactOptions, count: Counter): string {
@@ -276,6 +309,47 @@ export class LineRedactor {
 		}
 		return applyRules(text, this.#options, this.#count);
 	}
+
+	/**
+	 * Whole lines, each ending in a newline, redacted as line() would redact each of them (the
+	 * same text, the same counts), in a few passes over all of them instead of one per line:
+	 * the rules whose matches stay within a line run on the whole text. A line with a word of
+	 * a rule that may reach past a line's end (bearer, Authorization, cookies) is done on its
+	 * own; a private key, or a configured pattern (which may match anything), means line by line.
+	 */
+	block(text: string): string {
+		if (this.#inKey > 0 || text.includes('PRIVATE KEY')) return this.#lineByLine(text, line => this.line(line));
+		const count = this.#count;
+		let out = '';
+		let from = 0;
+		multiLineHints.lastIndex = 0;
+		for (let hint = multiLineHints.exec(text); hint; hint = multiLineHints.exec(text)) {
+			const start = text.lastIndexOf('\n', hint.index) + 1;
+			const end = text.indexOf('\n', hint.index);
+			out += `${withinLines(text.slice(from, start), count)}${applyRules(text.slice(start, end), noExtras, count)}\n`;
+			from = end + 1;
+			multiLineHints.lastIndex = from;
+		}
+		out = from === 0 ? withinLines(text, count) : out + withinLines(text.slice(from), count);
+		if (extraRegexps(this.#options).length === 0) return out;
+		// Configured patterns come last, as in line().
+		return this.#lineByLine(out, line => applyExtra(line, this.#options, count));
+	}
+
+	#lineByLine(text: string, each: (line: string) => string): string {
+		let out = '';
+		for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) out += `${each(text.slice(start, end))}\n`;
+		return out;
+	}
+}
+
+const noExtras: RedactOptions = {};
+
+/** The rules of applyRules whose matches never cross a line's end, over many lines at once. */
+function withinLines(text: string, count: Counter): string {
+	let out = text.includes('@') ? replaceUrlCredentials(text, count) : text;
+	if (out.includes('AKIA') || out.includes('ASIA')) out = replaceAws(out, count);
+	return replaceNames(out, count);
 }
 
 // ---------------------------------------------------------------- structured

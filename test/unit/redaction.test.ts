@@ -128,6 +128,36 @@ test('a log, line by line: a private key block spanning lines is masked to its E
 	assert.equal(after.at(-1), 'line 299');
 });
 
+test('a log a block of lines at a time: the same text and counts as line by line', () => {
+	// Lines where a rule could reach past a line's end (bearer, Authorization, a cookie before
+	// its value on the next line), a key block, names in values, masked values, configured patterns.
+	const lines = [
+		'2026-11-27T10:00:00.000000000Z stdout level=info user=alice token=abc123 url=https://x/?access_token=y&n=1',
+		'2026-11-27T10:00:00.000000001Z stderr retrying with bearer',
+		'abcdefgh12345678 on the next line; Authorization:',
+		'Basic dXNlcjpwYXNz cookie',
+		': sid=1 --password hunter2 --name x --token=*** key_count=3 monkey=1 api_key: "k"',
+		'postgres://app:s3cr3t@db:5432/app AKIAIOSFODNN7EXAMPLE tok_ab12cd34 acct-9911 passenger=2',
+		'',
+		'\tdsn=postgres://u:p@h/db SECRET=x;auth=y',
+		...PEM.split('\n'),
+		'after the key password=x',
+	];
+	for (const extraPatterns of [undefined, ['tok_[a-z0-9]+', '^\\d{4}-', 'x\\n?a']]) {
+		const options = extraPatterns ? {extraPatterns} : {};
+		const byLine = new LineRedactor(options);
+		const expected = lines.map(line => `${byLine.line(line)}\n`).join('');
+		for (const size of [1, 2, 3, 5, lines.length]) {
+			const byBlock = new LineRedactor(options);
+			let text = '';
+			for (let i = 0; i < lines.length; i += size) text += byBlock.block(lines.slice(i, i + size).map(line => `${line}\n`).join(''));
+			assert.equal(text, expected, `blocks of ${size}, patterns ${extraPatterns}`);
+			assert.deepEqual(byBlock.counts, byLine.counts);
+		}
+		assert.ok(!expected.includes('hunter2') && !expected.includes('s3cr3t') && !expected.includes('MIIE'));
+	}
+});
+
 test('x-rollback-console.redact.patterns: each must compile and match something', () => {
 	assert.deepEqual(parseSettings({redact: {patterns: ['tok_[a-z0-9]{8}', 'acct-\\d+']}}).redact, {patterns: ['tok_[a-z0-9]{8}', 'acct-\\d+']});
 	assert.equal(parseSettings(null).redact, undefined, 'absent unless set');
