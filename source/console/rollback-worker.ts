@@ -41,20 +41,27 @@ const {runWorker, workerPaths, writeResult} = await import('../incident/stabilis
 
 const project = {workingDir: job.plan.project.workingDir, files: job.plan.project.files, name: job.plan.project.name};
 // runWorker asks for the engine as `up` starts, after the .env is written: compose's config of
-// the new release is read beside `up` then, so the migration head read after it finds it in the
-// cache (a compose run of ~300 ms otherwise, between the stack being up and the result).
+// the new release is read beside `up` then: the wait after `up` reads its services from it, and
+// the migration head read after it finds it in the cache (a compose run of ~300 ms otherwise).
+let config: ReturnType<InstanceType<typeof ComposeCli>['config']> | undefined;
+const projectConfig = () => {
+	config ??= new ComposeCli().config(project);
+	config.catch(() => {});
+	return config;
+};
 const engine = async () => {
-	void new ComposeCli().config(project).catch(() => {});
+	void projectConfig();
 	const {DockerEngine} = await import('../engine/docker-engine.js');
 	return DockerEngine.connect();
 };
+const projectServices = async () => (await projectConfig()).services;
 // The head recorded with the release in releases.jsonl (the Database step's rule (a)).
 const migrationHead = async () =>
 	(await import('./database-model.js')).migrationHeadOf(
 		project,
 		job.plan.services.map(s => s.service),
 	);
-const result = await runWorker(job, {compose: new ComposeCli(), engine, migrationHead, ...(startedPull ? {startedPull} : {})}, write);
+const result = await runWorker(job, {compose: new ComposeCli(), engine, migrationHead, projectServices, ...(startedPull ? {startedPull} : {})}, write);
 await writeResult(workerPaths(dirname(dirname(jobFile)), job.runId), result);
 process.exitCode = result.success ? 0 : 3;
 // Exit even if the engine client keeps a socket open.

@@ -79,6 +79,14 @@ function toService(raw: Record<string, any>): ComposeService {
 		healthcheck: Boolean(raw['healthcheck']) && raw['healthcheck']?.disable !== true,
 		healthcheckTest: Array.isArray(raw['healthcheck']?.test) ? (raw['healthcheck'].test as unknown[]).map(String) : null,
 		networkMode: raw['network_mode'] ?? null,
+		// What `up --wait` waits for depends on it (a service waited on to complete is not expected to run).
+		...(raw['depends_on']
+			? {
+					dependsOn: Object.fromEntries(
+						Object.entries(raw['depends_on'] as Record<string, {condition?: unknown}>).map(([name, on]) => [name, String(on?.condition ?? 'service_started')]),
+					),
+				}
+			: {}),
 		environment,
 		volumes: (raw['volumes'] ?? []).map((v: Record<string, any>) => ({
 			type: String(v['type'] ?? 'volume'),

@@ -135,6 +135,8 @@ export interface ComposeService {
 	healthcheck: boolean;
 	/** The healthcheck's `test` as compose normalised it (["CMD", …] or ["CMD-SHELL", "…"]); absent when none. */
 	healthcheckTest?: string[] | null;
+	/** `depends_on`: each service this one waits for, with the condition (service_started, service_healthy, service_completed_successfully). */
+	dependsOn?: Record<string, string>;
 	networkMode: string | null;
 	environment: Record<string, string | null>;
 	volumes: Array<{type: string; source: string | null; target: string}>;

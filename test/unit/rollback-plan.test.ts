@@ -86,8 +86,17 @@ test('the plan: from → to per service, the exact commands with the variable se
 	]);
 	assert.deepEqual(plan.commands.map(c => c.args), [
 		['pull', '--policy', 'always', 'web', 'worker'],
-		['up', '-d', '--wait', '--wait-timeout', '60'],
+		['up', '-d'],
 	]);
+	// `up` runs without --wait and the worker waits itself (for the same, 60 s): shown as the operator would type it.
+	assert.equal(
+		plan.commands[1]!.display,
+		'IMAGE_TAG=v1.3.9 docker compose --project-directory /srv/shop -f /srv/shop/compose.yaml -p shop up -d --wait --wait-timeout 60',
+	);
+	assert.deepEqual(plan.commands[1]!.wait, {
+		timeoutMs: 60_000,
+		runs: 'IMAGE_TAG=v1.3.9 docker compose --project-directory /srv/shop -f /srv/shop/compose.yaml -p shop up -d',
+	});
 	assert.deepEqual(plan.commands[0]!.env, {IMAGE_TAG: 'v1.3.9'});
 	assert.equal(
 		plan.commands[0]!.display,

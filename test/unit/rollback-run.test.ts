@@ -147,6 +147,18 @@ test('a failed up: compose\'s message, the failing service\'s last 50 log lines,
 	assert.equal(existsSync(lockFile(run.state)), false);
 });
 
+test('up -d succeeds but a service turns unhealthy while the worker waits: compose\'s words, that service\'s logs, nothing verified', async () => {
+	const run = await setup(0, 'unhealthy');
+	assert.equal(run.result.success, false);
+	assert.equal(run.result.message, 'container shop-web-1 is unhealthy');
+	assert.equal(run.result.failedService, 'web');
+	assert.equal(run.result.logs.at(-1), 'web log 59');
+	assert.deepEqual(run.commands.map(c => c.args), [['pull', '--policy', 'always', 'web', 'worker'], ['up', '-d']]);
+	assert.match(run.output, /waiting up to 60 s for every service/);
+	assert.deepEqual(run.releases.map(r => r.event), ['seen']);
+	assert.equal(run.events.find(e => e.type === 'verify')!.data['wait'] !== undefined, true);
+});
+
 test('compose messages: the error line, and the service it names', () => {
 	assert.equal(composeMessage({argv: [], exitCode: 1, ms: 1, stdout: '', stderr: ' Container a  Started\ndependency failed to start: container shop-web-1 exited (2)\n'}), 'dependency failed to start: container shop-web-1 exited (2)');
 	assert.equal(serviceInMessage('container shop-web-1 is unhealthy', 'shop', ['web', 'worker']), 'web');

@@ -80,6 +80,12 @@ export interface PlanCommand {
 	skip: string | null;
 	/** The pull: stopped (and said so) after this long (x-rollback-console.release.pull_timeout). */
 	timeoutMs?: number;
+	/**
+	 * `up`: run without --wait, the worker then waits itself for what --wait waits for
+	 * (service-wait.ts: the same conditions, heard on the Engine's events rather than compose's
+	 * 500 ms poll). `display` is then what an operator types for the same; `runs` what is run.
+	 */
+	wait?: {timeoutMs: number; runs: string};
 }
 
 export type Persist = 'env' | 'override' | 'none';
@@ -401,11 +407,15 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 	// Set in the commands' environment too: an exported variable in the operator's shell must not win.
 	const env = assignmentsFor(release, target, services);
 	const pullArgs = ['pull', '--policy', 'always', ...release.services];
-	const upArgs = ['up', '-d', '--wait', '--wait-timeout', '60'];
+	const upArgs = ['up', '-d'];
+	const waitSeconds = 60;
 	const command = (args: string[], skip: string | null): PlanCommand => {
 		const argv = input.argv(composeProject, args);
 		return {argv, args, env, display: displayCommand(argv, env), skip};
 	};
+	const up = command(upArgs, null);
+	up.wait = {timeoutMs: waitSeconds * 1000, runs: up.display};
+	up.display = displayCommand(input.argv(composeProject, [...upArgs, '--wait', '--wait-timeout', String(waitSeconds)]), env);
 	const notes: string[] = [];
 	if (target.skipPull) notes.push(`skipping the pull: ${target.skipPull}`);
 	if (target.pinReason) notes.push(target.pinReason);
@@ -429,7 +439,7 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 		from: {tag: fromSet ?? (fromTags.length === 1 ? fromTags[0]! : fromTags.length ? fromTags.join('+') : null)},
 		to: {requested: target.requested, tag: target.tag, pinned: target.pinned, verified: target.verified},
 		services,
-		commands: [{...command(pullArgs, target.skipPull), ...(input.pullTimeoutMs ? {timeoutMs: input.pullTimeoutMs} : {})}, command(upArgs, null)],
+		commands: [{...command(pullArgs, target.skipPull), ...(input.pullTimeoutMs ? {timeoutMs: input.pullTimeoutMs} : {})}, up],
 		durable,
 		warnings: warnings(input),
 		notes,

@@ -1,6 +1,6 @@
 import {rm, stat} from 'node:fs/promises';
 import {join} from 'node:path';
-import type {ComposeCommands, ComposeProject, ComposeRun, Engine} from '../../engine/types.js';
+import type {ComposeCommands, ComposeProject, ComposeRun, ComposeService, ContainerInfo, Engine} from '../../engine/types.js';
 import {writeFileAtomic} from '../atomic-file.js';
 import {readTextOrNull, replaceWithBackup, setEnvValue} from './env-file.js';
 import {digestFor} from '../../engine/image-ref.js';
@@ -12,6 +12,7 @@ import {containerOk} from '../service-status.js';
 import {Timeline} from '../timeline.js';
 import {formatMs} from '../duration.js';
 import {projectFiles} from '../layout.js';
+import {waitConditions, waitForServices, watchProject, type ServiceCondition, type WaitOutcome} from './service-wait.js';
 
 /**
  * What the detached worker does with a confirmed plan: pull, make it durable, up, check that
@@ -85,6 +86,8 @@ export interface WorkerOutside {
 	startedPull?: Promise<ComposeRun>;
 	/** The database's migration head once the release runs (the Database step), for releases.jsonl. */
 	migrationHead?: () => Promise<string | null>;
+	/** The project's services as `compose config` lists them once `up` ran: what the wait waits for. */
+	projectServices?: () => Promise<Record<string, Pick<ComposeService, 'dependsOn'>>>;
 }
 
 /** The worker's first lines: what it does, then the pull's command line. */
@@ -120,10 +123,15 @@ export function serviceInMessage(message: string, project: string, services: rea
  * healthcheck), with the repo digest each runs. The lookups run side by side: this is
  * between `up` returning and the operator hearing the result.
  */
-async function verify(engine: Engine, plan: RollbackPlan): Promise<{checks: ServiceCheck[]; digests: Record<string, string | null>}> {
+async function verify(
+	engine: Engine,
+	plan: RollbackPlan,
+	seen: ContainerInfo[] | null,
+): Promise<{checks: ServiceCheck[]; digests: Record<string, string | null>}> {
 	const references = [...new Set(plan.services.map(s => s.to.reference))];
 	const [containers, targets] = await Promise.all([
-		engine.projectContainers(plan.project.name),
+		// The wait's last look, when it just found every service ready: no second listing.
+		seen ?? engine.projectContainers(plan.project.name),
 		Promise.all(references.map(async reference => [reference, await engine.image(reference)] as const)).then(pairs => new Map(pairs)),
 	]);
 	const digests: Record<string, string | null> = {};
@@ -218,7 +226,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			recording.push(appending);
 		};
 		const run = async (command: NonNullable<typeof pull>, started?: Promise<ComposeRun>) => {
-			if (!started) write(`» ${command.display}\n`);
+			if (!started) write(`» ${command.wait?.runs ?? command.display}\n`);
 			const timeout = command.timeoutMs ? {signal: AbortSignal.timeout(command.timeoutMs)} : {};
 			const began = Date.now();
 			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, ...timeout, onOutput: (_stream, chunk) => write(chunk)})).catch(
@@ -289,46 +297,58 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 
 		const upRun = run(up!);
 		const loading = outside.engine();
-		const done = await upRun;
-		// The migration head (a docker exec into the database) is read beside the checks, not after
-		// them: it is on the way from the stack being up to the result. Only a success records it.
-		const reading = done.exitCode === 0 && outside.migrationHead ? outside.migrationHead().catch(() => null) : null;
-		const engine = await loading;
-		const verified = await verify(engine, plan);
-		result.checks = verified.checks;
-		note('verify', {checks: result.checks});
-		const failing = result.checks.filter(c => !c.ok);
-		for (const c of result.checks) write(`» ${c.service}: ${c.ok ? `runs ${plan.to.tag}, ${c.states.join(', ')}` : c.problem}\n`);
-		const ids = Object.fromEntries(result.checks.map(c => [c.service, c.imageIds[0] ?? null]));
-		if (done.exitCode !== 0) {
-			result.failedCommand = up!.display;
-			result.message = composeMessage(done);
-			result.failedService = serviceInMessage(result.message, plan.project.name, plan.services.map(s => s.service)) ?? failing[0]?.service ?? null;
+		// Followed from as soon as the engine client is there, so the wait hears every event after `up`.
+		const watching = up!.wait ? loading.then(engine => watchProject(engine, plan.project.name)).catch(() => null) : null;
+		try {
+			const done = await upRun;
+			const engine = await loading;
+			const waited = done.exitCode === 0 && up!.wait ? await waitForUp(engine, plan, up!.wait.timeoutMs, await watching, outside, write) : null;
+			const upOk = done.exitCode === 0 && (waited === null || waited.ok);
+			// The migration head (a docker exec into the database) is read beside the checks, not after
+			// them: it is on the way from the stack being up to the result. Only a success records it.
+			const reading = upOk && outside.migrationHead ? outside.migrationHead().catch(() => null) : null;
+			const verified = await verify(engine, plan, waited?.ok ? waited.containers : null);
+			result.checks = verified.checks;
+			note('verify', {checks: result.checks, ...(waited ? {wait: {ok: waited.ok, ms: waited.ms, message: waited.message}} : {})});
+			const failing = result.checks.filter(c => !c.ok);
+			for (const c of result.checks) write(`» ${c.service}: ${c.ok ? `runs ${plan.to.tag}, ${c.states.join(', ')}` : c.problem}\n`);
+			const ids = Object.fromEntries(result.checks.map(c => [c.service, c.imageIds[0] ?? null]));
+			if (!upOk) {
+				result.failedCommand = up!.display;
+				result.message = done.exitCode !== 0 ? composeMessage(done) : waited!.message;
+				result.failedService =
+					(done.exitCode === 0 ? waited!.service : null) ??
+					serviceInMessage(result.message!, plan.project.name, plan.services.map(s => s.service)) ??
+					failing[0]?.service ??
+					null;
+				return result;
+			}
+			const {digests} = verified;
+			if (failing.length > 0) {
+				await record('deployed', plan.to.tag, digests, ids);
+				result.failedCommand = up!.display;
+				result.message = `after up: ${failing.map(c => `${c.service} ${c.problem}`).join('; ')}`;
+				result.failedService = failing[0]!.service;
+				return result;
+			}
+			const migrationHead = reading ? await reading : null;
+			const outcome = [{...entry('deployed', plan.to.tag, digests, ids), migrationHead}, {...entry('verified', plan.to.tag, digests, ids), migrationHead}];
+			if (kind === 'rollback' && fromTag && !fromTag.includes('+')) {
+				outcome.push(
+					entry(
+						'rolled_back',
+						fromTag,
+						Object.fromEntries(plan.services.map(s => [s.service, s.from.digest])),
+						Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])),
+					),
+				);
+			}
+			await Promise.all([appendReleases(releases, outcome), ...recording]);
+			result.success = true;
 			return result;
+		} finally {
+			void watching?.then(watch => watch?.stop());
 		}
-		const {digests} = verified;
-		if (failing.length > 0) {
-			await record('deployed', plan.to.tag, digests, ids);
-			result.failedCommand = up!.display;
-			result.message = `after up: ${failing.map(c => `${c.service} ${c.problem}`).join('; ')}`;
-			result.failedService = failing[0]!.service;
-			return result;
-		}
-		const migrationHead = reading ? await reading : null;
-		const outcome = [{...entry('deployed', plan.to.tag, digests, ids), migrationHead}, {...entry('verified', plan.to.tag, digests, ids), migrationHead}];
-		if (kind === 'rollback' && fromTag && !fromTag.includes('+')) {
-			outcome.push(
-				entry(
-					'rolled_back',
-					fromTag,
-					Object.fromEntries(plan.services.map(s => [s.service, s.from.digest])),
-					Object.fromEntries(plan.services.map(s => [s.service, s.from.imageId])),
-				),
-			);
-		}
-		await Promise.all([appendReleases(releases, outcome), ...recording]);
-		result.success = true;
-		return result;
 	} catch (error) {
 		result.message = `the worker stopped on an error: ${(error as Error)?.message ?? String(error)}`;
 		return result;
@@ -353,6 +373,26 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 		write(result.success ? `» ${kind} to ${plan.to.tag} complete in ${(result.duration / 1000).toFixed(1)} s\n` : '');
 		await finishLock(job, me);
 	}
+}
+
+/** `up` ran without --wait: waits for what --wait waits for, as compose would judge it. */
+async function waitForUp(
+	engine: Engine,
+	plan: RollbackPlan,
+	timeoutMs: number,
+	watch: ReturnType<typeof watchProject> | null,
+	outside: WorkerOutside,
+	write: (text: string) => void,
+): Promise<WaitOutcome> {
+	write(`» waiting up to ${Math.round(timeoutMs / 1000)} s for every service: running, healthy where it has a healthcheck\n`);
+	const services = await outside.projectServices?.().catch(() => null);
+	// Without the project's config: the release services at least (no orphan is mistaken for one).
+	const conditions: ReadonlyMap<string, ServiceCondition> = services
+		? waitConditions(services)
+		: new Map(plan.services.map(s => [s.service, 'running-or-healthy' as const]));
+	const waited = await waitForServices(engine, plan.project.name, conditions, {timeoutMs, watch});
+	write(`» ${waited.ok ? 'every service ready' : waited.message} after ${(waited.ms / 1000).toFixed(1)} s\n`);
+	return waited;
 }
 
 /** Gives the lock back to the console that started us, if it is still there; else frees it. */
