@@ -13,15 +13,15 @@ import {ConsoleError, exitCodes, isConsoleError} from './source/errors.js';
 module.enableCompileCache?.();
 const {helpText, parseCommandLine} = await import('./source/command-line.js');
 
-// The single file (scripts/package.mjs) has its version and commit put in at build time (esbuild
-// define) and no package.json beside it; run from dist/, the commit is not known.
-declare const ROLLBACK_CONSOLE_VERSION: string | undefined;
+// The bundle (scripts/bundle.mjs: dist/ and the single file) has the package's version and the
+// commit put in at build time (esbuild define); run from source (tsx), the commit is not known.
+// The single file is Bun, its own runtime.
+declare const ROLLBACK_CONSOLE_PACKAGE: {version: string; description: string} | undefined;
 declare const ROLLBACK_CONSOLE_COMMIT: string | undefined;
-const singleFile = typeof ROLLBACK_CONSOLE_VERSION === 'string';
-const pkg: Record<string, unknown> = singleFile
-	? {name: 'rollback-console', version: ROLLBACK_CONSOLE_VERSION}
-	: (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>);
-const runtime = process.versions['bun'] ? `bun ${process.versions['bun']}` : `node ${process.version}`;
+const pkg: Record<string, unknown> =
+	typeof ROLLBACK_CONSOLE_PACKAGE === 'object' ? ROLLBACK_CONSOLE_PACKAGE : (JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8')) as Record<string, unknown>);
+const singleFile = process.versions['bun'] !== undefined;
+const runtime = singleFile ? `bun ${process.versions['bun']}` : `node ${process.version}`;
 const commit = typeof ROLLBACK_CONSOLE_COMMIT === 'string' ? ROLLBACK_CONSOLE_COMMIT : 'unknown';
 const version = `rollback-console ${String(pkg['version'])} (commit ${commit}, ${runtime}${singleFile ? `, single file ${process.platform}-${process.arch}` : ''})`;
 

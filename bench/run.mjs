@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const wanted = process.argv.slice(2);
 const run = args => spawnSync(process.execPath, args, {cwd: root, stdio: 'inherit'}).status ?? 1;
 
-if (run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
+if (run([path.join(root, 'scripts/build.mjs')]) !== 0) process.exit(1);
 // bench/package.ts times the single file: `npm run package` first.
 if ((wanted.length === 0 || wanted.includes('package')) && run([path.join(root, 'scripts/package.mjs')]) !== 0) process.exit(1);
 const engine = await ensureEngine({log: line => process.stderr.write(`${line}\n`)});

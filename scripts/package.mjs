@@ -4,8 +4,8 @@
 // JavaScript runtime (Bun, from the npm registry through scripts/package-runtime) — plus
 // release/SHA256SUMS. Offline once `npm install` has run. Why Bun: see the readme's Install.
 //
-//   1. esbuild bundles scripts/package-entry.mjs (the CLI, and the rollback worker behind a
-//      hidden argument) into one ES module, with the version and commit put in;
+//   1. scripts/bundle.mjs bundles the CLI and the rollback worker (behind a hidden argument)
+//      into one ES module, as `npm run build` does, with the version put in;
 //   2. `bun build --compile --bytecode` makes the executable from that bundle, for each
 //      architecture whose Bun runtime npm installed (this machine's; the other is skipped).
 import {execFileSync} from 'node:child_process';
@@ -13,83 +13,11 @@ import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {build} from 'esbuild';
+import {bundle} from './bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const release = path.join(root, 'release');
 const say = line => process.stderr.write(`[package] ${line}\n`);
-const WORKER_ARG = '--rollback-console-worker';
-
-function gitCommit() {
-	try {
-		const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim();
-		const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim();
-		return dirty ? `${sha}-dirty` : sha;
-	} catch {
-		return 'unknown';
-	}
-}
-
-// dockerode requires gRPC and protobuf at load for BuildKit sessions, which we never use
-// (source/engine/skip-unused-modules.ts does the same for the npm build with a module hook):
-// they become a module that fails loudly if ever used. ssh2 (docker-modem loads it at once,
-// for ssh:// engines) is bundled but evaluated only when a DOCKER_HOST=ssh:// engine uses it.
-const unusedModules = {
-	name: 'unused-modules',
-	setup(b) {
-		b.onResolve({filter: /^(@grpc\/grpc-js|@grpc\/proto-loader|protobufjs|react-devtools-core)$/}, args => ({path: args.path, namespace: 'unused'}));
-		b.onLoad({filter: /.*/, namespace: 'unused'}, args => ({
-			loader: 'js',
-			contents: `const fail = () => { throw new Error('rollback-console: ${args.path} is not in the single file'); };
-module.exports = new Proxy({}, {get: (_, key) => key === '__esModule' || typeof key === 'symbol' ? undefined : fail});`,
-		}));
-		b.onResolve({filter: /^ssh2$/}, () => ({path: 'ssh2', namespace: 'deferred'}));
-		b.onLoad({filter: /.*/, namespace: 'deferred'}, () => ({
-			loader: 'js',
-			resolveDir: root,
-			contents: `let real;
-const load = () => (real ??= require('ssh2/lib/index.js'));
-// Each export stands in for the real one until it is called or constructed.
-module.exports = new Proxy({}, {get: (_, key) => key === '__esModule' || typeof key === 'symbol' ? undefined : new Proxy(function () {}, {
-	construct: (_t, args) => Reflect.construct(load()[key], args),
-	apply: (_t, self, args) => Reflect.apply(load()[key], self, args),
-	get: (_t, name) => load()[key][name],
-})});`,
-		}));
-		// Native addons are optional everywhere they are required (ssh2's crypto, cpu-features):
-		// left out, their require fails inside a try and the JavaScript fallback is used.
-		b.onResolve({filter: /\.node$|^cpu-features$/}, args => ({path: args.path, namespace: 'absent'}));
-		b.onLoad({filter: /.*/, namespace: 'absent'}, args => ({loader: 'js', contents: `throw new Error('${args.path} is not in the single file');`}));
-	},
-};
-
-export async function bundle(outfile) {
-	const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-	const result = await build({
-		entryPoints: [path.join(root, 'scripts', 'package-entry.mjs')],
-		outfile,
-		bundle: true,
-		platform: 'node',
-		format: 'esm',
-		target: 'node22',
-		minify: true,
-		legalComments: 'none',
-		metafile: true,
-		logLevel: 'warning',
-		jsx: 'automatic',
-		define: {
-			ROLLBACK_CONSOLE_VERSION: JSON.stringify(pkg.version),
-			ROLLBACK_CONSOLE_COMMIT: JSON.stringify(gitCommit()),
-			ROLLBACK_CONSOLE_WORKER_ARG: JSON.stringify(WORKER_ARG),
-			'process.env.NODE_ENV': '"production"',
-		},
-		// CommonJS packages inside an ES module bundle still call require() for node builtins.
-		banner: {js: "import {createRequire as __rcCreateRequire} from 'node:module'; const require = __rcCreateRequire(import.meta.url);"},
-		plugins: [unusedModules],
-	});
-	return result;
-}
-
 // x64 gets Bun's baseline build: the default one needs AVX2, which some virtual CPUs hide.
 const targets = [
 	{arch: 'x64', runtime: '@oven/bun-linux-x64-baseline', target: 'bun-linux-x64-baseline'},
@@ -131,7 +59,7 @@ export async function packageRelease({log = say} = {}) {
 	rmSync(work, {recursive: true, force: true});
 	mkdirSync(work, {recursive: true});
 	const bundleFile = path.join(work, 'rollback-console.mjs');
-	await bundle(bundleFile);
+	await bundle(bundleFile, {singleFile: true});
 	log(`bundled ${(statSync(bundleFile).size / 1e6).toFixed(1)} MB of JavaScript in ${Date.now() - start} ms`);
 	const built = [];
 	for (const t of targets) {

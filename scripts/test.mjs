@@ -33,8 +33,8 @@ function run(command, args, options = {}) {
 	return result.status ?? 1;
 }
 
-say('building dist/ (tsc)');
-if (run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']) !== 0) {
+say('building dist/ (npm run build)');
+if (run(process.execPath, [path.join(root, 'scripts/build.mjs')]) !== 0) {
 	say('the build failed');
 	process.exit(1);
 }

@@ -20,12 +20,14 @@ import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from '
 export const newRunId = (kind: string, time = Date.now()) =>
 	`${new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${kind}-${randomBytes(2).toString('hex')}`;
 
-/** Set (esbuild define) in the single file of `npm run package`, which runs itself again with it. */
+/** Set (esbuild define) in the bundle (dist/ and the single file), which runs itself again with it. */
 declare const ROLLBACK_CONSOLE_WORKER_ARG: string | undefined;
 
-/** The worker's script beside this module: compiled .js, or .ts under tsx (the tests). */
+/** The worker: the CLI again (dist/cli.js; Bun's single file is its own runtime), or its script under tsx (the tests). */
 function workerCommand(): string[] {
-	if (typeof ROLLBACK_CONSOLE_WORKER_ARG === 'string') return [ROLLBACK_CONSOLE_WORKER_ARG];
+	if (typeof ROLLBACK_CONSOLE_WORKER_ARG === 'string') {
+		return process.versions['bun'] ? [ROLLBACK_CONSOLE_WORKER_ARG] : [process.argv[1]!, ROLLBACK_CONSOLE_WORKER_ARG];
+	}
 	const self = import.meta.url;
 	if (self.endsWith('.ts')) {
 		return ['--import', 'tsx', fileURLToPath(new URL('../../console/rollback-worker.ts', self))];
