@@ -1,7 +1,7 @@
 import {ciLogSource} from '../engine/ci-log.js';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {locateProject} from '../engine/compose-project.js';
-import {DockerEngine} from '../engine/docker-engine.js';
+import {connectCaptureEngine} from '../engine/evidence-http-engine.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {checkOut} from '../incident/evidence/archive.js';
 import {captureEvidence} from '../incident/evidence/capture.js';
@@ -112,7 +112,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const project = locateProject(options);
 	const compose = new ComposeCli();
 	const loading = loadProject(compose, project);
-	const connecting = DockerEngine.connect();
+	const connecting = connectCaptureEngine();
 	// A wrong --ci-log or --out fails before anything else happens.
 	const ciLog = options.ciLog ? await ciLogSource(options.ciLog) : null;
 	await checkOut(options.out);

@@ -6,7 +6,7 @@ import {engineAddress, explainEngineError} from './known-errors.js';
 import {fixedTime, nsToApiTime, nsToRfc3339, secondsToApiTime, timeToNs} from './engine-time.js';
 import {ContainerTracker, type ContainerSeen} from './container-tracker.js';
 import {containerActions, toEvent, type RawEvent} from './engine-records.js';
-import {LineAssembler, type LogEncoding} from './log-line-assembler.js';
+import {LineAssembler, LogStreamReader, type LogEncoding} from './log-line-assembler.js';
 import {LogCursor} from './log-cursor.js';
 import {marker, RestartMarkers, takeLines} from './restart-markers.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
@@ -305,39 +305,16 @@ async function* logConnection(
 		throw streamError('log', error, docker);
 	}
 	const stop = destroyOnAbort(response, signal);
-	const lines = new LineAssembler(query.timestamps, encoding);
-	let raw = tty;
-	let rest: Buffer | null = null;
+	const reader = new LogStreamReader(new LineAssembler(query.timestamps, encoding), tty);
 	try {
 		for await (const chunk of response as AsyncIterable<Buffer>) {
 			const out: LogLine[] = [];
-			if (raw) {
-				lines.raw(chunk, out);
-			} else {
-				// Frames: [stream, 0, 0, 0, size (uint32 BE)] + payload, split across chunks anywhere.
-				const buffer: Buffer = rest === null ? chunk : Buffer.concat([rest, chunk]);
-				let at = 0;
-				while (buffer.length - at >= 8) {
-					const kind = buffer[at];
-					if ((kind !== 1 && kind !== 2 && kind !== 0) || buffer[at + 1] !== 0 || buffer[at + 2] !== 0 || buffer[at + 3] !== 0) {
-						// Not multiplexed after all (a TTY the inspect did not report): read it raw.
-						raw = true;
-						lines.raw(buffer.subarray(at), out);
-						at = buffer.length;
-						break;
-					}
-					const size = buffer.readUInt32BE(at + 4);
-					if (buffer.length - at - 8 < size) break;
-					if (kind !== 0) lines.frame(kind === 1 ? 0 : 1, buffer.subarray(at + 8, at + 8 + size), out);
-					at += 8 + size;
-				}
-				rest = at < buffer.length ? buffer.subarray(at) : null;
-			}
+			reader.chunk(chunk, out);
 			if (out.length > 0) yield out;
 		}
 		if (signal.aborted) return;
 		const out: LogLine[] = [];
-		lines.flush(out, raw);
+		reader.end(out);
 		if (out.length > 0) yield out;
 	} catch (error) {
 		if (signal.aborted) return;

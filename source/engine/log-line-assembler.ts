@@ -6,34 +6,21 @@ const newline = 0x0a;
 // json-file splits messages at 16 KiB; each part carries the message's timestamp again.
 const partialSize = 16 * 1024;
 
-/** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at`, or -1. */
-function timestampEnd(buffer: Buffer, at: number): number {
-	if (buffer.length - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
+/** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at` (before `limit`), or -1. */
+function timestampEnd(buffer: Buffer, at: number, limit: number = buffer.length): number {
+	if (limit - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
 	const space = buffer.indexOf(0x20, at + 19);
-	return space === -1 || space - at > 40 ? -1 : space;
+	return space === -1 || space >= limit || space - at > 40 ? -1 : space;
 }
 
 /** latin1 is one character per byte: `Buffer.from(text, 'latin1')` gives the bytes back exactly (the evidence log). */
 export type LogEncoding = 'utf8' | 'latin1';
 
-function decode(buffer: Buffer, encoding: LogEncoding = 'utf8'): string {
-	const end = buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.length - 1 : buffer.length;
-	return buffer.toString(encoding, 0, end);
-}
+/** The end of a line's bytes without a final carriage return. */
+const withoutCr = (buffer: Buffer, start: number, end: number) => (end > start && buffer[end - 1] === 0x0d ? end - 1 : end);
 
-/**
- * The next whole line of `chunk` from `start`, joined to what `pending` holds of it; null
- * when the chunk ends first (the rest then waits in `pending`).
- */
-function nextLine(pending: Buffer[], chunk: Buffer, start: number): {bytes: Buffer; next: number} | null {
-	const end = chunk.indexOf(newline, start);
-	if (end === -1) {
-		if (start < chunk.length) pending.push(chunk.subarray(start));
-		return null;
-	}
-	const bytes = pending.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...pending, chunk.subarray(start, end)]);
-	pending.length = 0;
-	return {bytes, next: end + 1};
+function decode(buffer: Buffer, encoding: LogEncoding = 'utf8'): string {
+	return buffer.toString(encoding, 0, withoutCr(buffer, 0, buffer.length));
 }
 
 /** Turns the log stream's bytes into whole lines, across chunk and frame boundaries. */
@@ -50,22 +37,44 @@ export class LineAssembler {
 
 	/** One frame of a multiplexed stream: a log message, or a part of a split one. */
 	frame(index: 0 | 1, payload: Buffer, out: LogLine[]): void {
+		this.frameAt(index, payload, 0, payload.length, out);
+	}
+
+	/** frame() of `buffer[start, end)`, without a Buffer of its own per frame or line. */
+	frameAt(index: 0 | 1, buffer: Buffer, start: number, end: number, out: LogLine[]): void {
 		const stream = index === 0 ? 'stdout' : 'stderr';
 		const pending = this.#pending[index];
-		let start = 0;
-		if (this.#timestamps) start = this.#skipTimestamp(index, payload, 0, pending.length > 0);
-		for (let line = nextLine(pending, payload, start); line; line = nextLine(pending, payload, start)) {
-			out.push({stream, time: this.#time[index], text: decode(line.bytes, this.#encoding)});
-			start = line.next;
-			if (start >= payload.length) return;
-			if (this.#timestamps) start = this.#skipTimestamp(index, payload, start, false);
+		let at = start;
+		if (this.#timestamps) at = this.#skipTimestamp(index, buffer, at, end, pending.length > 0);
+		while (at < end) {
+			const eol = buffer.indexOf(newline, at);
+			if (eol === -1 || eol >= end) {
+				pending.push(buffer.subarray(at, end));
+				return;
+			}
+			if (pending.length === 0) {
+				this.emitBytes(stream, this.#time[index], buffer, at, eol, out);
+			} else {
+				const bytes = Buffer.concat([...pending, buffer.subarray(at, eol)]);
+				pending.length = 0;
+				this.emitBytes(stream, this.#time[index], bytes, 0, bytes.length, out);
+			}
+			at = eol + 1;
+			if (at < end && this.#timestamps) at = this.#skipTimestamp(index, buffer, at, end, false);
 		}
 	}
 
 	/** A raw (TTY) stream: bytes split anywhere; every line starts with its timestamp. */
 	raw(chunk: Buffer, out: LogLine[]): void {
 		const pending = this.#pending[0];
-		for (let line = nextLine(pending, chunk, 0); line; line = nextLine(pending, chunk, line.next)) out.push(this.#rawLine(line.bytes));
+		let at = 0;
+		for (let eol = chunk.indexOf(newline); eol !== -1; eol = chunk.indexOf(newline, at)) {
+			const bytes = pending.length === 0 ? chunk.subarray(at, eol) : Buffer.concat([...pending, chunk.subarray(at, eol)]);
+			pending.length = 0;
+			this.emitLine(this.#rawLine(bytes), out);
+			at = eol + 1;
+		}
+		if (at < chunk.length) pending.push(chunk.subarray(at));
 	}
 
 	/** What is left when the stream ends: output without a final newline. */
@@ -75,19 +84,29 @@ export class LineAssembler {
 			if (pending.length === 0) continue;
 			const bytes = Buffer.concat(pending);
 			pending.length = 0;
-			out.push(tty ? this.#rawLine(bytes) : {stream: index === 0 ? 'stdout' : 'stderr', time: this.#time[index], text: decode(bytes, this.#encoding)});
+			if (tty) this.emitLine(this.#rawLine(bytes), out);
+			else this.emitBytes(index === 0 ? 'stdout' : 'stderr', this.#time[index], bytes, 0, bytes.length, out);
 		}
 	}
 
-	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, continuation: boolean): number {
-		const end = timestampEnd(payload, at);
-		if (end === -1) {
+	/** A line of a frame: `buffer[start, end)`, its newline left off. */
+	protected emitBytes(stream: LogLine['stream'], time: string | null, buffer: Buffer, start: number, end: number, out: LogLine[]): void {
+		out.push({stream, time, text: buffer.toString(this.#encoding, start, withoutCr(buffer, start, end))});
+	}
+
+	protected emitLine(line: LogLine, out: LogLine[]): void {
+		out.push(line);
+	}
+
+	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, end: number, continuation: boolean): number {
+		const stamp = timestampEnd(payload, at, end);
+		if (stamp === -1) {
 			if (!continuation) this.#time[index] = null;
 			return at;
 		}
 		// A continuation keeps the time of the line it continues.
-		if (!continuation) this.#time[index] = payload.toString('latin1', at, end);
-		return end + 1;
+		if (!continuation) this.#time[index] = payload.toString('latin1', at, stamp);
+		return stamp + 1;
 	}
 
 	#rawLine(bytes: Buffer): LogLine {
@@ -100,4 +119,124 @@ export class LineAssembler {
 		if (bytes.length > partialSize) text = text.split(`${time} `).join('');
 		return {stream: 'stdout', time, text};
 	}
+}
+
+/**
+ * The log as the evidence holds it: each line `TIME STREAM TEXT` and a newline (`-` for a line
+ * without a time), latin1 (one character per byte: the bytes come back exactly). Written
+ * straight from the Engine's bytes into one buffer, taken as one string per chunk: no object
+ * or string per line.
+ */
+export class LogTextAssembler extends LineAssembler {
+	#buffer = Buffer.allocUnsafe(256 * 1024);
+	#length = 0;
+
+	constructor(timestamps: boolean) {
+		super(timestamps, 'latin1');
+	}
+
+	/** The lines assembled since the last take(), each ending in a newline ('' when none). */
+	take(): string {
+		const text = this.#buffer.toString('latin1', 0, this.#length);
+		this.#length = 0;
+		return text;
+	}
+
+	protected override emitBytes(stream: LogLine['stream'], time: string | null, buffer: Buffer, start: number, end: number): void {
+		const last = withoutCr(buffer, start, end);
+		const head = time ?? '-';
+		this.#room(head.length + stream.length + 3 + last - start);
+		let at = this.#length;
+		at += this.#buffer.write(head, at, 'latin1');
+		this.#buffer[at++] = 0x20;
+		at += this.#buffer.write(stream, at, 'latin1');
+		this.#buffer[at++] = 0x20;
+		at += buffer.copy(this.#buffer, at, start, last);
+		this.#buffer[at++] = newline;
+		this.#length = at;
+	}
+
+	protected override emitLine(line: LogLine): void {
+		const text = `${line.time ?? '-'} ${line.stream} ${line.text}\n`;
+		this.#room(text.length);
+		this.#length += this.#buffer.write(text, this.#length, 'latin1');
+	}
+
+	#room(bytes: number): void {
+		if (this.#length + bytes <= this.#buffer.length) return;
+		const bigger = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + bytes));
+		this.#buffer.copy(bigger, 0, 0, this.#length);
+		this.#buffer = bigger;
+	}
+}
+
+/**
+ * The Engine's log response, chunk by chunk, into `lines`: frames ([stream, 0, 0, 0, size
+ * (uint32 BE)] + payload) split across chunks anywhere, or raw bytes for a TTY. A frame is
+ * read where it lies in its chunk; only one split between two chunks is copied.
+ */
+export class LogStreamReader {
+	#raw: boolean;
+	#rest: Buffer | null = null;
+
+	constructor(
+		readonly lines: LineAssembler,
+		tty: boolean,
+	) {
+		this.#raw = tty;
+	}
+
+	chunk(chunk: Buffer, out: LogLine[]): void {
+		if (this.#raw) return this.lines.raw(chunk, out);
+		let at = 0;
+		if (this.#rest !== null) {
+			const rest = this.#rest;
+			this.#rest = null;
+			const head = rest.length >= 8 ? rest : Buffer.concat([rest, chunk.subarray(0, 8 - rest.length)]);
+			if (head.length < 8) {
+				this.#rest = head;
+				return;
+			}
+			if (!isFrameHeader(head, 0)) return this.#turnRaw(Buffer.concat([rest, chunk]), out);
+			// Bytes of this chunk that complete the frame.
+			const need = 8 + head.readUInt32BE(4) - rest.length;
+			if (chunk.length < need) {
+				this.#rest = Buffer.concat([rest, chunk]);
+				return;
+			}
+			const frame = Buffer.concat([rest, chunk.subarray(0, need)]);
+			this.#frame(frame, 0, out);
+			at = need;
+		}
+		while (chunk.length - at >= 8) {
+			if (!isFrameHeader(chunk, at)) return this.#turnRaw(chunk.subarray(at), out);
+			const size = chunk.readUInt32BE(at + 4);
+			if (chunk.length - at - 8 < size) break;
+			this.#frame(chunk, at, out);
+			at += 8 + size;
+		}
+		if (at < chunk.length) this.#rest = chunk.subarray(at);
+	}
+
+	/** The stream ended: what is left without a final newline. */
+	end(out: LogLine[]): void {
+		this.lines.flush(out, this.#raw);
+	}
+
+	#frame(buffer: Buffer, at: number, out: LogLine[]): void {
+		const kind = buffer[at];
+		// 0 is stdin: nothing of the log.
+		if (kind !== 0) this.lines.frameAt(kind === 1 ? 0 : 1, buffer, at + 8, at + 8 + buffer.readUInt32BE(at + 4), out);
+	}
+
+	/** Not multiplexed after all (a TTY the inspect did not report): read it raw from here on. */
+	#turnRaw(bytes: Buffer, out: LogLine[]): void {
+		this.#raw = true;
+		this.lines.raw(bytes, out);
+	}
+}
+
+function isFrameHeader(buffer: Buffer, at: number): boolean {
+	const kind = buffer[at];
+	return (kind === 0 || kind === 1 || kind === 2) && buffer[at + 1] === 0 && buffer[at + 2] === 0 && buffer[at + 3] === 0;
 }

@@ -9,7 +9,7 @@ import type {ContainerEvent, ContainerInfo, Engine, EngineVersion, ImageInfo} fr
 
 export type StatusEngine = Pick<Engine, 'address' | 'version' | 'projectContainers' | 'image' | 'recentEvents'>;
 
-type Target = {socketPath: string} | {host: string; port: number};
+export type Target = {socketPath: string} | {host: string; port: number};
 
 /** Where a plain HTTP request can reach the Engine; null when it needs TLS, ssh or anything else. */
 export function plainTarget(env: NodeJS.ProcessEnv): Target | null {
@@ -20,7 +20,7 @@ export function plainTarget(env: NodeJS.ProcessEnv): Target | null {
 	return tcp ? {host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2])} : null;
 }
 
-class EngineHttpError extends Error {
+export class EngineHttpError extends Error {
 	constructor(
 		readonly statusCode: number,
 		message: string,
@@ -33,7 +33,7 @@ class EngineHttpError extends Error {
 // http.WebSocket's getter loads undici (70–200 ms here); the CommonJS object does not.
 const http = () => process.getBuiltinModule('node:http');
 
-function request(target: Target, path: string, signal?: AbortSignal): Promise<string> {
+export function request(target: Target, path: string, signal?: AbortSignal): Promise<string> {
 	return new Promise((resolve, reject) => {
 		// A servername given: else the agent works one out from the Host header with net.isIP, whose
 		// first call compiles the IPv6 pattern (3–30 ms under load) though plain HTTP never uses it.
@@ -60,12 +60,12 @@ function request(target: Target, path: string, signal?: AbortSignal): Promise<st
 	});
 }
 
-const query = (params: Record<string, unknown>) =>
+export const query = (params: Record<string, unknown>) =>
 	Object.entries(params)
 		.map(([key, value]) => `${key}=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value))}`)
 		.join('&');
 
-class HttpStatusEngine implements StatusEngine {
+export class HttpStatusEngine implements StatusEngine {
 	constructor(
 		readonly address: string,
 		readonly target: Target,

@@ -2,6 +2,7 @@ import {readFile, stat} from 'node:fs/promises';
 import {textLines, type CiLogSource} from '../../engine/ci-log.js';
 import {composeProjectArgs} from '../../engine/compose-project.js';
 import {hostFacts} from '../../engine/host-facts.js';
+import {hasLogText, type LogTextEngine} from '../../engine/evidence-http-engine.js';
 import type {ComposeProject, ContainerInfo, Engine, EvidenceEngine, LogLine} from '../../engine/types.js';
 import type {HealthProbe} from '../../engine/health-probe-types.js';
 import type {Settings} from '../settings.js';
@@ -15,7 +16,7 @@ export interface ComposeRunner {
 
 /** Everything a capture reads from. */
 export interface EvidenceSources {
-	engine: Engine & EvidenceEngine;
+	engine: Pick<Engine, 'projectContainers'> & EvidenceEngine & Partial<LogTextEngine>;
 	compose: ComposeRunner;
 	project: ComposeProject;
 	/** The project name compose resolved. */
@@ -58,11 +59,12 @@ function parsePs(stdout: string): unknown {
 	return text.split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as unknown);
 }
 
-const formatLine = (line: LogLine) => `${line.time ?? '-'} ${line.stream} ${line.text}`;
+/** As LogTextAssembler writes a line (an Engine without containerLogText: dockerode's). */
+const formatLine = (line: LogLine) => `${line.time ?? '-'} ${line.stream} ${line.text}\n`;
 
-/** Batches as the Engine sends them: one await per chunk, not per line. */
-async function* logLines(batches: AsyncIterable<LogLine[]>): AsyncIterable<string[]> {
-	for await (const batch of batches) yield batch.map(formatLine);
+/** A block of lines per batch the Engine sent: one await per chunk, not per line. */
+async function* logBlocks(batches: AsyncIterable<LogLine[]>): AsyncIterable<string> {
+	for await (const batch of batches) yield batch.map(formatLine).join('');
 }
 
 /** The newest container of each service and replica; older ones are what a recreate left behind. */
@@ -156,6 +158,7 @@ export async function planEvidence(
 		const size = sizes[index];
 		if (size === null || size === undefined) estimateIncomplete = true;
 		const raw = inspected[index];
+		const tty = raw ? Boolean((raw['Config'] as {Tty?: unknown} | undefined)?.Tty) : undefined;
 		items.push({
 			id: `container-inspect:${c.name}`,
 			group: 'container',
@@ -193,7 +196,11 @@ export async function planEvidence(
 			file: `${dir}/log.txt`,
 			estimate: Math.min(size ?? 0, cap),
 			// Byte for byte: invalid UTF-8 and binary output are evidence too.
-			collect: async signal => ({lines: logLines(engine.containerLog(c.id, signal, {bytes: true})), capBytes: cap, encoding: 'latin1'}),
+			collect: async signal => ({
+				blocks: hasLogText(engine) ? engine.containerLogText(c.id, signal, tty === undefined ? {} : {tty}) : logBlocks(engine.containerLog(c.id, signal, {bytes: true})),
+				capBytes: cap,
+				encoding: 'latin1',
+			}),
 		});
 	}
 

@@ -28,7 +28,9 @@ export type Content =
 	 * Lines streamed as they are read (one at a time or in batches), the newest `capBytes` kept. `jsonPerLine`: each line
 	 * that parses as JSON (a timeline) is redacted as JSON, so names are judged as names.
 	 */
-	| {lines: AsyncIterable<string | string[]>; capBytes: number; jsonPerLine?: boolean; /** latin1: the lines are bytes, written back exactly. */ encoding?: 'utf8' | 'latin1'};
+	| {lines: AsyncIterable<string | string[]>; capBytes: number; jsonPerLine?: boolean; /** latin1: the lines are bytes, written back exactly. */ encoding?: 'utf8' | 'latin1'}
+	/** The same, as blocks of whole lines, each line ending in a newline (a container's log: a block per chunk the Engine sent). */
+	| {blocks: AsyncIterable<string>; capBytes: number; encoding?: 'utf8' | 'latin1'};
 
 export interface EvidenceItem extends PlannedItem {
 	collect(signal: AbortSignal): Promise<Content>;

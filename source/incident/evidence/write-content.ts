@@ -201,7 +201,14 @@ export async function writeContent(file: string, content: Content, options: Writ
 	}
 }
 
-type LinesContent = Extract<Content, {lines: unknown}>;
+type LinesContent = Extract<Content, {lines: unknown}> | Extract<Content, {blocks: unknown}>;
+
+/** Lines in `text`: its newlines. */
+function countLines(text: string): number {
+	let n = 0;
+	for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) n++;
+	return n;
+}
 
 /**
  * A log, written as it arrives (redacted a batch at a time, on the disk in the background)
@@ -217,7 +224,7 @@ async function writeLines(file: string, content: LinesContent, options: WriteOpt
 	const jsonCounts: RedactionCounts = {};
 	const redactLine = (line: string): string => {
 		if (!redactor) return line;
-		if (content.jsonPerLine && line.startsWith('{')) {
+		if ('jsonPerLine' in content && content.jsonPerLine && line.startsWith('{')) {
 			try {
 				const result = redactJson(JSON.parse(line) as unknown, redactOptions);
 				addCounts(jsonCounts, result.counts);
@@ -234,29 +241,35 @@ async function writeLines(file: string, content: LinesContent, options: WriteOpt
 	// Past the cap: the newest lines, in memory.
 	let newest: NewestLines | null = null;
 	let error: string | null = null;
-	const take = (batch: readonly string[]) => {
+	/** Redacted lines, each ending in a newline: to the file while within the cap, else the newest in memory. */
+	const keep = (text: string) => {
 		if (newest) {
-			for (const line of batch) newest.push(`${redactLine(line)}\n`);
+			for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) newest.push(text.slice(start, end + 1));
 			return;
 		}
-		let text = '';
-		for (const line of batch) text += `${redactLine(line)}\n`;
 		const bytes = Buffer.from(text, encoding);
 		if (written + bytes.length <= cap) {
 			writer.append(bytes);
 			written += bytes.length;
-			lines += batch.length;
+			lines += countLines(text);
 			return;
 		}
 		// This batch crosses the cap: from here on, lines are kept in memory.
 		newest = new NewestLines(cap, encoding);
-		for (const line of text.slice(0, -1).split('\n')) newest.push(`${line}\n`);
+		keep(text);
 	};
+	const take = (batch: readonly string[]) => {
+		let text = '';
+		for (const line of batch) text += `${redactLine(line)}\n`;
+		keep(text);
+	};
+	const batches: AsyncIterable<string | string[]> = 'blocks' in content ? content.blocks : content.lines;
 	try {
 		try {
-			for await (const batch of content.lines) {
+			for await (const batch of batches) {
 				if (signal.aborted) break;
-				take(typeof batch === 'string' ? [batch] : batch);
+				if ('blocks' in content) keep(redactor ? redactor.block(batch as string) : (batch as string));
+				else take(typeof batch === 'string' ? [batch] : batch);
 				await writer.settle();
 			}
 		} catch (streamError) {
