@@ -6,6 +6,7 @@ import {gatherDatabase, factsJson, type DatabaseFacts} from '../incident/databas
 import {downAction, findBackup, planDatabase, restoreAction, backupAction, defaultBackup, type DatabaseAction} from '../incident/database/plan.js';
 import type {DatabasePhase} from '../incident/database/run.js';
 import {checkRoom, verifyBackup} from '../incident/database/backups.js';
+import {checkSqliteRestore} from '../incident/database/sqlite-restore.js';
 import {openIncident} from '../incident/incident-store.js';
 import {currentOperator} from '../incident/operator.js';
 import {describeHolder} from '../incident/project-lock.js';
@@ -25,8 +26,9 @@ function factsText(facts: DatabaseFacts): string {
 	const f = facts.found;
 	if (!f) return `${facts.notes.join('\n')}\n`;
 	lines.push(`Database: ${f.kind} in service ${f.service}${f.container ? ` (${f.container.name})` : ''}, ${f.kind === 'sqlite' ? `file ${f.file}` : `database ${f.database}, user ${f.user}`} — found by ${f.how}`);
-	const m = facts.migrations!;
-	lines.push(`Migrations table: ${m.table} (${m.tools}); ${m.applied.length} applied, head ${m.head ?? 'none'}`);
+	const m = facts.migrations ?? {table: '?', tools: '', applied: [], head: null};
+	if (facts.migrations) lines.push(`Migrations table: ${m.table} (${m.tools}); ${m.applied.length} applied, head ${m.head ?? 'none'}`);
+	else lines.push('Migrations: unknown (see the note below)');
 	const b = facts.boundary;
 	if (facts.target) lines.push(`Rollback target: ${facts.target.tag} (${facts.target.how === 'to' ? '--to' : facts.target.how === 'last-known-good' ? 'the last known good' : 'the release before the current one'}), current: ${facts.currentTag ?? '?'}`);
 	if (b) lines.push(`Boundary rule: ${b.rule} — ${b.ruleText}`);
@@ -148,6 +150,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	}
 	// A corrupted backup, or a disk too small for the (fresh) dump, is refused before anything is asked or touched.
 	if (action.kind === 'restore') await verifyBackup(action.backup!);
+	if (action.kind === 'restore' && facts.found.kind === 'sqlite') await checkSqliteRestore(facts, action.backup!);
 	if (action.kind === 'backup' || options.backup !== false) await checkRoom(facts.client, facts.backupDir);
 	if (!options.json) {
 		process.stdout.write(`${action.title}\n${action.does.map(d => `  ${d}`).join('\n')}\n`);
@@ -184,10 +187,12 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	} else if (outcome.ok) {
 		const d = outcome.data ?? {};
 		if (word === 'backup') {
-			const b = d['backup'] as {path: string; bytes: number; sha256: string; durationMs: number; migrationHead: string | null};
+			const b = d['backup'] as {path: string; bytes: number; sha256: string; durationMs: number; migrationHead: string | null; notes?: string[]};
 			process.stdout.write(`Backed up to ${b.path}: ${formatBytes(b.bytes)} in ${(b.durationMs / 1000).toFixed(1)} s, sha256 ${b.sha256}, head ${b.migrationHead ?? 'none'}\n`);
+			for (const note of b.notes ?? []) process.stdout.write(`Note: ${note}\n`);
 		} else if (word === 'restore') {
 			process.stdout.write(`Restored ${basename(action.backup!.path)}: head ${String(d['head'])}, row counts match (${Object.keys((d['rows'] as object) ?? {}).length} tables). The app services are stopped: next, Stabilise (rollback) to redeploy the last known good, then Verify.\n`);
+			for (const note of (d['notes'] as string[] | undefined) ?? []) process.stdout.write(`Note: ${note}\n`);
 		} else {
 			process.stdout.write(`Stepped down one migration: ${String(d['from'])} → ${String(d['to'] ?? 'none')}. Another step needs a new confirmation (db down again).\n`);
 		}

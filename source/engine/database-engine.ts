@@ -1,11 +1,11 @@
 import {createHash} from 'node:crypto';
 import {once} from 'node:events';
-import type {Duplex, Readable} from 'node:stream';
+import {Readable, type Duplex} from 'node:stream';
 import type Docker from 'dockerode';
 import {engineCall, openDockerode} from './dockerode-client.js';
 import {ConsoleError} from '../errors.js';
 import {explainEngineError} from './known-errors.js';
-import type {ArchivedFile, DatabaseContainer, DatabaseEngine, DumpResult, ExecOptions, ExecResult, ImageFacts} from './database-types.js';
+import type {ArchivedFile, DatabaseContainer, DatabaseEngine, DumpResult, ExecOptions, ExecResult, ImageFacts, PathStat} from './database-types.js';
 
 // Buffered exec output (psql's answers) is small; a runaway one is cut, not kept whole.
 const maxBuffered = 8 << 20;
@@ -273,6 +273,98 @@ export class DockerDatabaseEngine implements DatabaseEngine {
 		archive.pipe(parser as unknown as NodeJS.WritableStream);
 		await done;
 		return {exitCode: 0, bytes, sha256: hash.digest('hex'), stderr: ''};
+	}
+
+	async statPath(containerId: string, path: string): Promise<PathStat | null> {
+		try {
+			const res = (await this.#docker.getContainer(containerId).infoArchive({path})) as {headers?: Record<string, string>; resume?: () => void};
+			res.resume?.();
+			const header = res.headers?.['x-docker-container-path-stat'];
+			if (!header) return null;
+			const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as {size: number; mode: number};
+			return {size: stat.size, mode: stat.mode};
+		} catch (error) {
+			if ((error as {statusCode?: number}).statusCode === 404) return null;
+			throw explainEngineError(error, this.address);
+		}
+	}
+
+	async whilePaused<T>(containerId: string, work: () => Promise<T>): Promise<T> {
+		const container = this.#docker.getContainer(containerId);
+		const state = (await this.#call(() => container.inspect())).State;
+		if (!state.Running || state.Paused) return work();
+		await this.#call(() => container.pause());
+		let unpaused: Promise<void> | null = null;
+		const unpause = () => (unpaused ??= this.#call(() => container.unpause()).then(() => {}));
+		// A signal meanwhile would end the process with the app still frozen: unpause first.
+		const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+		const onSignal = (signal: NodeJS.Signals) => {
+			for (const s of signals) process.removeListener(s, onSignal);
+			void unpause()
+				.catch(() => {})
+				.finally(() => {
+					if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+				});
+		};
+		for (const s of signals) process.on(s, onSignal);
+		try {
+			return await work();
+		} finally {
+			for (const s of signals) process.removeListener(s, onSignal);
+			await unpause();
+		}
+	}
+
+	async putFile(containerId: string, path: string, source: NodeJS.ReadableStream, size: number, mode = 0o644): Promise<void> {
+		const slash = path.lastIndexOf('/');
+		const dir = path.slice(0, slash) || '/';
+		const name = path.slice(slash + 1);
+		const {Header} = await import('tar');
+		const header = new Header({path: name, mode, size, type: 'File', mtime: new Date(), uid: 0, gid: 0});
+		header.encode();
+		async function* tarStream() {
+			yield header.block!;
+			let sent = 0;
+			for await (const chunk of source as AsyncIterable<Buffer>) {
+				sent += chunk.length;
+				if (sent > size) throw new Error(`${name}: the source grew while being sent`);
+				yield chunk;
+			}
+			if (sent !== size) throw new Error(`${name}: ${sent} bytes sent, ${size} expected`);
+			yield Buffer.alloc((512 - (size % 512)) % 512);
+			yield Buffer.alloc(1024);
+		}
+		await this.#call(() => this.#docker.getContainer(containerId).putArchive(Readable.from(tarStream()), {path: dir, noOverwriteDirNonDir: true}));
+	}
+
+	async startHelper(image: string, mountsOf: string): Promise<string> {
+		const container = await this.#call(() =>
+			this.#docker.createContainer({
+				Image: image,
+				Entrypoint: [],
+				Cmd: ['sleep', '86400'],
+				User: '0',
+				Labels: {'io.rollback-console.helper': '1'},
+				HostConfig: {VolumesFrom: [mountsOf], NetworkMode: 'none'},
+			}),
+		);
+		try {
+			await this.#call(() => container.start());
+		} catch (error) {
+			await container.remove({force: true, v: false}).catch(() => {});
+			throw error;
+		}
+		return container.id;
+	}
+
+	async removeContainer(containerId: string): Promise<void> {
+		// v: false — the helper shares the app's volumes (VolumesFrom); removing it must never take one along.
+		await this.#docker
+			.getContainer(containerId)
+			.remove({force: true, v: false})
+			.catch(error => {
+				if ((error as {statusCode?: number}).statusCode !== 404) throw explainEngineError(error, this.address);
+			});
 	}
 
 	async stopContainers(ids: string[], timeoutSeconds = 10): Promise<void> {

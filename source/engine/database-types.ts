@@ -60,6 +60,13 @@ export interface ImageFacts {
 	repoDigests: string[];
 }
 
+/** A path in a container as the archive API's HEAD sees it. */
+export interface PathStat {
+	size: number;
+	/** Go's os.FileMode bits (permission bits in the low 9). */
+	mode: number;
+}
+
 export interface DatabaseEngine {
 	/** Every container of the Compose project (stopped ones too), inspected. */
 	databaseContainers(project: string): Promise<DatabaseContainer[]>;
@@ -90,4 +97,21 @@ export interface DatabaseEngine {
 	stopContainers(ids: string[], timeoutSeconds?: number): Promise<void>;
 	/** Starts containers by ID. */
 	startContainers(ids: string[]): Promise<void>;
+	/** The file's size and mode through the archive API (HEAD); null when it is not there. A stopped container answers too. */
+	statPath(containerId: string, path: string): Promise<PathStat | null>;
+	/**
+	 * Runs `work` with the container paused (its processes frozen, so a file copied meanwhile is
+	 * one moment), and unpauses it after — also on error, and on SIGINT/SIGTERM/SIGHUP meanwhile.
+	 * A container already paused, or not running, is left as it is.
+	 */
+	whilePaused<T>(containerId: string, work: () => Promise<T>): Promise<T>;
+	/** Writes one new file into a container's filesystem, its mounts included, through the archive API (the container may be stopped). */
+	putFile(containerId: string, path: string, source: NodeJS.ReadableStream, size: number, mode?: number): Promise<void>;
+	/**
+	 * Starts a one-off helper container from `image` with the mounts of container `mountsOf`
+	 * (VolumesFrom), no network, as root, idle until removed; its ID.
+	 */
+	startHelper(image: string, mountsOf: string): Promise<string>;
+	/** Removes a container, gone or not; never its volumes (a helper shares the app's). */
+	removeContainer(containerId: string): Promise<void>;
 }

@@ -5,7 +5,8 @@ import {basename, isAbsolute, join, resolve} from 'node:path';
 import {ConsoleError} from '../../errors.js';
 import {formatBytes} from '../../presentation/format.js';
 import {appendLine, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
-import type {DatabaseClient} from './client.js';
+import {DatabaseClient} from './client.js';
+import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, SIDECARS} from './sqlite-file.js';
 
 /**
  * Backups: a dump streamed out of the database container straight into
@@ -29,6 +30,10 @@ export interface BackupEntry {
 	format: string;
 	/** Why it was taken: `db backup`, `before deploy of v1.4.0`, `before restore`, … */
 	reason: string;
+	/** A raw SQLite copy: its -wal/-journal kept beside it (`<path>-wal`), when they could not be folded in. */
+	sidecars?: Array<{suffix: string; bytes: number; sha256: string}>;
+	/** What the backup could not do (a raw SQLite copy without node:sqlite: no head, no counts). */
+	notes?: string[];
 }
 
 /** What the restore verifies against: counted just before the dump (a busy app may add rows during it). */
@@ -61,6 +66,7 @@ export async function removeBackupFiles(path: string, dir: string): Promise<void
 	if (resolve(path) !== resolve(dir, basename(path))) throw new ConsoleError(`${path} is not in the backup directory ${dir}: not removed`);
 	await unlink(path);
 	await unlink(statsFile(path)).catch(() => {});
+	for (const suffix of SIDECARS) await unlink(`${path}${suffix}`).catch(() => {});
 }
 
 /** Backups older than the retention: listed as removable (never removed silently). */
@@ -90,6 +96,13 @@ export async function verifyBackup(entry: BackupEntry, onBytes?: (bytes: number)
 			`backup ${basename(entry.path)} is corrupted: its sha256 is ${actual.slice(0, 16)}…, backups.log recorded ${entry.sha256.slice(0, 16)}…; refusing to restore it, nothing was touched`,
 		);
 	}
+	for (const side of entry.sidecars ?? []) {
+		const path = `${entry.path}${side.suffix}`;
+		const sha = await sha256File(path).catch(() => null);
+		if (sha !== side.sha256) {
+			throw new ConsoleError(`backup ${basename(entry.path)} is corrupted: its ${basename(path)} is ${sha ? 'not the one backups.log recorded' : 'gone'}; refusing to restore it, nothing was touched`);
+		}
+	}
 }
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
@@ -113,7 +126,8 @@ export async function checkRoom(client: DatabaseClient, dir: string): Promise<{e
 	const free = fs.bavail * fs.bsize;
 	// A custom-format dump is compressed: it rarely reaches the database's size. Ask for half
 	// of it (and a margin) so a full disk is said before starting, not discovered midway.
-	const need = estimate === null ? 0 : Math.ceil(estimate / 2) + (16 << 20);
+	// SQLite's copy is the file itself, and its .dump text is rarely smaller.
+	const need = estimate === null ? 0 : Math.ceil(client.db.kind === 'sqlite' ? estimate : estimate / 2) + (16 << 20);
 	if (estimate !== null && free < need) {
 		throw new ConsoleError(
 			`not enough disk for the backup: ${formatBytes(free)} free in ${dir}, the ${client.db.kind} database is ${formatBytes(estimate)} (a dump needs about ${formatBytes(need)}); free some (rollback-console disk) or set x-rollback-console.database.backup_dir; nothing was written`,
@@ -125,6 +139,7 @@ export async function checkRoom(client: DatabaseClient, dir: string): Promise<{e
 /** Takes one backup; throws (after removing the partial file) when the dump fails. */
 export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 	const {client, dir, project} = request;
+	if (client.db.kind === 'sqlite' && (await client.sqliteVia()) === 'archive') return takeSqliteCopy(request);
 	const now = request.now ?? Date.now;
 	const containerId = client.containerId;
 	await checkRoom(client, dir);
@@ -198,5 +213,83 @@ export async function readStats(path: string): Promise<BackupStats | null> {
 		return JSON.parse(await readFile(statsFile(path), 'utf8')) as BackupStats;
 	} catch {
 		return null;
+	}
+}
+
+/**
+ * SQLite without sqlite3 in the container: the file (and a -wal or hot -journal) copied out
+ * through the archive API with the container paused, stored as a raw `.sqlite` file. Where the
+ * runtime has node:sqlite the -wal is folded into the copy and the head and row counts are
+ * read from it; without it the backup is still consistent, and its notes say what is missing.
+ */
+async function takeSqliteCopy(request: BackupRequest): Promise<BackupEntry> {
+	const {client, dir, project} = request;
+	const {db, engine} = client;
+	const now = request.now ?? Date.now;
+	const container = db.container;
+	if (!container) throw new ConsoleError(`the service ${db.service} has no container: the SQLite file cannot be copied out`);
+	await checkRoom(client, dir);
+	const started = now();
+	const name = `${safe(project)}-${stamp(started)}${request.release ? `-${safe(request.release)}` : ''}.sqlite`;
+	const path = join(dir, name);
+	const partial = `${path}.partial`;
+	const notes = [`no sqlite3 in the ${db.service} container: ${db.file} was copied out through the archive API${container.running ? ', the container paused meanwhile' : ''}`];
+	const renamed: string[] = [];
+	let ok = false;
+	try {
+		const copy = await copySqliteOut(engine, container.id, db.file!, partial);
+		if (request.signal?.aborted) throw new ConsoleError('the backup was cancelled: nothing recorded', 3);
+		request.onProgress?.(copy.main.bytes);
+		const host = await hostSqlite();
+		let sidecars = copy.sidecars;
+		if (sidecars.length > 0 && host) {
+			await mergeSidecars(partial);
+			sidecars = [];
+		} else if (sidecars.length > 0) notes.push(`its ${sidecars.map(x => x.suffix).join(' and ')} is kept beside it (folding it in needs node:sqlite)`);
+		let stats: BackupStats | null = null;
+		if (host && sidecars.length === 0) {
+			const local = new DatabaseClient(db, engine, partial);
+			const [migrations, tables] = await Promise.all([local.migrations(null).catch(() => null), local.tables()]);
+			stats = {migrationHead: migrations?.head ?? null, rows: await local.rowCounts(tables), columns: await local.allColumns()};
+			if (!migrations) notes.push('no migrations table found in the copy: head not recorded');
+		} else notes.push(`migration head and row counts not recorded: ${noHostSqlite}`);
+		// The hash of the file as stored (after folding a -wal in, if it was).
+		const sha256 = await sha256File(partial);
+		const bytes = (await stat(partial)).size;
+		for (const side of sidecars) {
+			await rename(side.path, `${path}${side.suffix}`);
+			renamed.push(`${path}${side.suffix}`);
+		}
+		await rename(partial, path);
+		renamed.push(path);
+		await syncDir(dir);
+		const entry: BackupEntry = {
+			time: new Date(started).toISOString(),
+			project,
+			release: request.release,
+			migrationHead: stats?.migrationHead ?? null,
+			bytes,
+			sha256,
+			path,
+			durationMs: now() - started,
+			engine: db.kind,
+			database: db.file ?? '',
+			format: 'SQLite file (archive API, container paused)',
+			reason: request.reason,
+			...(sidecars.length > 0 ? {sidecars: sidecars.map(x => ({suffix: x.suffix, bytes: x.bytes, sha256: x.sha256}))} : {}),
+			notes,
+		};
+		if (stats) await writeFileAtomic(statsFile(path), `${JSON.stringify(stats)}\n`);
+		await writeFileAtomic(`${path}.sha256`, `${sha256}  ${name}\n`);
+		await appendLine(backupsLog(dir), JSON.stringify(entry));
+		ok = true;
+		return entry;
+	} catch (error) {
+		if (isDiskFull(error)) throw new ConsoleError(`the disk filled up during the backup (${dir}): the partial copy was removed, nothing recorded`, 3);
+		throw error;
+	} finally {
+		if (!ok) {
+			for (const p of [partial, ...SIDECARS.map(x => `${partial}${x}`), ...renamed]) await unlink(p).catch(() => {});
+		}
 	}
 }

@@ -2,6 +2,10 @@ import type {DatabaseEngine, ExecResult} from '../../engine/database-types.js';
 import {ConsoleError} from '../../errors.js';
 import type {FoundDatabase} from './detect.js';
 import {MIGRATION_TABLES, lookedFor, migrationQuery, normaliseTime, orderMigrations, type AppliedMigration} from './migration-tables.js';
+import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, queryHostFile} from './sqlite-file.js';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
 /**
  * Talking to the database only through the Engine's exec API, with the database's own
@@ -19,13 +23,59 @@ export interface MigrationsFound {
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const ident = (name: string) => name.split('.').map(p => `"${p.replace(/"/g, '""')}"`).join('.');
 
+/** SQLite that cannot be read here (no sqlite3 in the container, no node:sqlite in this runtime): the step goes on without its migrations. */
+export class SqliteUnreadable extends ConsoleError {}
+
+/** How a SQLite file is read: sqlite3 exec'd in the container, or a paused copy through the archive API read on the host. */
+export type SqliteVia = 'exec' | 'archive';
+
 const credentialProblem = /role ".*" does not exist|password authentication failed|database ".*" does not exist|Access denied for user|Unknown database|no password supplied|peer authentication failed/i;
 
 export class DatabaseClient {
+	#via: Promise<SqliteVia> | null = null;
+	#snapshot: Promise<string> | null = null;
+
 	constructor(
 		readonly db: FoundDatabase,
 		readonly engine: DatabaseEngine,
+		/** A SQLite file on this host to read instead (a backup, a copy): no container at all. */
+		readonly hostFile: string | null = null,
 	) {}
+
+	/**
+	 * SQLite: sqlite3 in the container when it is running and has it; else the archive API
+	 * (the file copied out while the container is paused, read on the host).
+	 */
+	sqliteVia(): Promise<SqliteVia> {
+		this.#via ??= (async () => {
+			const c = this.db.container;
+			if (!c?.running) return 'archive';
+			const probe = await this.engine.exec(c.id, ['sqlite3', '-version']).catch(() => null);
+			return probe?.exitCode === 0 && /^3\./.test(probe.stdout.trim()) ? 'exec' : 'archive';
+		})().then(via => (this.via = via));
+		return this.#via;
+	}
+
+	/** How the SQLite file was read, once sqliteVia() answered (null before, and for other engines). */
+	via: SqliteVia | null = null;
+
+	/** The archive copy the host reads: taken once per client (one pause), removed when the process ends. */
+	async #hostCopy(what: string): Promise<string> {
+		if (this.hostFile) return this.hostFile;
+		this.#snapshot ??= (async () => {
+			const where = `${this.db.file} in ${this.db.service}`;
+			if (!(await hostSqlite())) throw new SqliteUnreadable(`${what}: the SQLite file ${where} cannot be read here: no sqlite3 in the ${this.db.service} container, and ${noHostSqlite}`);
+			const c = this.db.container;
+			if (!c) throw new ConsoleError(`the service ${this.db.service} has no container: the SQLite file cannot be copied out`);
+			const dir = mkdtempSync(join(tmpdir(), 'rollback-console-sqlite-'));
+			process.once('exit', () => rmSync(dir, {recursive: true, force: true}));
+			const path = join(dir, 'copy.db');
+			const copy = await copySqliteOut(this.engine, c.id, this.db.file!, path);
+			if (copy.sidecars.length > 0) await mergeSidecars(path);
+			return path;
+		})();
+		return this.#snapshot;
+	}
 
 	get containerId(): string {
 		const c = this.db.container;
@@ -73,6 +123,15 @@ export class DatabaseClient {
 	}
 
 	async query(sql: string, what = 'a query'): Promise<string[][]> {
+		if (this.db.kind === 'sqlite' && (this.hostFile || (await this.sqliteVia()) === 'archive')) {
+			const path = await this.#hostCopy(what);
+			try {
+				return await queryHostFile(path, sql);
+			} catch (error) {
+				if (error instanceof ConsoleError) throw error;
+				throw new ConsoleError(`${what}: ${(error as Error).message}`, 3);
+			}
+		}
 		const result = await this.engine.exec(this.containerId, this.queryArgv(sql), {env: this.clientEnv}).catch(error => {
 			if (/is not running|container .* is restarting|No such container/i.test(String((error as Error).message))) {
 				throw new ConsoleError(`the database service ${this.db.service} is not running: start it (docker compose up -d ${this.db.service}); nothing was changed`);
@@ -131,6 +190,12 @@ export class DatabaseClient {
 
 	/** Bytes the database takes (the dump is usually smaller: this is an upper estimate). */
 	async size(): Promise<number | null> {
+		if (this.db.kind === 'sqlite' && !this.hostFile && (await this.sqliteVia()) === 'archive') {
+			// The file and its -wal as they are: no copy (and no pause) just to measure.
+			const c = this.db.container!;
+			const sizes = await Promise.all(['', '-wal'].map(s => this.engine.statPath(c.id, `${this.db.file}${s}`)));
+			return sizes.reduce((n, st) => n + (st?.size ?? 0), 0);
+		}
 		const sql =
 			this.db.kind === 'postgres'
 				? 'SELECT pg_database_size(current_database())'
@@ -173,6 +238,7 @@ export class DatabaseClient {
 		// sqlite3's .backup writes only to a seekable file; .dump is its online copy as SQL, to stdout.
 		return {argv: ['sqlite3', '-batch', file!, '.dump'], ext: 'sqlite.sql', format: 'sqlite3 .dump (SQL)'};
 	}
+
 
 	/**
 	 * The restore command, reading the dump on stdin, in one transaction: the schemas the dump

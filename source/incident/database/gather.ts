@@ -8,7 +8,7 @@ import {tagFor} from '../stabilise/release-services.js';
 import {buildCandidates, compareCandidates, lastKnownGood, semverOf, type ReleaseRecord} from '../stabilise/releases.js';
 import {backupDir, listBackups, type BackupEntry} from './backups.js';
 import {findBoundary, recordedHead, replacedAt, type Boundary} from './boundary.js';
-import {DatabaseClient, type MigrationsFound} from './client.js';
+import {DatabaseClient, SqliteUnreadable, type MigrationsFound} from './client.js';
 import {detectDatabase, type FoundDatabase} from './detect.js';
 import {migrationDirs, shippedMigrations, type ShippedMigration} from './shipped-migrations.js';
 
@@ -138,7 +138,13 @@ export async function gatherDatabase(
 		return {...base, ...empty};
 	}
 	const client = new DatabaseClient(found, engine);
-	const migrations = await client.migrations(settings?.migrationsTable ?? null);
+	const migrations = await client.migrations(settings?.migrationsTable ?? null).catch(error => {
+		// SQLite with no way to read it here: the step still backs it up (a raw copy) and restores it.
+		if (!(error instanceof SqliteUnreadable)) throw error;
+		notes.push(`${error.message}; backups are raw copies of the file`);
+		return null;
+	});
+	if (!migrations) return {...base, ...empty, client};
 
 	const primary = release.release.templates[release.release.services[0]!]!;
 	const refOf = (tag: string) => `${primary.repository}:${tagFor(primary, tag)}`;

@@ -44,6 +44,22 @@ export function findBackup(facts: DatabaseFacts, name: string): BackupEntry | nu
 }
 
 export function backupAction(facts: DatabaseFacts): DatabaseAction {
+	if (facts.found?.kind === 'sqlite' && facts.client?.via === 'archive') {
+		// No sqlite3 in the file's container: the backup is a copy taken with the container paused.
+		return {
+			id: 'backup',
+			kind: 'backup',
+			title: `Back up ${facts.found.file} now (a raw copy through the archive API, ${facts.found.container?.name ?? 'the container'} paused meanwhile)`,
+			does: [
+				`Engine API: POST /containers/${facts.found.container?.name ?? '?'}/pause, GET …/archive?path=${facts.found.file} (and its -wal), POST …/unpause`,
+				`→ ${facts.backupDir}/….sqlite (0600, sha256), append to ${facts.backupDir}/backups.log`,
+			],
+			touches: [facts.backupDir],
+			deletes: [],
+			destructive: false,
+			confirmation: {kind: 'key'},
+		};
+	}
 	const dump = facts.client?.dumpArgv();
 	return {
 		id: 'backup',
@@ -64,6 +80,7 @@ export function restoreAction(facts: DatabaseFacts, backup: BackupEntry, options
 	const fresh = options.freshBackup ?? true;
 	const app = facts.releaseContainers.filter(c => c.running);
 	const name = basename(backup.path);
+	if (facts.found?.kind === 'sqlite') return sqliteRestoreAction(facts, backup, fresh);
 	return {
 		id: `restore:${name}`,
 		kind: 'restore',
@@ -79,6 +96,33 @@ export function restoreAction(facts: DatabaseFacts, backup: BackupEntry, options
 		],
 		touches: [`database ${facts.found?.database ?? ''} in ${facts.found?.service ?? ''}`],
 		deletes: [`every table of ${facts.found?.database ?? 'the database'}'s public schema as it is now (replaced by the backup's)`],
+		destructive: true,
+		confirmation: confirmationFor(true, name),
+	};
+}
+
+function sqliteRestoreAction(facts: DatabaseFacts, backup: BackupEntry, fresh: boolean): DatabaseAction {
+	const name = basename(backup.path);
+	const file = facts.found?.file ?? '?';
+	const app = facts.found?.container;
+	const dump = backup.path.endsWith('.sql');
+	return {
+		id: `restore:${name}`,
+		kind: 'restore',
+		backup,
+		title: `Restore ${name} into ${file} (taken ${backup.time.slice(0, 16).replace('T', ' ')} UTC, head ${backup.migrationHead ?? '?'}, ${backup.release ?? 'release ?'})`,
+		does: [
+			`verify sha256 of ${backup.path} against backups.log (${backup.sha256.slice(0, 16)}…)`,
+			...facts.releaseContainers.filter(c => c.running).map(c => `Engine API: POST /containers/${c.name}/stop (the file lives in the app's volume)`),
+			`Engine API: a helper container from ${app?.image ?? "the app's image"} with ${app?.name ?? "the app"}'s mounts, no network (removed after)`,
+			...(fresh ? ['a fresh backup of the file as the app left it'] : ['NO fresh backup first (skipped on purpose)']),
+			`rebuild it as a NEW file ${file}.restoring-<time> (${dump ? 'sqlite3 reading the dump' : 'put in through the archive API and read back'}); never written in place`,
+			`check the new file: integrity_check, migration head ${backup.migrationHead ?? '?'}, the row counts`,
+			`rename it over ${file}, the stale -wal/-shm removed; on any failure ${file} stays as it was and the new file goes`,
+			'then: Stabilise to redeploy the last known good, then Verify',
+		],
+		touches: [file],
+		deletes: [`${file} as it is now (replaced whole by the backup)`],
 		destructive: true,
 		confirmation: confirmationFor(true, name),
 	};
@@ -110,7 +154,14 @@ export function downAction(facts: DatabaseFacts, options: {freshBackup?: boolean
 export function planDatabase(facts: DatabaseFacts): Plan<DatabaseAction> {
 	const warnings: string[] = [];
 	const actions: DatabaseAction[] = [];
-	if (!facts.found || !facts.migrations) return {actions, warnings: [...facts.notes]};
+	if (!facts.found) return {actions, warnings: [...facts.notes]};
+	if (!facts.migrations) {
+		// The migrations cannot be read here (SQLite without sqlite3 or node:sqlite): backing up and restoring still can.
+		const backup = defaultBackup(facts);
+		if (backup) actions.push(restoreAction(facts, backup));
+		actions.push(backupAction(facts));
+		return {actions, warnings: [...facts.notes]};
+	}
 	const b = facts.boundary;
 	const target = facts.target?.tag ?? 'the target';
 	if (b) warnings.push(verdictLine(b, target), ...b.notes);

@@ -4,22 +4,13 @@ import type {Outcome} from '../step-kit.js';
 import {readStats, takeBackup, verifyBackup, type BackupEntry} from './backups.js';
 import type {DatabaseFacts} from './gather.js';
 import type {DatabaseAction} from './plan.js';
+import {checkAgainstBackup} from './restore-check.js';
+import {restoreSqlite} from './sqlite-restore.js';
+import type {RunDatabaseOptions} from './run-options.js';
 
 /** Running one confirmed Database action. Each returns an Outcome; none retries. */
 
-export type DatabasePhase = 'checksum' | 'backup' | 'stop' | 'restore' | 'verify' | 'down';
-
-export interface RunDatabaseOptions {
-	/** Progress for the console and the headless command: which phase, bytes so far, of how many. */
-	onProgress?: (phase: DatabasePhase, bytes: number, total: number | null) => void;
-	/** roll-forward: who owns the hotfix. */
-	owner?: string;
-	/** restore/down: skip the fresh backup (only after a typed confirmation of that). */
-	skipFreshBackup?: boolean;
-	/** restore: the tables whose row counts are checked (default: all the backup counted). */
-	tables?: string[];
-	reason?: string;
-}
+export type {DatabasePhase, RunDatabaseOptions} from './run-options.js';
 
 const fail = (error: string, data: Record<string, unknown> = {}): Outcome => ({ok: false, error, data});
 
@@ -61,6 +52,7 @@ async function restore(facts: DatabaseFacts, action: DatabaseAction, signal: Abo
 	const client = facts.client;
 	const backup = action.backup;
 	if (!client || !backup) return fail('no database or no backup');
+	if (client.db.kind === 'sqlite') return restoreSqlite(facts, backup, signal, options);
 	// 1. The checksum, before anything is touched.
 	await verifyBackup(backup, bytes => options.onProgress?.('checksum', bytes, backup.bytes));
 	const stats = await readStats(backup.path);
@@ -84,28 +76,7 @@ async function restore(facts: DatabaseFacts, action: DatabaseAction, signal: Abo
 	}
 	// 5. Verify: the migration head and the row counts (and columns) the backup recorded.
 	options.onProgress?.('verify', 0, null);
-	const migrations = await client.migrations(facts.migrations?.table ?? null).catch(() => null);
-	const problems: string[] = [];
-	const head = migrations?.head ?? null;
-	if (backup.migrationHead && head !== backup.migrationHead) problems.push(`migration head is ${head ?? 'none'}, the backup had ${backup.migrationHead}`);
-	const wanted = options.tables && options.tables.length > 0 ? options.tables : Object.keys(stats?.rows ?? {});
-	const qualified = (t: string) => (stats?.rows && t in stats.rows ? t : Object.keys(stats?.rows ?? {}).find(k => k.endsWith(`.${t}`)) ?? t);
-	const names = wanted.map(qualified);
-	const counts = await client.rowCounts(names).catch(error => {
-		problems.push(`row counts: ${(error as Error).message}`);
-		return {} as Record<string, number>;
-	});
-	const rows: Record<string, {backup: number | null; now: number | null}> = {};
-	for (const t of names) {
-		rows[t] = {backup: stats?.rows[t] ?? null, now: counts[t] ?? null};
-		if (stats && rows[t]!.backup !== rows[t]!.now) problems.push(`${t}: ${rows[t]!.now ?? 'missing'} rows, the backup counted ${rows[t]!.backup ?? 'no such table'}`);
-	}
-	if (stats) {
-		const columns = await client.allColumns().catch(() => ({}) as Record<string, string[]>);
-		for (const t of names) {
-			if (stats.columns[t] && JSON.stringify(stats.columns[t]) !== JSON.stringify(columns[t] ?? [])) problems.push(`${t}: columns differ from the backup's`);
-		}
-	} else problems.push(`the backup's counts (${backup.path}.json) are missing: nothing to compare with`);
+	const {head, rows, problems} = await checkAgainstBackup(client, backup, stats, {tables: options.tables, migrationsTable: facts.migrations?.table ?? null});
 	const data = {...common, head, rows, verified: problems.length === 0, next: 'Stabilise: redeploy the last known good, then Verify'};
 	if (problems.length > 0) return {ok: false, error: `restored, but the check failed: ${problems.join('; ')}`, exitCode: 0, data};
 	return {ok: true, error: null, exitCode: 0, data};
