@@ -1,7 +1,8 @@
 import module, {createRequire} from 'node:module';
 
-// Two costs of loading the UI that buy nothing, cut where node runs dist/ (the single file is
-// bundled and tree-shaken, and has no loader hooks to register):
+// Two costs of loading the UI that buy nothing, cut where node runs the modules one by one
+// (from source under tsx; dist/source in the benchmarks): the bundle is tree-shaken, and its
+// build does the same to yoga.
 //  - Ink imports one function, `throttle`, from `es-toolkit/compat`, whose index loads all 415
 //    of its modules (the largest part of the console's start-up on a small box). Its own file
 //    is enough; only Ink's import is redirected.
@@ -13,7 +14,11 @@ import module, {createRequire} from 'node:module';
 const yogaBinary = /\/node_modules\/yoga-layout\/dist\/binaries\/yoga-wasm-base64-esm\.js$/;
 const yogaFetchTest = '"function"!=typeof fetch';
 
+/** Set (esbuild define) in the bundle, which has all of this done at build time (scripts/bundle.mjs). */
+declare const ROLLBACK_CONSOLE_PACKAGE: unknown;
+
 export function leanUiImports(): void {
+	if (typeof ROLLBACK_CONSOLE_PACKAGE !== 'undefined') return;
 	productionReact();
 	module.registerHooks?.({
 		resolve(specifier, context, next) {

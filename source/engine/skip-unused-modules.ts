@@ -6,7 +6,11 @@ import module from 'node:module';
 // Resolve them to an empty module instead; anything that did use one would fail loudly.
 const stub = 'rollback-console:unused/';
 
+/** Set (esbuild define) in the bundle, whose build stubs these modules itself (scripts/bundle.mjs). */
+declare const ROLLBACK_CONSOLE_PACKAGE: unknown;
+
 export function skipUnusedModules(env: NodeJS.ProcessEnv = process.env): void {
+	if (typeof ROLLBACK_CONSOLE_PACKAGE !== 'undefined') return;
 	const unused = new Set(['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs']);
 	if (!env['DOCKER_HOST']?.startsWith('ssh://')) unused.add('ssh2');
 	module.registerHooks?.({
