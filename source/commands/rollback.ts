@@ -90,8 +90,8 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	const marked = startMarkedConfig(compose, project);
 	trace('compose started');
 	void marked?.config.then(() => trace('compose config done'));
-	// The engine client next (it is the biggest module), then the rest.
-	const engine = import('../engine/docker-engine.js').then(m => m.DockerEngine.connect());
+	// The engine client next (plain HTTP where it can: dockerode's load was the plan's critical path), then the rest.
+	const engine = import('../engine/release-engine.js').then(m => m.connectReleaseEngine());
 	engine.catch(() => {});
 	const [readline, lockModule, launch, planModule, prepare, stabilise, state, operatorModule, {connectStabilise}] = await load();
 	trace('modules loaded');

@@ -1,5 +1,4 @@
 import {ComposeCli} from '../engine/compose-cli.js';
-import {DockerEngine} from '../engine/docker-engine.js';
 import {GithubClient} from '../engine/github-releases.js';
 import {preloadRegistry, RegistryClient} from '../engine/registry.js';
 import type {StabiliseOutside} from '../incident/stabilise/prepare.js';
@@ -8,7 +7,8 @@ import type {StabiliseOutside} from '../incident/stabilise/prepare.js';
 export function connectStabilise(
 	env: NodeJS.ProcessEnv = process.env,
 	compose = new ComposeCli(env),
-	engine: StabiliseOutside['engine'] = DockerEngine.connect(env),
+	// Loaded only when no engine is given: a rollback passes its own plain-HTTP one (release-engine.ts).
+	engine: StabiliseOutside['engine'] = import('../engine/docker-engine.js').then(m => m.DockerEngine.connect(env)),
 ): StabiliseOutside & {compose: ComposeCli} {
 	preloadRegistry();
 	return {compose, engine, registry: new RegistryClient({env}), github: new GithubClient({env})};

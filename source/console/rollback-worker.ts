@@ -51,8 +51,9 @@ const projectConfig = () => {
 };
 const engine = async () => {
 	void projectConfig();
-	const {DockerEngine} = await import('../engine/docker-engine.js');
-	return DockerEngine.connect();
+	// Plain HTTP where it can: loading dockerode beside `up` took CPU from compose on a small box.
+	const {connectReleaseEngine} = await import('../engine/release-engine.js');
+	return connectReleaseEngine();
 };
 const projectServices = async () => (await projectConfig()).services;
 // The head recorded with the release in releases.jsonl (the Database step's rule (a)).
