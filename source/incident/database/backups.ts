@@ -6,6 +6,7 @@ import {ConsoleError} from '../../errors.js';
 import {formatBytes} from '../../presentation/format.js';
 import {appendLine, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
 import {DatabaseClient} from './client.js';
+import {checkMysqlDumpComplete} from './mysql.js';
 import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, SIDECARS} from './sqlite-file.js';
 
 /**
@@ -103,6 +104,7 @@ export async function verifyBackup(entry: BackupEntry, onBytes?: (bytes: number)
 			throw new ConsoleError(`backup ${basename(entry.path)} is corrupted: its ${basename(path)} is ${sha ? 'not the one backups.log recorded' : 'gone'}; refusing to restore it, nothing was touched`);
 		}
 	}
+	if (entry.engine === 'mysql') await checkMysqlDumpComplete(entry.path);
 }
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');

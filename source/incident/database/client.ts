@@ -2,6 +2,7 @@ import type {DatabaseEngine, ExecResult} from '../../engine/database-types.js';
 import {ConsoleError} from '../../errors.js';
 import type {FoundDatabase} from './detect.js';
 import {MIGRATION_TABLES, lookedFor, migrationQuery, normaliseTime, orderMigrations, type AppliedMigration} from './migration-tables.js';
+import {mysqlDumpArgv, mysqlQueryArgv, mysqlRestoreArgv, unescapeBatchField} from './mysql.js';
 import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, queryHostFile} from './sqlite-file.js';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -101,7 +102,7 @@ export class DatabaseClient {
 	queryArgv(sql: string): string[] {
 		const {kind, user, database, file} = this.db;
 		if (kind === 'postgres') return ['psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-U', user, '-d', database, '-c', sql];
-		if (kind === 'mysql') return ['mysql', '-N', '-B', '-u', user, ...(database ? [database] : []), '-e', sql];
+		if (kind === 'mysql') return mysqlQueryArgv(user, database, sql);
 		return ['sqlite3', '-batch', '-noheader', '-separator', '\t', file!, sql];
 	}
 
@@ -110,14 +111,14 @@ export class DatabaseClient {
 		const first = `${result.stderr}\n${result.stdout}`.split('\n').map(l => l.trim()).find(Boolean) ?? `exit code ${result.exitCode}`;
 		if (credentialProblem.test(first)) {
 			return new ConsoleError(
-				`the database in ${this.db.service} refused ${this.db.user ? `user ${this.db.user}` : 'us'}${this.db.database ? ` on ${this.db.database}` : ''}: ${first.replace(/^(psql|mysql|ERROR \d+ \([^)]*\)):\s*/i, '')} (wrong credentials? set x-rollback-console.database.user/database); nothing was changed`,
+				`the database in ${this.db.service} refused ${this.db.user ? `user ${this.db.user}` : 'us'}${this.db.database ? ` on ${this.db.database}` : ''}: ${first.replace(/^(psql|mysql|mariadb|ERROR \d+ \([^)]*\)):\s*/i, '')} (wrong credentials? set x-rollback-console.database.user/database); nothing was changed`,
 			);
 		}
 		if (/could not connect to server|connection to server .* failed|Can't connect to local MySQL|No such file or directory.*socket/i.test(first)) {
 			return new ConsoleError(`the database in ${this.db.service} does not answer: ${first}; nothing was changed`);
 		}
 		if (result.exitCode === 126 || result.exitCode === 127 || /executable file not found|not found in \$PATH/i.test(first)) {
-			return new ConsoleError(`${what}: the ${this.queryArgv('')[0]} client is not in the ${this.db.service} container (${first})`);
+			return new ConsoleError(`${what}: the ${this.db.kind === 'mysql' ? 'mysql (or mariadb)' : this.queryArgv('')[0]} client is not in the ${this.db.service} container (${first})`);
 		}
 		return new ConsoleError(`${what}: ${first}`, 3);
 	}
@@ -143,7 +144,7 @@ export class DatabaseClient {
 		return result.stdout
 			.split('\n')
 			.filter(line => line !== '')
-			.map(line => line.split('\t'));
+			.map(line => (this.db.kind === 'mysql' ? line.split('\t').map(unescapeBatchField) : line.split('\t')));
 	}
 
 	/** Base tables, schema-qualified where the engine has schemas. */
@@ -184,7 +185,7 @@ export class DatabaseClient {
 
 	async rowCounts(tables: readonly string[]): Promise<Record<string, number>> {
 		if (tables.length === 0) return {};
-		const sql = tables.map(t => `SELECT ${sqlString(t)}, COUNT(*) FROM ${this.db.kind === 'mysql' ? `\`${t}\`` : ident(t)}`).join(' UNION ALL ');
+		const sql = tables.map(t => `SELECT ${sqlString(t)}, COUNT(*) FROM ${this.db.kind === 'mysql' ? `\`${t.replace(/`/g, '``')}\`` : ident(t)}`).join(' UNION ALL ');
 		return Object.fromEntries((await this.query(sql, 'counting rows')).map(([t, n]) => [t!, Number(n)]));
 	}
 
@@ -216,10 +217,9 @@ export class DatabaseClient {
 			const qualified = tables.find(t => t === name) ?? tables.find(t => base(t) === base(name) && t.startsWith('public.')) ?? tables.find(t => base(t) === base(name));
 			if (!qualified) continue;
 			const columns = await this.columns(qualified);
-			const q = migrationQuery(base(qualified), columns, this.db.kind === 'mysql' ? `\`${qualified}\`` : ident(qualified));
+			const q = this.db.kind === 'mysql' ? migrationQuery(qualified, columns, undefined, 'mysql') : migrationQuery(base(qualified), columns, ident(qualified));
 			if (!q) throw new ConsoleError(`the migrations table ${qualified} has no version column (looked for version, version_num, migration_name, name)`);
-			const sql = this.db.kind === 'mysql' ? q.sql.replace(/"/g, '`') : q.sql;
-			const rows = await this.query(sql, `reading ${qualified}`);
+			const rows = await this.query(q.sql, `reading ${qualified}`);
 			const applied = orderMigrations(
 				rows.map(([version, time]) => ({version: version!, appliedAt: time && time !== '' && time !== 'NULL' ? normaliseTime(time) : null})),
 			);
@@ -234,11 +234,19 @@ export class DatabaseClient {
 	dumpArgv(): {argv: string[]; ext: string; format: string} {
 		const {kind, user, database, file} = this.db;
 		if (kind === 'postgres') return {argv: ['pg_dump', '-Fc', '-U', user, '-d', database], ext: 'dump', format: 'pg_dump custom format'};
-		if (kind === 'mysql') return {argv: ['mysqldump', '--single-transaction', '--routines', '--triggers', '-u', user, database], ext: 'sql', format: 'mysqldump --single-transaction'};
+		if (kind === 'mysql') return {argv: mysqlDumpArgv(user, database), ext: 'sql', format: 'mysqldump --single-transaction'};
 		// sqlite3's .backup writes only to a seekable file; .dump is its online copy as SQL, to stdout.
 		return {argv: ['sqlite3', '-batch', file!, '.dump'], ext: 'sqlite.sql', format: 'sqlite3 .dump (SQL)'};
 	}
 
+	/**
+	 * Whether a restore is all or nothing. MySQL commits each DDL statement on its own: its
+	 * restore replaces the tables one by one, and one that stops midway leaves them partly
+	 * restored (said so; the fresh backup taken first is the way back).
+	 */
+	get restoreIsOneTransaction(): boolean {
+		return this.db.kind !== 'mysql';
+	}
 
 	/**
 	 * The restore command, reading the dump on stdin, in one transaction: the schemas the dump
@@ -261,7 +269,7 @@ export class DatabaseClient {
 			].join('\n');
 			return ['sh', '-c', script, 'restore', user, database];
 		}
-		if (kind === 'mysql') return ['sh', '-c', 'mysql -u "$1" "$2"', 'restore', user, database];
+		if (kind === 'mysql') return mysqlRestoreArgv(user, database);
 		throw new ConsoleError('restoring a SQLite database is not built yet: stop the app, copy the .sqlite.sql backup in with sqlite3 by hand');
 	}
 }

@@ -43,7 +43,7 @@ function byEnvironment(keys: string[]): DatabaseKind | null {
 function byHealthcheck(test: string[]): DatabaseKind | null {
 	const text = test.join(' ');
 	if (/\bpg_isready\b/.test(text)) return 'postgres';
-	if (/\bmysqladmin\b.*\bping\b|\bhealthcheck\.sh\b.*--connect/.test(text)) return 'mysql';
+	if (/\b(mysqladmin|mariadb-admin)\b.*\bping\b|\bhealthcheck\.sh\b.*--connect/.test(text)) return 'mysql';
 	return null;
 }
 

@@ -39,28 +39,33 @@ export interface MigrationQuery {
 	hasTime: boolean;
 }
 
+/** PostgreSQL and SQLite speak ANSI SQL here; MySQL/MariaDB quote with backticks, cast to CHAR, and read || as OR. */
+export type SqlDialect = 'ansi' | 'mysql';
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const backtick = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
 /**
  * The SELECT that lists the applied migrations as (version, time) rows, from the columns the
  * table has; null when it has no column that names a migration.
  */
-export function migrationQuery(table: string, columns: readonly string[], qualified: string = quote(table)): MigrationQuery | null {
+export function migrationQuery(table: string, columns: readonly string[], qualified?: string, dialect: SqlDialect = 'ansi'): MigrationQuery | null {
+	const q = dialect === 'mysql' ? backtick : quote;
 	const has = new Set(columns.map(c => c.toLowerCase()));
 	const version = versionColumns.find(c => has.has(c));
 	if (!version) return null;
 	const time = timeColumns.find(c => has.has(c)) ?? null;
-	let versionExpr = quote(version);
-	if (table === 'django_migrations' && has.has('app')) versionExpr = `${quote('app')} || '.' || ${quote('name')}`;
-	if (table === 'flyway_schema_history' && has.has('script')) versionExpr = `COALESCE(${quote('version')}, ${quote('script')})`;
+	let versionExpr = q(version);
+	if (table === 'django_migrations' && has.has('app')) versionExpr = dialect === 'mysql' ? `CONCAT(${q('app')}, '.', ${q('name')})` : `${q('app')} || '.' || ${q('name')}`;
+	if (table === 'flyway_schema_history' && has.has('script')) versionExpr = `COALESCE(${q('version')}, ${q('script')})`;
 	const where: string[] = [];
-	if (table === '_prisma_migrations') where.push('"finished_at" IS NOT NULL', '"rolled_back_at" IS NULL');
-	if (table === 'flyway_schema_history' && has.has('success')) where.push('"success"');
-	if (table === 'goose_db_version' && has.has('is_applied')) where.push('"is_applied"');
-	if (has.has('dirty')) where.push('NOT "dirty"');
-	const timeExpr = time ? `CAST(${quote(time)} AS TEXT)` : 'NULL';
+	if (table === '_prisma_migrations') where.push(`${q('finished_at')} IS NOT NULL`, `${q('rolled_back_at')} IS NULL`);
+	if (table === 'flyway_schema_history' && has.has('success')) where.push(q('success'));
+	if (table === 'goose_db_version' && has.has('is_applied')) where.push(q('is_applied'));
+	if (has.has('dirty')) where.push(`NOT ${q('dirty')}`);
+	const timeExpr = time ? `CAST(${q(time)} AS ${dialect === 'mysql' ? 'CHAR' : 'TEXT'})` : 'NULL';
 	return {
-		sql: `SELECT ${versionExpr}, ${timeExpr} FROM ${qualified}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+		sql: `SELECT ${versionExpr}, ${timeExpr} FROM ${qualified ?? q(table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
 		hasTime: time !== null,
 	};
 }

@@ -90,12 +90,16 @@ export function restoreAction(facts: DatabaseFacts, backup: BackupEntry, options
 			`verify sha256 of ${backup.path} against backups.log (${backup.sha256.slice(0, 16)}…)`,
 			...(fresh ? [`a fresh backup first (as \`db backup\`)`] : ['NO fresh backup first (skipped on purpose)']),
 			...app.map(c => `Engine API: POST /containers/${c.name}/stop (the database keeps running)`),
-			`Engine API: exec in ${facts.found?.container?.name ?? '?'} with the backup on stdin: ${shell(facts.client?.restoreArgv().slice(0, 2) ?? [])} … (one transaction: the public schema replaced)`,
+			`Engine API: exec in ${facts.found?.container?.name ?? '?'} with the backup on stdin: ${shell(facts.client?.restoreArgv().slice(0, 2) ?? [])} … ${facts.client?.restoreIsOneTransaction === false ? "(its tables and views dropped, the dump applied statement by statement: MySQL cannot roll DDL back, so one that stops midway is said and the fresh backup is the way back)" : '(one transaction: the public schema replaced)'}`,
 			`verify the migrations table (head ${backup.migrationHead ?? '?'}) and the row counts`,
 			'then: Stabilise to redeploy the last known good, then Verify',
 		],
 		touches: [`database ${facts.found?.database ?? ''} in ${facts.found?.service ?? ''}`],
-		deletes: [`every table of ${facts.found?.database ?? 'the database'}'s public schema as it is now (replaced by the backup's)`],
+		deletes: [
+			facts.found?.kind === 'mysql'
+				? `every table and view of ${facts.found.database} as it is now (replaced by the backup's)`
+				: `every table of ${facts.found?.database ?? 'the database'}'s public schema as it is now (replaced by the backup's)`,
+		],
 		destructive: true,
 		confirmation: confirmationFor(true, name),
 	};

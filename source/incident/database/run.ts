@@ -71,8 +71,11 @@ async function restore(facts: DatabaseFacts, action: DatabaseAction, signal: Abo
 	});
 	const common = {backup: backup.path, freshBackup: fresh?.path ?? null, stopped: stopped.map(c => c.name)};
 	if (result.exitCode !== 0) {
-		const first = result.stderr.split('\n').map(l => l.trim()).filter(l => l && !/^(NOTICE|DETAIL|HINT):/.test(l))[0] ?? `exit ${result.exitCode}`;
-		return {ok: false, error: `restore failed (exit ${result.exitCode}): ${first}; the transaction was rolled back${fresh ? `; the fresh backup is ${fresh.path}` : ''}; the app services stay stopped`, exitCode: result.exitCode, data: common};
+		const said = result.stderr.split('\n').map(l => l.trim()).filter(l => l && !/^(NOTICE|DETAIL|HINT):/.test(l));
+		// The mariadb client prints the failed statement (between dashes) before its ERROR line.
+		const first = said.find(l => /^ERROR \d+/.test(l)) ?? said[0] ?? `exit ${result.exitCode}`;
+		const state = client.restoreIsOneTransaction ? 'the transaction was rolled back' : `the database is PARTLY restored (${client.db.kind} commits each table's DDL on its own)`;
+		return {ok: false, error: `restore failed (exit ${result.exitCode}): ${first}; ${state}${fresh ? `; the fresh backup is ${fresh.path}` : ''}; the app services stay stopped`, exitCode: result.exitCode, data: {...common, partlyRestored: !client.restoreIsOneTransaction}};
 	}
 	// 5. Verify: the migration head and the row counts (and columns) the backup recorded.
 	options.onProgress?.('verify', 0, null);
