@@ -36,7 +36,9 @@ export async function renderConsole(model: ConsoleModel, {color}: {color: boolea
 	);
 	const instance = render(app, {
 		exitOnCtrlC: false,
-		maxFps: 20,
+		// A flood redraws the logs pane at most every 100 ms by itself (useThrottledVersion), so
+		// Ink's own throttle mostly delays keys: at 20 fps a key waited up to 50 ms for its frame.
+		maxFps: 60,
 		// Ink turns itself off under CI=true; a real TTY was checked before we got here.
 		interactive: true,
 		alternateScreen: true,
