@@ -53,9 +53,11 @@ if (engine.ok) {
 	await ensureReleases('127.0.0.1:5000/rct/app', ['v1.3.5', 'v1.3.6', 'v1.3.7', 'v1.3.8', 'v1.3.9', 'v1.4.0:broken'], {log: say});
 	// The Database step's tests: PostgreSQL 15 built offline from Debian's packages (first run
 	// only, a few minutes, its progress shown) and releases that migrate with dbmate.
-	say('database images: local/postgres:15 and the dbmate releases (first run only)');
+	say('database images: local/postgres:15, local/mariadb:10.11 and the dbmate releases (first run only)');
 	const {ensureDbReleases} = await import('./images-db.mjs');
 	await ensureDbReleases('127.0.0.1:5000/rct/dbapp', ['v2.0.0=v1', 'v2.1.0=additive', 'v2.2.0=destructive', 'v3.0.0=v1@sqlite', 'v3.1.0=destructive@sqlite'], {log: say});
+	// MariaDB (scripts/images-mariadb.mjs, about a minute once) and the @mysql releases.
+	await ensureDbReleases('127.0.0.1:5000/rct/dbapp', ['v4.0.0=v1@mysql', 'v4.1.0=additive@mysql', 'v4.2.0=destructive@mysql'], {log: say});
 } else {
 	skipped = engine.reason;
 }
