@@ -2,7 +2,7 @@
 // (dbmate) when each release starts: with sqlite3 in the app's image (v3.x, built on
 // local/postgres:15) and without it (v2.x, built on local/busybox: dbmate only).
 import assert from 'node:assert/strict';
-import {execFile} from 'node:child_process';
+import {execFile, spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
 import {appendFile, copyFile, readdir, readFile, stat, writeFile} from 'node:fs/promises';
@@ -227,6 +227,14 @@ describe('database: a SQLite file in the app volume, no sqlite3 in any container
 		assert.match(oneLine(r.stderr), /cannot restore by-hand\.sqlite\.sql into \/data\/app\.db: rebuilding a \.dump needs sqlite3, which is not in the image .*, and node:sqlite is not in this runtime.*; nothing was touched/);
 		assert.deepEqual(await volume(stack), before);
 		assert.deepEqual(await state(stack), {running: true, paused: false});
+		if (existsSync(BUN)) {
+			// Under Bun the same dump is rebuilt on the host with node:sqlite and put in as a new file.
+			const bun = await bunDb(stack, ['db', 'restore', 'by-hand.sqlite.sql', '--yes', '--json']);
+			assert.equal(bun.exitCode, 0, `${bun.stdout}\n${bun.stderr}`);
+			assert.equal(json(bun.stdout)['ok'], true);
+			assert.deepEqual(await summary(stack), {versions: '20260101000001,20260101000002', columns: 'id,user_id,total', counts: '3,5'});
+			assert.deepEqual((await volume(stack)).files, ['app.db']);
+		}
 	});
 
 	test('a destructive migration, then restoring the raw copy puts it in as a new file and renames it over', async () => {
@@ -244,5 +252,81 @@ describe('database: a SQLite file in the app volume, no sqlite3 in any container
 		assert.match(fresh['path'], /\.sqlite$/, 'the fresh backup: a copy through the archive API too');
 		const backups = await readdir(backupsDir(stack));
 		assert.deepEqual(backups.filter(f => f.endsWith('.partial')), []);
+	});
+
+	test('with the app stopped (as a restore leaves it) the file is still found, and a restore can run again', async () => {
+		const r = await db(stack, ['db', '--json']);
+		const out = json(r.stdout);
+		assert.equal(out['found']?.kind, 'sqlite', r.stderr);
+		assert.equal(out['found'].file, '/data/app.db');
+		assert.match(out['found'].how, /the SQLite file the last backup recorded, in a mount of app \(stopped\)/);
+		const again = await db(stack, ['db', 'restore', raw['path'].split('/').at(-1), '--yes']);
+		assert.equal(again.exitCode, 0, `${again.stdout}\n${again.stderr}`);
+		assert.equal((await volume(stack)).sha, raw['sha256']);
+	});
+
+	test('a -wal with committed pages is copied with the file: kept beside the backup without node:sqlite, folded in with it; the restore removes the stale -wal/-shm', async () => {
+		await stack.compose(['up', '-d', '--wait']);
+		// A writer in WAL mode killed before it could checkpoint: its insert lives only in app.db-wal.
+		const writer = `${stack.project}-walwriter`;
+		await execFileAsync('docker', ['run', '-d', '--name', writer, '--network', 'none', '--volumes-from', app(stack), '--entrypoint', 'sqlite3', 'local/postgres:15', '/data/app.db', 'PRAGMA journal_mode=WAL;', "INSERT INTO users VALUES (4, 'd@example.test');", '.system sleep 300']);
+		try {
+			for (let i = 0; i < 200 && !(await volume(stack)).files.includes('app.db-wal'); i++) await new Promise(r => setTimeout(r, 50));
+			await new Promise(r => setTimeout(r, 300));
+		} finally {
+			await execFileAsync('docker', ['rm', '-f', writer]);
+		}
+		assert.ok((await volume(stack)).files.includes('app.db-wal'));
+		const n = (await logLines(stack)).length;
+		const r = await db(stack, ['db', 'backup']);
+		assert.equal(r.exitCode, 0, r.stderr);
+		const entry = (await logLines(stack))[n]!;
+		if (!nodeHasSqlite) {
+			assert.match(r.stdout, /Note: its -wal is kept beside it \(folding it in needs node:sqlite\)/);
+			assert.equal(entry['sidecars'][0].suffix, '-wal');
+			assert.equal(sha256(await readFile(`${entry['path']}-wal`)), entry['sidecars'][0].sha256);
+			const refused = await db(stack, ['db', 'restore', entry['path'].split('/').at(-1), '--yes']);
+			assert.equal(refused.exitCode, 2, refused.stderr);
+			assert.match(oneLine(refused.stderr), /cannot restore .*\.sqlite into \/data\/app\.db: the backup's -wal must be folded in first, and node:sqlite is not in this runtime.*nothing was touched/);
+		}
+		if (!existsSync(BUN)) return;
+		const bun = await bunDb(stack, ['db', 'backup']);
+		assert.equal(bun.exitCode, 0, bun.stderr);
+		const folded = (await logLines(stack)).at(-1)!;
+		assert.equal(folded['sidecars'], undefined);
+		assert.equal(existsSync(`${folded['path']}-wal`), false);
+		assert.equal(JSON.parse(await readFile(`${folded['path']}.json`, 'utf8')).rows.users, 4, 'the row only the -wal held is in the copy');
+		// Restore the raw copy from before the writer: the stale -wal must not be applied to it.
+		const restored = await bunDb(stack, ['db', 'restore', raw['path'].split('/').at(-1), '--yes']);
+		assert.equal(restored.exitCode, 0, `${restored.stdout}\n${restored.stderr}`);
+		assert.deepEqual((await volume(stack)).files, ['app.db'], 'no -wal/-shm left beside the restored file');
+		assert.equal((await summary(stack)).counts, '3,5');
+		assert.equal(await sqlite(stack, 'PRAGMA integrity_check'), 'ok');
+		// And the folded copy brings the fourth user back.
+		const back = await bunDb(stack, ['db', 'restore', folded['path'].split('/').at(-1), '--yes']);
+		assert.equal(back.exitCode, 0, `${back.stdout}\n${back.stderr}`);
+		assert.equal((await summary(stack)).counts, '4,5');
+	});
+
+	test('a backup interrupted while the app is paused unpauses it and records nothing', async () => {
+		await stack.compose(['up', '-d', '--wait']);
+		// Enough bytes that the copy takes a while, so the signal lands during the pause.
+		await sqlite(stack, 'CREATE TABLE big AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150) SELECT x, randomblob(1048576) AS pad FROM c');
+		const n = (await logLines(stack)).length;
+		const child = spawn(process.execPath, [CLI, 'db', 'backup', '--state-dir', stack.stateDir], {cwd: stack.dir, env: {...process.env, ...env(stack)}, stdio: 'ignore'});
+		const exited = new Promise(r => child.once('exit', r));
+		try {
+			let paused = false;
+			for (let i = 0; i < 400 && !paused; i++) paused = (await state(stack)).paused;
+			assert.ok(paused, 'the app was paused during the copy');
+			child.kill('SIGTERM');
+			await exited;
+			assert.deepEqual(await state(stack), {running: true, paused: false});
+			assert.equal((await logLines(stack)).length, n, 'nothing recorded');
+		} finally {
+			child.kill('SIGKILL');
+			await execFileAsync('docker', ['unpause', app(stack)]).catch(() => {});
+			await sqlite(stack, 'DROP TABLE big');
+		}
 	});
 });

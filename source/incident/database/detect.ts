@@ -67,6 +67,8 @@ export interface DetectInput {
 	settings: DatabaseSettings | null;
 	containers: readonly DatabaseContainer[];
 	releaseServices: readonly string[];
+	/** SQLite: the file the newest backup of this project recorded, looked for when the app is stopped (a restore leaves it so). */
+	sqliteFile?: string | null;
 }
 
 const running = (containers: readonly DatabaseContainer[], service: string) =>
@@ -76,7 +78,7 @@ const running = (containers: readonly DatabaseContainer[], service: string) =>
  * The database, or null when there is none (or `engine: none`). Throws a ConsoleError for a
  * configured service that does not exist.
  */
-export async function detectDatabase(input: DetectInput, engine: Pick<DatabaseEngine, 'exec'>): Promise<FoundDatabase | null> {
+export async function detectDatabase(input: DetectInput, engine: Pick<DatabaseEngine, 'exec' | 'statPath'>): Promise<FoundDatabase | null> {
 	const {config, settings, containers} = input;
 	if (settings?.engine === 'none') return null;
 	const services = Object.keys(config.services);
@@ -117,8 +119,17 @@ export async function detectDatabase(input: DetectInput, engine: Pick<DatabaseEn
 	const sqliteServices = settings?.service ? [settings.service] : input.releaseServices;
 	for (const service of sqliteServices) {
 		const container = running(containers, service);
-		if (!container?.running) continue;
+		if (!container) continue;
 		if (settings?.file) return found('sqlite', service, 'x-rollback-console.database.file');
+		if (!container.running) {
+			// Nothing runs in it to look with: the file the last backup recorded, if this container mounts it and it is there.
+			const known = input.sqliteFile;
+			const mounted = known && container.mounts.some(m => m.destination !== '/' && known.startsWith(`${m.destination.replace(/\/$/, '')}/`));
+			if (mounted && (await engine.statPath(container.id, known).catch(() => null))) {
+				return {...found('sqlite', service, `the SQLite file the last backup recorded, in a mount of ${service} (stopped)`), file: known};
+			}
+			continue;
+		}
 		const dirs = container.mounts.map(m => m.destination).filter(d => d !== '/');
 		if (dirs.length === 0) continue;
 		const probe = await engine

@@ -127,9 +127,10 @@ export async function gatherDatabase(
 		records: release.records,
 		notes,
 	};
-	const [found, backups, lock] = await Promise.all([
-		detectDatabase({config: release.loaded.config, settings, containers, releaseServices: release.release.services}, engine),
-		listBackups(dir),
+	const backups = await listBackups(dir);
+	const sqliteFile = backups.findLast(b => b.engine === 'sqlite' && b.project === name)?.database ?? null;
+	const [found, lock] = await Promise.all([
+		detectDatabase({config: release.loaded.config, settings, containers, releaseServices: release.release.services, sqliteFile}, engine),
 		lockState(release.projectDir),
 	]);
 	const empty = {found, migrations: null, target: null, targetShipped: null, currentShipped: null, boundary: null, backups, downCommand: null, lock, client: null};
