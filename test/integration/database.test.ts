@@ -1,5 +1,5 @@
-// The Database step against a real PostgreSQL 15 (built offline from Debian's packages) and a
-// real SQLite file, with migrations applied by a real tool (dbmate) when each release starts.
+// The Database step against a real PostgreSQL 15 (built offline from Debian's packages), with
+// migrations applied by a real tool (dbmate) when each release starts. SQLite: database-sqlite.test.ts.
 import assert from 'node:assert/strict';
 import {execFile, spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
@@ -228,34 +228,6 @@ describe('database: PostgreSQL 15 with dbmate migrations', {timeout: 600_000}, (
 		const r = await db(stack, ['db', '--to', 'v9.9.9']);
 		assert.equal(r.exitCode, 2);
 		assert.match(oneLine(r.stderr), /the target image 127\.0\.0\.1:5000\/rct\/dbapp:v9\.9\.9 is gone from this box and from its registry/);
-	});
-});
-
-describe('database: a SQLite file in a volume of the release service', {timeout: 300_000}, () => {
-	let stack: DbStack;
-	before(async () => {
-		await ensureDbImages();
-		stack = await createDbStack('sqlite');
-		await stack.deploy('v3.0.0');
-	});
-	after(async () => stack?.down());
-
-	test('found with no configuration; a destructive migration flagged with its line; backed up with sqlite3', async () => {
-		await stack.deploy('v3.1.0');
-		const r = await db(stack, ['db', '--json', '--to', 'v3.0.0']);
-		assert.equal(r.exitCode, 1, r.stderr);
-		const out = json(r.stdout);
-		assert.equal(out['found'].kind, 'sqlite');
-		assert.equal(out['found'].file, '/data/app.db');
-		assert.equal(out['migrations'].table, 'schema_migrations');
-		assert.equal(out['boundary'].rule, 'shipped');
-		assert.deepEqual(out['boundary'].past.map((p: any) => p.version), ['20260201000004']);
-		assert.deepEqual(out['boundary'].past[0].flagged.map((f: any) => [f.line, f.rule]), [[4, 'DROP COLUMN']]);
-		const b = await db(stack, ['db', 'backup']);
-		assert.equal(b.exitCode, 0, b.stderr);
-		const [entry] = await logLines(stack);
-		assert.equal(entry!['migrationHead'], '20260201000004');
-		assert.match(await readFile(entry!['path'], 'utf8'), /CREATE TABLE orders/);
 	});
 });
 
