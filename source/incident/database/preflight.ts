@@ -5,7 +5,7 @@ import type {ComposeConfig, ComposeProject} from '../../engine/types.js';
 import {ConsoleError} from '../../errors.js';
 import type {Settings} from '../settings.js';
 import {backupDir, takeBackup, type BackupEntry} from './backups.js';
-import {DatabaseClient} from './client.js';
+import {DatabaseClient, SqliteUnreadable} from './client.js';
 import {detectDatabase, type FoundDatabase} from './detect.js';
 import {migrationDirs, shippedMigrations, type ShippedMigration} from './shipped-migrations.js';
 import type {FlaggedStatement} from './sql-heuristic.js';
@@ -57,7 +57,14 @@ export async function checkPreflight(input: PreflightInput): Promise<{facts: Pre
 	const up = found?.container?.running === true;
 	if (found && !up) notes.push(`the database service ${found.service} is not running: no backup, migrations not compared with it`);
 	const client = found && up ? new DatabaseClient(found, engine) : null;
-	const migrations = client ? await client.migrations(settings?.migrationsTable ?? null) : null;
+	const migrations = client
+		? await client.migrations(settings?.migrationsTable ?? null).catch(error => {
+				// SQLite that cannot be read here: still backed up (a raw copy); as for a database not up, every shipped migration counts as new.
+				if (!(error instanceof SqliteUnreadable)) throw error;
+				notes.push(`${error.message}: migrations not compared with it`);
+				return null;
+			})
+		: null;
 
 	// The new release's migrations, from its image (pulled now when not on the box yet).
 	let facts = await engine.imageFacts(input.target.ref);
