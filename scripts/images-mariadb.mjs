@@ -28,7 +28,8 @@ const SUITE = 'bookworm';
 const PACKAGES = ['mariadb-server-core', 'mariadb-client'];
 
 // Like the official image, enough for our use: the first start initialises the datadir from
-// MARIADB_*/MYSQL_* (root password, database, user with all rights on it); listens on
+// MARIADB_*/MYSQL_* (root password, database, user with all rights on it) and runs
+// /docker-entrypoint-initdb.d/*.sql; listens on
 // 127.0.0.1 only (test stacks use the host network), port $MYSQL_TCP_PORT (which the mysql
 // clients read too) or 3306; runs as the mysql user. Arguments starting with - go to mariadbd.
 const ENTRYPOINT = `#!/bin/sh
@@ -68,7 +69,8 @@ if [ ! -d "$datadir/mysql" ]; then
   {
     # As the official image: no anonymous ''@localhost (it would match the app user's socket
     # logins before its '%'), no password-less root@127.0.0.1/::1/hostname.
-    say "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost'); FLUSH PRIVILEGES;"
+    say "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');"
+    say "DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost'; FLUSH PRIVILEGES;"
     say "CREATE USER 'root'@'%' IDENTIFIED BY $(str "$root_pw"); GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
     say "ALTER USER 'root'@'localhost' IDENTIFIED BY $(str "$root_pw");"
     if [ -n "$database" ]; then say "CREATE DATABASE IF NOT EXISTS $(ident "$database");"; fi
@@ -76,6 +78,9 @@ if [ ! -d "$datadir/mysql" ]; then
       say "CREATE USER $(str "$app_user")@'%' IDENTIFIED BY $(str "$app_pw");"
       if [ -n "$database" ]; then say "GRANT ALL ON $(ident "$database").* TO $(str "$app_user")@'%';"; fi
     fi
+    # As the official image: the *.sql of /docker-entrypoint-initdb.d, in the new database.
+    if [ -n "$database" ]; then say "USE $(ident "$database");"; fi
+    for f in /docker-entrypoint-initdb.d/*.sql; do if [ -e "$f" ]; then cat "$f"; say ";"; fi; done
   } | mariadb --socket="$sock" -uroot
   kill "$pid"; wait "$pid" || true
   echo "mariadb: initialised $datadir"

@@ -208,7 +208,7 @@ describe('database: an oddly named MariaDB (service store, image acme/db:10.11),
 	let stack: DbStack;
 	before(async () => {
 		await ensureMysqlImages();
-		stack = await createDbStack('mysql', {odd: true});
+		stack = await createDbStack('mysql', {odd: 'environment'});
 		await stack.deploy('v4.1.0');
 	});
 	after(async () => stack?.down());
@@ -228,5 +228,32 @@ describe('database: an oddly named MariaDB (service store, image acme/db:10.11),
 		const b = await db(stack, ['db', 'backup']);
 		assert.equal(b.exitCode, 0, b.stderr);
 		assert.match(b.stdout, /Backed up to .*\.sql: .* sha256 [0-9a-f]{64}, head 20260201000003/);
+	});
+});
+
+describe('database: a MariaDB with no telling name, environment or healthcheck (service warehouse, acme/dbbin), found by its binaries', {timeout: 300_000}, () => {
+	let stack: DbStack;
+	before(async () => {
+		await ensureMysqlImages();
+		stack = await createDbStack('mysql', {odd: 'binaries'});
+		await stack.deploy('v4.0.0');
+	});
+	after(async () => stack?.down());
+
+	test('found with no configuration; root by its unix socket; the database is the one with a migrations table', async () => {
+		const r = await db(stack, ['db', '--json']);
+		assert.ok(r.exitCode === 0 || r.exitCode === 1, r.stderr);
+		const out = json(r.stdout);
+		assert.equal(out['found'].kind, 'mysql');
+		assert.equal(out['found'].service, 'warehouse');
+		assert.equal(out['found'].how, 'the mysqld binary in its container');
+		assert.equal(out['found'].user, 'root');
+		assert.equal(out['found'].database, 'app', 'no MYSQL_DATABASE: the database that has schema_migrations');
+		assert.equal(out['migrations'].head, '20260101000002');
+		const b = await db(stack, ['db', 'backup']);
+		assert.equal(b.exitCode, 0, b.stderr);
+		const [entry] = await logLines(stack);
+		assert.equal(entry!['database'], 'app');
+		assert.match(await readFile(entry!['path'], 'utf8'), /CREATE TABLE `schema_migrations`/);
 	});
 });

@@ -55,7 +55,7 @@ export interface DbStack {
 	/** Sets IMAGE_TAG and brings the stack up, waiting for health (the app's: its migrations applied). */
 	deploy(tag: string): Promise<void>;
 	psql(sql: string): Promise<string>;
-	/** The database service's name (db; for `odd` MySQL stacks, store). */
+	/** The database service's name (db; for `odd` MySQL stacks, store or warehouse). */
 	dbService: string;
 	/** MySQL stacks: runs SQL as root on the app database, tab-separated rows without headers. */
 	mysql(sql: string): Promise<string>;
@@ -65,17 +65,57 @@ export interface DbStack {
 export interface DbStackOptions {
 	extension?: string;
 	/**
-	 * MySQL: the database service named `store`, its image `acme/db:10.11` (a tag of
-	 * local/mariadb:10.11), MYSQL_* instead of MARIADB_*: the image name does not say what it is, its environment does.
+	 * MySQL, named so the image does not say what it is:
+	 * - `environment`: service `store`, image `acme/db:10.11` (a tag of local/mariadb:10.11),
+	 *   MYSQL_* instead of MARIADB_*: its environment says it;
+	 * - `binaries`: service `warehouse`, image `acme/dbbin:10.11` (local/mariadb:10.11 with its
+	 *   datadir initialised at build time, root by unix socket), no environment, no healthcheck
+	 *   the detection knows: only the mariadbd binary in it says it.
 	 */
-	odd?: boolean;
+	odd?: 'environment' | 'binaries';
 }
 
 export type DbKind = 'postgres' | 'sqlite' | 'mysql';
 
-function mysqlYaml(port: number, extension: string, odd: boolean, app: (url: string, volume: string) => string): string {
-	const service = odd ? 'store' : 'db';
+const mysqlService = (odd: DbStackOptions['odd']) => (odd === 'environment' ? 'store' : odd === 'binaries' ? 'warehouse' : 'db');
+
+/** acme/dbbin:10.11: the datadir made at build time (the variables only in that RUN), root logging in by unix socket. */
+async function buildBinariesOnlyImage(): Promise<void> {
+	const context = await mkdtemp(join(tmpdir(), 'rct-dbbin-'));
+	try {
+		await writeFile(join(context, 'socket-root.sql'), "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\n");
+		await writeFile(
+			join(context, 'Dockerfile'),
+			`FROM ${MARIADB_IMAGE}\nCOPY socket-root.sql /docker-entrypoint-initdb.d/\nRUN MARIADB_ROOT_PASSWORD=build-only MARIADB_DATABASE=app MARIADB_USER=app MARIADB_PASSWORD=pw docker-entrypoint.sh mariadbd --version\n`,
+		);
+		await execFileAsync('docker', ['build', '--quiet', '--tag', 'acme/dbbin:10.11', context], {env: {...process.env, DOCKER_BUILDKIT: '0'}});
+	} finally {
+		await rm(context, {recursive: true, force: true});
+	}
+}
+
+function mysqlYaml(port: number, extension: string, odd: DbStackOptions['odd'], app: (url: string, volume: string) => string): string {
+	const service = mysqlService(odd);
 	const prefix = odd ? 'MYSQL' : 'MARIADB';
+	if (odd === 'binaries') {
+		return `x-rollback-console:${extension || ' {}'}
+services:
+  ${service}:
+    image: acme/dbbin:10.11
+    pull_policy: never
+    network_mode: host
+    command: ["--port=${port}"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -S /run/mysqld/mysqld.sock"]
+      interval: 1s
+      retries: 90
+    volumes:
+      - dbdata:/var/lib/mysql
+${app(`mysql://app:pw@127.0.0.1:${port}/app`, `    depends_on:\n      ${service}: {condition: service_healthy}\n`)}
+volumes:
+  dbdata: {}
+`;
+	}
 	return `x-rollback-console:${extension || ' {}'}
 services:
   ${service}:
@@ -100,7 +140,7 @@ volumes:
 `;
 }
 
-function composeYaml(kind: DbKind, port: number, extension: string, odd = false): string {
+function composeYaml(kind: DbKind, port: number, extension: string, odd?: DbStackOptions['odd']): string {
 	const app = (url: string, volume: string) => `
   app:
     image: ${DB_REPO}:\${IMAGE_TAG}
@@ -144,14 +184,15 @@ volumes:
 `;
 }
 
-export async function createDbStack(kind: DbKind, {extension = '', odd = false}: DbStackOptions = {}): Promise<DbStack> {
+export async function createDbStack(kind: DbKind, {extension = '', odd}: DbStackOptions = {}): Promise<DbStack> {
 	const project = `rct-db-${randomBytes(4).toString('hex')}`;
 	const dir = await mkdtemp(join(tmpdir(), `${project}-`));
 	const stateDir = join(dir, 'state');
 	const port = await freePort();
-	if (kind === 'mysql' && odd) await execFileAsync('docker', ['tag', MARIADB_IMAGE, 'acme/db:10.11']);
+	if (kind === 'mysql' && odd === 'environment') await execFileAsync('docker', ['tag', MARIADB_IMAGE, 'acme/db:10.11']);
+	if (kind === 'mysql' && odd === 'binaries') await buildBinariesOnlyImage();
 	await writeFile(join(dir, 'compose.yaml'), composeYaml(kind, port, extension, odd));
-	const dbService = kind === 'mysql' && odd ? 'store' : 'db';
+	const dbService = kind === 'mysql' ? mysqlService(odd) : 'db';
 	let tag = 'v0';
 	const env = () => {
 		const e: NodeJS.ProcessEnv = {...process.env, IMAGE_TAG: tag};

@@ -123,7 +123,31 @@ export class DatabaseClient {
 		return new ConsoleError(`${what}: ${first}`, 3);
 	}
 
+	#mysqlDatabase: Promise<void> | null = null;
+
+	/**
+	 * MySQL with no database named (no MYSQL_DATABASE/MARIADB_DATABASE, none configured): the
+	 * one database that has a migrations table, asked once.
+	 */
+	#pickMysqlDatabase(what: string): Promise<void> {
+		this.#mysqlDatabase ??= (async () => {
+			const tables = MIGRATION_TABLES.map(t => sqlString(t.table)).join(', ');
+			const sql = `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name IN (${tables}) AND table_schema NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') ORDER BY 1`;
+			const result = await this.engine.exec(this.containerId, mysqlQueryArgv(this.db.user, '', sql), {env: this.clientEnv});
+			if (result.exitCode !== 0) throw this.explain(result, what);
+			const names = result.stdout.split('\n').filter(Boolean).map(unescapeBatchField);
+			if (names.length !== 1) {
+				throw new ConsoleError(
+					`which database in ${this.db.service}? No MYSQL_DATABASE/MARIADB_DATABASE, and ${names.length === 0 ? `none has a migrations table (looked for ${lookedFor(null)})` : `${names.join(', ')} each have a migrations table`}: set x-rollback-console.database.database`,
+				);
+			}
+			this.db.database = names[0]!;
+		})();
+		return this.#mysqlDatabase;
+	}
+
 	async query(sql: string, what = 'a query'): Promise<string[][]> {
+		if (this.db.kind === 'mysql' && !this.db.database) await this.#pickMysqlDatabase(what);
 		if (this.db.kind === 'sqlite' && (this.hostFile || (await this.sqliteVia()) === 'archive')) {
 			const path = await this.#hostCopy(what);
 			try {

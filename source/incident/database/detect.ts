@@ -110,7 +110,8 @@ export async function detectDatabase(input: DetectInput, engine: Pick<DatabaseEn
 	for (const service of candidates) {
 		const container = running(containers, service);
 		if (!container?.running) continue;
-		const probe = await engine.exec(container.id, ['sh', '-c', 'command -v postgres pg_ctl mysqld mariadbd 2>/dev/null || true']).catch(() => null);
+		// One name per `command -v`: dash (Debian's sh) looks up only the first of several.
+		const probe = await engine.exec(container.id, ['sh', '-c', 'for b in postgres pg_ctl mysqld mariadbd; do command -v "$b"; done 2>/dev/null; true']).catch(() => null);
 		const out = probe?.stdout ?? '';
 		if (/postgres|pg_ctl/.test(out)) return found('postgres', service, 'the postgres binary in its container');
 		if (/mysqld|mariadbd/.test(out)) return found('mysql', service, 'the mysqld binary in its container');
