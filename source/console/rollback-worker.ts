@@ -40,9 +40,10 @@ const {ComposeCli} = await import('../engine/compose-cli.js');
 const {runWorker, workerPaths, writeResult} = await import('../incident/stabilise/run.js');
 
 const project = {workingDir: job.plan.project.workingDir, files: job.plan.project.files, name: job.plan.project.name};
-// runWorker asks for the engine as `up` starts, after the .env is written: compose's config of
-// the new release is read beside `up` then: the wait after `up` reads its services from it, and
-// the migration head read after it finds it in the cache (a compose run of ~300 ms otherwise).
+// runWorker asks for the engine as `up` starts (a few HTTP requests; dockerode only for TLS/ssh
+// engines). Compose's config of the new release, the migration head's reader and its engine load
+// during the wait after `up` (warm), not beside `up` (they took CPU from compose) nor after the
+// wait (they were ~100 ms between the stack being healthy and the result).
 let config: ReturnType<InstanceType<typeof ComposeCli>['config']> | undefined;
 const projectConfig = () => {
 	config ??= new ComposeCli().config(project);
@@ -50,19 +51,27 @@ const projectConfig = () => {
 	return config;
 };
 const engine = async () => {
-	void projectConfig();
-	// Plain HTTP where it can: loading dockerode beside `up` took CPU from compose on a small box.
 	const {connectReleaseEngine} = await import('../engine/release-engine.js');
 	return connectReleaseEngine();
 };
 const projectServices = async () => (await projectConfig()).services;
+let databaseModel: Promise<typeof import('./database-model.js')> | undefined;
+const loadDatabaseModel = () => (databaseModel ??= import('./database-model.js'));
+const warm = () => {
+	void projectConfig();
+	void loadDatabaseModel().catch(() => {});
+	// Its engine is dockerode's: the module loads now, the connection is made when read.
+	void import('../engine/dockerode-client.js')
+		.then(m => m.openDockerode())
+		.catch(() => {});
+};
 // The head recorded with the release in releases.jsonl (the Database step's rule (a)).
 const migrationHead = async () =>
-	(await import('./database-model.js')).migrationHeadOf(
+	(await loadDatabaseModel()).migrationHeadOf(
 		project,
 		job.plan.services.map(s => s.service),
 	);
-const result = await runWorker(job, {compose: new ComposeCli(), engine, migrationHead, projectServices, ...(startedPull ? {startedPull} : {})}, write);
+const result = await runWorker(job, {compose: new ComposeCli(), engine, migrationHead, projectServices, warm, ...(startedPull ? {startedPull} : {})}, write);
 await writeResult(workerPaths(dirname(dirname(jobFile)), job.runId), result);
 process.exitCode = result.success ? 0 : 3;
 // Exit even if the engine client keeps a socket open.

@@ -198,3 +198,8 @@ test("the migration warning says what the Database step found for this target: a
 	plan = buildPlan(input({incidentEvents: [captured, event({target: 'v1.3.9', verdict: 'nothing-past', line: 'no migration since v1.3.9'})]}));
 	assert.deepEqual(plan.warnings, []);
 });
+
+test('the wait after up: what each service of the project must come to, from the config the plan was made from', () => {
+	const plan = buildPlan(input({incidentEvents: [], projectServices: {web: {dependsOn: {migrate: 'service_completed_successfully'}}, migrate: {}, worker: {}}}));
+	assert.deepEqual(plan.commands[1]!.wait!.services, {web: 'running-or-healthy', migrate: 'completed', worker: 'running-or-healthy'});
+});

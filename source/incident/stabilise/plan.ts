@@ -1,7 +1,8 @@
 import {evidenceCoversFailure} from '../lifecycle.js';
 import {basename, dirname, join} from 'node:path';
 import {ConsoleError} from '../../errors.js';
-import type {ComposeProject} from '../../engine/types.js';
+import type {ComposeProject, ComposeService} from '../../engine/types.js';
+import {waitConditions, type ServiceCondition} from './service-wait.js';
 import {unifiedDiff} from '../../presentation/unified-diff.js';
 import {backupName, setEnvValue} from './env-file.js';
 import {rolledBackNote, setLabel} from './releases.js';
@@ -85,7 +86,12 @@ export interface PlanCommand {
 	 * (service-wait.ts: the same conditions, heard on the Engine's events rather than compose's
 	 * 500 ms poll). `display` is then what an operator types for the same; `runs` what is run.
 	 */
-	wait?: {timeoutMs: number; runs: string};
+	wait?: {
+		timeoutMs: number;
+		runs: string;
+		/** What is waited for, per service of the project (from the config the plan was made from); absent: the worker reads the config. */
+		services?: Record<string, ServiceCondition>;
+	};
 }
 
 export type Persist = 'env' | 'override' | 'none';
@@ -176,6 +182,8 @@ export interface PlanInput {
 	editImages?: typeof editComposeImages;
 	/** The current release's migration head, when recorded. */
 	currentMigrationHead?: string | null;
+	/** Every service of the project as compose lists it: what the wait after `up` waits for. */
+	projectServices?: Record<string, Pick<ComposeService, 'dependsOn'>>;
 }
 
 export const OVERRIDE_MARKER = '# Written by rollback-console: pins the release services to the images of a rollback.';
@@ -414,7 +422,11 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 		return {argv, args, env, display: displayCommand(argv, env), skip};
 	};
 	const up = command(upArgs, null);
-	up.wait = {timeoutMs: waitSeconds * 1000, runs: up.display};
+	up.wait = {
+		timeoutMs: waitSeconds * 1000,
+		runs: up.display,
+		...(input.projectServices ? {services: Object.fromEntries(waitConditions(input.projectServices))} : {}),
+	};
 	up.display = displayCommand(input.argv(composeProject, [...upArgs, '--wait', '--wait-timeout', String(waitSeconds)]), env);
 	const notes: string[] = [];
 	if (target.skipPull) notes.push(`skipping the pull: ${target.skipPull}`);

@@ -702,6 +702,7 @@ export async function planFrom(
 		composeFiles: g.composeFiles,
 		...(g.release.shape === 'literal' ? {editImages: (await import('./compose-image-edit.js')).editComposeImages} : {}),
 		currentMigrationHead: currentRecord?.migrationHead ?? null,
+		projectServices: g.loaded.config.services,
 	});
 }
 

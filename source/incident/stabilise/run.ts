@@ -86,7 +86,9 @@ export interface WorkerOutside {
 	startedPull?: Promise<ComposeRun>;
 	/** The database's migration head once the release runs (the Database step), for releases.jsonl. */
 	migrationHead?: () => Promise<string | null>;
-	/** The project's services as `compose config` lists them once `up` ran: what the wait waits for. */
+	/** Called as the wait begins: loads what the checks after it need (the migration head's reader) while nothing else runs. */
+	warm?: () => void;
+	/** The project's services as `compose config` lists them once `up` ran: what the wait waits for (plans made before it named them). */
 	projectServices?: () => Promise<Record<string, Pick<ComposeService, 'dependsOn'>>>;
 }
 
@@ -385,11 +387,16 @@ async function waitForUp(
 	write: (text: string) => void,
 ): Promise<WaitOutcome> {
 	write(`» waiting up to ${Math.round(timeoutMs / 1000)} s for every service: running, healthy where it has a healthcheck\n`);
-	const services = await outside.projectServices?.().catch(() => null);
+	const planned = plan.commands[1]?.wait?.services;
+	const services = planned ? null : await outside.projectServices?.().catch(() => null);
 	// Without the project's config: the release services at least (no orphan is mistaken for one).
-	const conditions: ReadonlyMap<string, ServiceCondition> = services
-		? waitConditions(services)
-		: new Map(plan.services.map(s => [s.service, 'running-or-healthy' as const]));
+	const conditions: ReadonlyMap<string, ServiceCondition> = planned
+		? new Map(Object.entries(planned))
+		: services
+			? waitConditions(services)
+			: new Map(plan.services.map(s => [s.service, 'running-or-healthy' as const]));
+	// The wait is idle time: what the checks after it need is loaded meanwhile.
+	outside.warm?.();
 	const waited = await waitForServices(engine, plan.project.name, conditions, {timeoutMs, watch});
 	write(`» ${waited.ok ? 'every service ready' : waited.message} after ${(waited.ms / 1000).toFixed(1)} s\n`);
 	return waited;
