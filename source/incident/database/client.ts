@@ -5,8 +5,9 @@ import {MIGRATION_TABLES, lookedFor, migrationQuery, normaliseTime, orderMigrati
 import {mysqlDumpArgv, mysqlQueryArgv, mysqlRestoreArgv, unescapeBatchField} from './mysql.js';
 import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, queryHostFile} from './sqlite-file.js';
 import {mkdtempSync, rmSync} from 'node:fs';
+import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 
 /**
  * Talking to the database only through the Engine's exec API, with the database's own
@@ -60,7 +61,15 @@ export class DatabaseClient {
 	/** How the SQLite file was read, once sqliteVia() answered (null before, and for other engines). */
 	via: SqliteVia | null = null;
 
-	/** The archive copy the host reads: taken once per client (one pause), removed when the process ends. */
+	/** Removes the archive copy (a long-lived console must not pile them up in /tmp); the next read takes a new one. */
+	async releaseCopy(): Promise<void> {
+		const copy = this.#snapshot;
+		this.#snapshot = null;
+		const path = await copy?.catch(() => null);
+		if (path) await rm(dirname(path), {recursive: true, force: true});
+	}
+
+	/** The archive copy the host reads: taken once per client (one pause) until releaseCopy(), removed when the process ends at the latest. */
 	async #hostCopy(what: string): Promise<string> {
 		if (this.hostFile) return this.hostFile;
 		this.#snapshot ??= (async () => {

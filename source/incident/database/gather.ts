@@ -185,6 +185,7 @@ export async function gatherDatabase(
 		}
 	}
 	if (!downCommand) notes.push('no migrate-down command: set x-rollback-console.database.down_command (run in the current release\'s container)');
+	await client.releaseCopy();
 	return {...base, ...empty, migrations, target, targetShipped, currentShipped, boundary, downCommand, client};
 }
 

@@ -45,6 +45,8 @@ back
 echo "could not rename $new to $f" >&2
 exit 4`;
 
+const TIDY = 'f=$1; for s in -wal -shm -journal; do [ -e "$f$s" ] && chown "$(stat -c %u:%g "$f")" "$f$s" 2>/dev/null; done; exit 0';
+
 const REBUILD = '[ ! -e "$1" ] || { echo "$1 is there already" >&2; exit 3; }; exec sqlite3 -bail -batch "$1"';
 
 /** A step that failed before the swap: the original is untouched. */
@@ -209,6 +211,8 @@ export async function restoreSqlite(facts: DatabaseFacts, backup: BackupEntry, s
 			await source?.cleanup();
 		}
 	} finally {
+		// sqlite3 ran as root in the helper: a -wal/-shm it left beside the file goes back to the file's owner.
+		await engine.exec(helper, ['sh', '-c', TIDY, 'tidy', file]).catch(() => {});
 		await engine.removeContainer(helper).catch(() => {});
 	}
 }
