@@ -202,6 +202,29 @@ describe('database: MariaDB 10.11 with dbmate migrations, found by its image nam
 		assert.equal(out['data'].head, '20260101000002');
 		assert.deepEqual(await running(stack, 'app', 'db'), ['false', 'true'], 'the app stopped, the database not');
 	});
+	test('db down runs exactly one step with dbmate over mysql://', async () => {
+		await stack.deploy('v4.2.0'); // the restore left 001+002; v4.2.0 applies its 004 again
+		assert.equal(await versions(stack), '20260101000001,20260101000002,20260201000004');
+		const r = await db(stack, ['db', 'down', '--yes', '--to', 'v4.0.0']);
+		assert.equal(r.exitCode, 0, r.stderr);
+		assert.equal(await versions(stack), '20260101000001,20260101000002', 'one step (004), not two');
+		assert.equal(await columns(stack, 'orders'), 'id,user_id,total', "004's down section ran");
+		assert.equal(await counts(stack), '3,5');
+	});
+
+	test('one line and exit 2 each: no migrations table (what was looked for), the database not running', async () => {
+		await stack.mysql('RENAME TABLE schema_migrations TO old_migrations');
+		const none = await db(stack, ['db']);
+		await stack.mysql('RENAME TABLE old_migrations TO schema_migrations');
+		assert.equal(none.exitCode, 2, none.stderr);
+		assert.match(oneLine(none.stderr), /no migrations table found in mysql database app \(service db\): looked for schema_migrations, alembic_version, _prisma_migrations/);
+
+		await stack.compose(['stop', 'db']);
+		const down = await db(stack, ['db', 'backup']);
+		await stack.compose(['up', '-d', '--wait', 'db']);
+		assert.equal(down.exitCode, 2, down.stderr);
+		assert.match(oneLine(down.stderr), /the database service db is not running .*start it \(docker compose up -d db\)/);
+	});
 });
 
 describe('database: an oddly named MariaDB (service store, image acme/db:10.11), found by its environment', {timeout: 300_000}, () => {
