@@ -47,8 +47,6 @@ exit 4`;
 
 const TIDY = 'f=$1; for s in -wal -shm -journal; do [ -e "$f$s" ] && chown "$(stat -c %u:%g "$f")" "$f$s" 2>/dev/null; done; exit 0';
 
-const REBUILD = '[ ! -e "$1" ] || { echo "$1 is there already" >&2; exit 3; }; exec sqlite3 -bail -batch "$1"';
-
 /** A step that failed before the swap: the original is untouched. */
 class NotSwapped extends Error {}
 
@@ -166,7 +164,11 @@ export async function restoreSqlite(facts: DatabaseFacts, backup: BackupEntry, s
 		});
 		if (source instanceof NotSwapped) return {ok: false, error: `${source.message}; ${file} is untouched${stayStopped}`, exitCode: 3, data: common};
 		const notes: string[] = [];
+		let wrote = false;
 		try {
+			// The archive API would write over a file that is there, whoever's: it must be a new one.
+			if (await engine.statPath(helper, next)) throw new NotSwapped(`${next} is there already`);
+			wrote = true;
 			if (source) {
 				const size = (await stat(source.path)).size;
 				const expected = await sha256File(source.path);
@@ -176,7 +178,7 @@ export async function restoreSqlite(facts: DatabaseFacts, backup: BackupEntry, s
 				const back = await engine.copyFileOut(helper, next, nullSink());
 				if (back.sha256 !== expected) throw new NotSwapped(`the file written into the volume is not the backup's bytes (${back.bytes} of ${size} read back)`);
 			} else {
-				const result = await engine.exec(helper, ['sh', '-c', REBUILD, 'rebuild', next], {
+				const result = await engine.exec(helper, ['sqlite3', '-bail', '-batch', next], {
 					stdin: createReadStream(backup.path),
 					signal,
 					onStdinBytes: bytes => options.onProgress?.('restore', bytes, backup.bytes),
@@ -203,7 +205,7 @@ export async function restoreSqlite(facts: DatabaseFacts, backup: BackupEntry, s
 			const data = {...common, file, head: check?.head ?? backup.migrationHead, rows: check?.rows ?? {}, verified: true, notes, next: 'Stabilise: redeploy the last known good, then Verify'};
 			return {ok: true, error: null, exitCode: 0, data};
 		} catch (error) {
-			await engine.exec(helper, ['rm', '-f', next, `${next}-journal`, `${next}-wal`]).catch(() => {});
+			if (wrote) await engine.exec(helper, ['rm', '-f', next, `${next}-journal`, `${next}-wal`]).catch(() => {});
 			if (!(error instanceof NotSwapped) && !(error instanceof ConsoleError)) throw error;
 			const fresh = common['freshBackup'] ? `; the fresh backup is ${String(common['freshBackup'])}` : '';
 			return {ok: false, error: `restore failed: ${error.message}; ${file} is untouched and the new file was removed${fresh}${stayStopped}`, exitCode: 3, data: common};
