@@ -98,116 +98,124 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	void engine.then(() => trace('engine loaded'));
 	const {describeHolder, lockState} = lockModule;
 	const stateDir = await state.resolveStateDir({flag: options.stateDir, env: process.env});
-	const outside = connectStabilise(process.env, compose, engine);
-	const gathered = await prepare.gather(outside, project, stateDir.dir, {prefetch: options.to ?? null, marked});
-	trace('gathered');
-
-	// One operator at a time: refuse early, naming who holds the project.
-	const lock = await lockState(gathered.projectDir);
-	if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
-
-	const plan = await prepare.planFrom(outside, gathered, {kind, to: options.to ?? null});
-	// Whether an incident is open already: a rollback without one opens it (and announces that).
-	let openBefore = false;
-	if (kind === 'rollback') {
-		const {lookAtOpenIncident} = await import('../incident/follow-up/new-problem.js');
-		const look = await lookAtOpenIncident(gathered.projectDir, gathered.services);
-		openBefore = look !== null;
-		if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
-	}
-	trace('planned');
-	// With --yes the operator has confirmed already: the target's images are fetched while the
-	// preflight runs and the worker starts; the worker's own pull then joins it or finds them
-	// there. Never before a confirmation, and stopped by any refusal on the way (nothing pulled
-	// behind a "nothing was changed"). Not when literal tags are pinned in the files first: that
-	// pull follows the edit.
-	const prefetch = options.yes ? prefetchPull(plan) : null;
-	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-	if (!options.json) {
-		if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
-		process.stdout.write(planModule.planText(plan));
-		if (lock.state === 'stale') process.stdout.write(`\nStale lock (${lock.reason}) of ${describeHolder(lock.holder)}: confirming takes it over.\n`);
-	}
-	// deploy's preflight (the Database step): destructive migrations need acknowledging by name.
-	const preflight =
-		kind === 'deploy'
-			? await (await import('../console/database-model.js'))
-					.deployPreflight(gathered, plan, {
-						acceptDestructive: options.acceptDestructive === true,
-						backup: options.backup !== false,
-						json: options.json,
-						ask: interactive ? (prompt, expected) => askTyped(readline, prompt, expected) : null,
-					})
-					.catch((error: unknown) => {
-						prefetch?.abort();
-						throw error;
-					})
-			: null;
-	if (!options.yes) {
-		if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
-		if (!(await confirmTyped(plan, readline))) {
-			process.stderr.write('cancelled: nothing was changed\n');
-			return exitCodes.wanting;
-		}
-	}
-	const operator = operatorModule.currentOperator();
-	let started: Awaited<ReturnType<typeof stabilise.startRun>>;
+	// With --yes nothing waits for the operator: the worker starts now, beside the planning, and is
+	// handed the plan once it is made (launch.ts). Any refusal before that lets it go unused.
+	const spare = options.yes ? await launch.startSpareWorker(stateDir.dir, project.workingDir).catch(() => null) : null;
 	try {
-		await preflight?.commit();
-		started = await stabilise.startRun({
-			plan,
-			stateProjectDir: gathered.projectDir,
-			stateDir: stateDir.dir,
-			operator,
-			held: null,
-			takeOverStale: lock.state === 'stale' || options.yes,
-		});
-	} catch (error) {
-		prefetch?.abort();
-		throw error;
+		const outside = connectStabilise(process.env, compose, engine);
+		const gathered = await prepare.gather(outside, project, stateDir.dir, {prefetch: options.to ?? null, marked});
+		trace('gathered');
+
+		// One operator at a time: refuse early, naming who holds the project.
+		const lock = await lockState(gathered.projectDir);
+		if (lock.state === 'held') throw new ConsoleError(`${kind} refused: the project is locked by ${describeHolder(lock.holder)}`);
+
+		const plan = await prepare.planFrom(outside, gathered, {kind, to: options.to ?? null});
+		// Whether an incident is open already: a rollback without one opens it (and announces that).
+		let openBefore = false;
+		if (kind === 'rollback') {
+			const {lookAtOpenIncident} = await import('../incident/follow-up/new-problem.js');
+			const look = await lookAtOpenIncident(gathered.projectDir, gathered.services);
+			openBefore = look !== null;
+			if (look?.notice) process.stderr.write(`${look.notice} (continuing it; rollback-console close ends it)\n`);
+		}
+		trace('planned');
+		// With --yes the operator has confirmed already: the target's images are fetched while the
+		// preflight runs and the worker starts; the worker's own pull then joins it or finds them
+		// there. Never before a confirmation, and stopped by any refusal on the way (nothing pulled
+		// behind a "nothing was changed"). Not when literal tags are pinned in the files first: that
+		// pull follows the edit.
+		const prefetch = options.yes ? prefetchPull(plan) : null;
+		const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+		if (!options.json) {
+			if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);
+			process.stdout.write(planModule.planText(plan));
+			if (lock.state === 'stale') process.stdout.write(`\nStale lock (${lock.reason}) of ${describeHolder(lock.holder)}: confirming takes it over.\n`);
+		}
+		// deploy's preflight (the Database step): destructive migrations need acknowledging by name.
+		const preflight =
+			kind === 'deploy'
+				? await (await import('../console/database-model.js'))
+						.deployPreflight(gathered, plan, {
+							acceptDestructive: options.acceptDestructive === true,
+							backup: options.backup !== false,
+							json: options.json,
+							ask: interactive ? (prompt, expected) => askTyped(readline, prompt, expected) : null,
+						})
+						.catch((error: unknown) => {
+							prefetch?.abort();
+							throw error;
+						})
+				: null;
+		if (!options.yes) {
+			if (!interactive) throw new ConsoleError(`${kind} refused: no terminal to confirm on; pass --yes to run this plan`);
+			if (!(await confirmTyped(plan, readline))) {
+				process.stderr.write('cancelled: nothing was changed\n');
+				return exitCodes.wanting;
+			}
+		}
+		const operator = operatorModule.currentOperator();
+		let started: Awaited<ReturnType<typeof stabilise.startRun>>;
+		try {
+			await preflight?.commit();
+			started = await stabilise.startRun({
+				plan,
+				stateProjectDir: gathered.projectDir,
+				stateDir: stateDir.dir,
+				operator,
+				held: null,
+				takeOverStale: lock.state === 'stale' || options.yes,
+				spare,
+			});
+		} catch (error) {
+			prefetch?.abort();
+			throw error;
+		}
+		trace(`worker ${started.pid} started`);
+		// Announced beside the worker, never in its way: a failed notification is said and recorded.
+		const {announce} = await import('../incident/follow-up/announce.js');
+		const announcement = started.incident
+			? {settings: gathered.loaded.settings, project: plan.project.name, incident: started.incident, timelineFile: started.timelineFile, operator}
+			: null;
+		const tell = (line: string | null) => line && process.stderr.write(`${line}\n`);
+		if (announcement && !openBefore) tell(await announce(announcement, 'incident_opened'));
+		if (announcement) tell(await announce(announcement, 'rollback_started', {from: plan.from.tag, to: plan.to.tag}));
+		if (!options.json) {
+			if (started.tookOver) process.stdout.write(`Took over the stale lock of ${describeHolder(started.tookOver)}\n`);
+			process.stdout.write(
+				`\nWorker pid ${started.pid} runs it (output: ${started.paths.output}); it carries on if this session drops: rollback-console history shows the result.\n\n`,
+			);
+		}
+		const onInterrupt = () => {
+			process.stderr.write(`\nstopped following; worker pid ${started.pid} carries on (rollback-console history shows the result)\n`);
+			process.exit(130);
+		};
+		process.once('SIGINT', onInterrupt);
+		let result: WorkerResult | null = null;
+		for await (const progress of launch.followWorker(started.paths, started)) {
+			if (!options.json && progress.output) process.stdout.write(progress.output);
+			if (!progress.running) result = progress.result;
+		}
+		process.off('SIGINT', onInterrupt);
+		if (announcement) {
+			tell(await announce(announcement, result?.success ? 'rollback_completed' : 'rollback_failed', {from: plan.from.tag, to: plan.to.tag, message: result?.message ?? null}));
+		}
+		trace('worker done');
+		const output = {plan, runId: started.runId, incident: started.incident, worker: {pid: started.pid, output: started.paths.output}, result};
+		// --verify: step 6 at once, on the stack just rolled back (its exit code is the answer); with
+		// --json, one document holds both.
+		if (result?.success && options.verify) {
+			if (!options.json) process.stdout.write(`\n${summary(result, plan)}\n\n`);
+			const {verifyCommand} = await import('./verify.js');
+			return verifyCommand({...options, wait: true}, options.json ? verify => process.stdout.write(`${JSON.stringify({...output, verify}, null, 2)}\n`) : undefined);
+		}
+		if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+		else process.stdout.write(`\n${summary(result, plan)}\n`);
+		if (!result?.success) return exitCodes.failedMidway;
+		return exitCodes.ok;
+	} finally {
+		spare?.discard();
 	}
-	trace(`worker ${started.pid} started`);
-	// Announced beside the worker, never in its way: a failed notification is said and recorded.
-	const {announce} = await import('../incident/follow-up/announce.js');
-	const announcement = started.incident
-		? {settings: gathered.loaded.settings, project: plan.project.name, incident: started.incident, timelineFile: started.timelineFile, operator}
-		: null;
-	const tell = (line: string | null) => line && process.stderr.write(`${line}\n`);
-	if (announcement && !openBefore) tell(await announce(announcement, 'incident_opened'));
-	if (announcement) tell(await announce(announcement, 'rollback_started', {from: plan.from.tag, to: plan.to.tag}));
-	if (!options.json) {
-		if (started.tookOver) process.stdout.write(`Took over the stale lock of ${describeHolder(started.tookOver)}\n`);
-		process.stdout.write(
-			`\nWorker pid ${started.pid} runs it (output: ${started.paths.output}); it carries on if this session drops: rollback-console history shows the result.\n\n`,
-		);
-	}
-	const onInterrupt = () => {
-		process.stderr.write(`\nstopped following; worker pid ${started.pid} carries on (rollback-console history shows the result)\n`);
-		process.exit(130);
-	};
-	process.once('SIGINT', onInterrupt);
-	let result: WorkerResult | null = null;
-	for await (const progress of launch.followWorker(started.paths, started)) {
-		if (!options.json && progress.output) process.stdout.write(progress.output);
-		if (!progress.running) result = progress.result;
-	}
-	process.off('SIGINT', onInterrupt);
-	if (announcement) {
-		tell(await announce(announcement, result?.success ? 'rollback_completed' : 'rollback_failed', {from: plan.from.tag, to: plan.to.tag, message: result?.message ?? null}));
-	}
-	trace('worker done');
-	const output = {plan, runId: started.runId, incident: started.incident, worker: {pid: started.pid, output: started.paths.output}, result};
-	// --verify: step 6 at once, on the stack just rolled back (its exit code is the answer); with
-	// --json, one document holds both.
-	if (result?.success && options.verify) {
-		if (!options.json) process.stdout.write(`\n${summary(result, plan)}\n\n`);
-		const {verifyCommand} = await import('./verify.js');
-		return verifyCommand({...options, wait: true}, options.json ? verify => process.stdout.write(`${JSON.stringify({...output, verify}, null, 2)}\n`) : undefined);
-	}
-	if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-	else process.stdout.write(`\n${summary(result, plan)}\n`);
-	if (!result?.success) return exitCodes.failedMidway;
-	return exitCodes.ok;
 }
 
 export function run(options: GlobalOptions, args: string[] = []): Promise<number> {

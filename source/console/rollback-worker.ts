@@ -2,7 +2,7 @@
 // `deploy` or the console in its own session (detached), with stdout and stderr going to
 // files in the incident's worker/ directory, so the operator's SSH session dropping (SIGHUP)
 // or the console being killed does not stop it. Never loads Ink or React.
-import {readFileSync} from 'node:fs';
+import {readFileSync, rmSync} from 'node:fs';
 import module from 'node:module';
 import {dirname} from 'node:path';
 import {streamCommand} from '../engine/command-stream.js';
@@ -10,7 +10,31 @@ import {streamCommand} from '../engine/command-stream.js';
 // No terminal to hang up on, but a stray SIGHUP (a process-group kill) must not stop it either.
 process.on('SIGHUP', () => {});
 
-const jobFile = process.argv[2];
+/**
+ * Started ahead of its plan (launch.ts, startSpareWorker): the job file's path comes on stdin.
+ * Stdin ending without one means the launcher went away first (a refusal, a cancel, a hang-up
+ * before it confirmed): nothing to do, and the directory made for this worker goes.
+ */
+async function jobFromLauncher(spareDir: string | undefined): Promise<string> {
+	// What runs the job loads while the plan is being made (the pull still starts first, below).
+	module.enableCompileCache?.();
+	void Promise.all([import('../engine/compose-cli.js'), import('../incident/stabilise/run.js'), import('../engine/release-engine.js')]).catch(() => {});
+	let text = '';
+	process.stdin.setEncoding('utf8');
+	for await (const chunk of process.stdin) {
+		text += chunk as string;
+		if (text.includes('\n')) break;
+	}
+	const line = text.split('\n', 1)[0]!.trim();
+	if (!line) {
+		if (spareDir) rmSync(spareDir, {recursive: true, force: true});
+		process.exit(0);
+	}
+	process.stdin.destroy();
+	return line;
+}
+
+const jobFile = process.argv[2] === '-' ? await jobFromLauncher(process.argv[3]) : process.argv[2];
 if (!jobFile) {
 	process.stderr.write('usage: rollback-worker JOB.json\n');
 	process.exit(2);

@@ -1,8 +1,9 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {closeSync, openSync} from 'node:fs';
-import {mkdir, open, readFile} from 'node:fs/promises';
+import {mkdir, open, readFile, rename} from 'node:fs/promises';
 import {hostname} from 'node:os';
+import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {errorCode, writeFileAtomic} from '../atomic-file.js';
@@ -58,12 +59,79 @@ export interface LaunchOptions {
 	/** Give the lock back to this holder at the end (an open console). */
 	returnLockTo: LockHolder | null;
 	env?: NodeJS.ProcessEnv;
+	/** A worker started ahead (startSpareWorker): it gets this job, if it is still there. */
+	spare?: SpareWorker | null;
+}
+
+/**
+ * A worker started before its plan exists, so its start (a Node process and the CLI's modules,
+ * ~100–200 ms on a loaded box) overlaps the planning instead of following it. It is detached
+ * with its output going to files, like any worker, and waits for a job file's path on stdin; if
+ * this process goes away before handing one over (stdin ends), it removes its files and exits
+ * having done nothing. Handed a job, it is the worker: nothing differs from then on.
+ */
+export interface SpareWorker {
+	dir: string;
+	child: ChildProcess;
+	exited: Promise<void>;
+	/** Still waiting for its job. */
+	readonly alive: boolean;
+	/** Lets it go without a job (a refusal, a cancel): it exits and removes its directory. */
+	discard(): void;
+}
+
+export async function startSpareWorker(stateDir: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<SpareWorker> {
+	const dir = join(stateDir, 'spare-workers', `${process.pid}-${randomBytes(3).toString('hex')}`);
+	await mkdir(dir, {recursive: true, mode: 0o700});
+	const spare = workerPaths(dirname(dir), dir.split('/').at(-1)!);
+	const out = openSync(spare.output, 'a', 0o600);
+	const err = openSync(spare.errors, 'a', 0o600);
+	let child: ChildProcess;
+	try {
+		child = spawn(process.execPath, [...workerCommand(), '-', dir], {detached: true, stdio: ['pipe', out, err], cwd, env});
+	} finally {
+		closeSync(out);
+		closeSync(err);
+	}
+	child.stdin!.on('error', () => {});
+	// Neither the child nor the pipe keeps this process alive: its exit ends the pipe, and the spare.
+	child.unref();
+	(child.stdin as unknown as {unref?: () => void}).unref?.();
+	let gone = false;
+	const exited = new Promise<void>(resolve => {
+		child.once('exit', () => ((gone = true), resolve()));
+		child.once('error', () => ((gone = true), resolve()));
+	});
+	return {
+		dir,
+		child,
+		exited,
+		discard: () => {
+			if (!gone && child.stdin?.writable) child.stdin.end();
+		},
+		get alive() {
+			return !gone && child.exitCode === null && child.signalCode === null;
+		},
+	};
+}
+
+/** Hands the job to the spare: its directory becomes the run's (its output files stay open across the rename). */
+async function handToSpare(spare: SpareWorker, paths: WorkerPaths, jobText: string): Promise<boolean> {
+	if (!spare.alive || !spare.child.stdin?.writable) return false;
+	try {
+		await mkdir(dirname(paths.dir), {recursive: true, mode: 0o700});
+		await rename(spare.dir, paths.dir);
+	} catch {
+		return false;
+	}
+	await writeFileAtomic(paths.job, jobText);
+	spare.child.stdin.end(`${paths.job}\n`);
+	return true;
 }
 
 export async function launchWorker(options: LaunchOptions): Promise<Launched> {
 	const runId = newRunId(options.plan.kind);
 	const paths = workerPaths(options.workerDir, runId);
-	await mkdir(paths.dir, {recursive: true, mode: 0o700});
 	const job: WorkerJob = {
 		version: 1,
 		runId,
@@ -75,25 +143,34 @@ export async function launchWorker(options: LaunchOptions): Promise<Launched> {
 		lockFrom: {pid: options.lock.pid, processStart: options.lock.processStart},
 		returnLockTo: options.returnLockTo,
 	};
-	await writeFileAtomic(paths.job, `${JSON.stringify(job, null, 2)}\n`);
-	const out = openSync(paths.output, 'a', 0o600);
-	const err = openSync(paths.errors, 'a', 0o600);
+	const jobText = `${JSON.stringify(job, null, 2)}\n`;
 	let child: ChildProcess;
-	try {
-		child = spawn(process.execPath, [...workerCommand(), paths.job], {
-			detached: true,
-			stdio: ['ignore', out, err],
-			cwd: options.plan.project.workingDir,
-			env: options.env ?? process.env,
+	let exited: Promise<void>;
+	if (options.spare && (await handToSpare(options.spare, paths, jobText))) {
+		({child, exited} = options.spare);
+	} else {
+		options.spare?.discard();
+		await mkdir(paths.dir, {recursive: true, mode: 0o700});
+		await writeFileAtomic(paths.job, jobText);
+		const out = openSync(paths.output, 'a', 0o600);
+		const err = openSync(paths.errors, 'a', 0o600);
+		try {
+			child = spawn(process.execPath, [...workerCommand(), paths.job], {
+				detached: true,
+				stdio: ['ignore', out, err],
+				cwd: options.plan.project.workingDir,
+				env: options.env ?? process.env,
+			});
+		} finally {
+			closeSync(out);
+			closeSync(err);
+		}
+		const started = child;
+		exited = new Promise<void>(resolve => {
+			started.once('exit', () => resolve());
+			started.once('error', () => resolve());
 		});
-	} finally {
-		closeSync(out);
-		closeSync(err);
 	}
-	const exited = new Promise<void>(resolve => {
-		child.once('exit', () => resolve());
-		child.once('error', () => resolve());
-	});
 	const pid = child.pid ?? 0;
 	const processStart = pid ? processStartTime(pid) : null;
 	// The worker holds the lock from now on, even if we are killed the next instant.

@@ -3,7 +3,7 @@ import {beginStep, openIncident} from '../incident-store.js';
 import {incidentDir as incidentDirOf, incidentFiles, projectFiles} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {acquireLock, holderFor, readLock, releaseLock, type LockHolder} from '../project-lock.js';
-import {launchWorker, readResult, workerAlive, type Launched} from './launch.js';
+import {launchWorker, readResult, workerAlive, type Launched, type SpareWorker} from './launch.js';
 import type {RollbackPlan} from './plan.js';
 import {workerPaths, type WorkerJob, type WorkerPaths, type WorkerResult} from './run.js';
 
@@ -22,6 +22,8 @@ export interface StartOptions {
 	takeOverStale: boolean;
 	/** Facts for incident_opened when a rollback opens a new incident. */
 	context?: Record<string, unknown>;
+	/** A worker started ahead, to be handed this run (else one is started now). */
+	spare?: SpareWorker | null;
 }
 
 export interface Started extends Launched {
@@ -75,6 +77,7 @@ export async function startRun(options: StartOptions): Promise<Started> {
 			lock: {...acquired.holder, what},
 			// A console keeps the project after the run; a headless command lets it go.
 			returnLockTo: options.held,
+			spare: options.spare ?? null,
 		});
 		return {...launched, incident, timelineFile, tookOver: acquired.tookOver};
 	} catch (error) {
