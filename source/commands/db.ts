@@ -184,7 +184,10 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	if (word !== 'backup') await recordStatus(record, 'database', outcome.ok ? 'done' : 'failed', outcome.error ?? undefined);
 	if (options.json) {
 		process.stdout.write(`${JSON.stringify({project: facts.project, incident: incident.id, action: action.id, ...outcome}, null, 2)}\n`);
-	} else if (outcome.ok) {
+		// The same exit code as without --json: a script must not read a failed restore as done.
+		return outcome.ok ? exitCodes.ok : exitCodes.failedMidway;
+	}
+	if (outcome.ok) {
 		const d = outcome.data ?? {};
 		if (word === 'backup') {
 			const b = d['backup'] as {path: string; bytes: number; sha256: string; durationMs: number; migrationHead: string | null; notes?: string[]};

@@ -184,6 +184,11 @@ describe('database: MariaDB 10.11 with dbmate migrations, found by its image nam
 		assert.equal(fresh?.['migrationHead'], '20260201000004', 'the fresh backup holds the state before the restore');
 		assert.match(fresh?.['reason'], /^before restoring .*fails-midway\.sql/);
 		assert.equal(await stack.mysql("SELECT COUNT(*) FROM users"), '0', 'partly restored indeed: users was replaced, its rows not loaded');
+		// With --json the failure is in the document and in the exit code alike.
+		const j = await db(stack, ['db', 'restore', 'fails-midway.sql', '--yes', '--json']);
+		assert.equal(j.exitCode, 3, j.stderr);
+		assert.equal(json(j.stdout)['ok'], false);
+		assert.match(json(j.stdout)['error'], /PARTLY restored/);
 	});
 
 	test('backup → destructive migration → restore brings back the row counts, the columns and the head; what came later goes', async () => {
