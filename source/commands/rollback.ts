@@ -125,7 +125,9 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 		// there. Never before a confirmation, and stopped by any refusal on the way (nothing pulled
 		// behind a "nothing was changed"). Not when literal tags are pinned in the files first: that
 		// pull follows the edit.
-		const prefetch = options.yes ? prefetchPull(plan) : null;
+		// The worker started ahead pulls itself (its output then goes where the run's does); else a
+		// pull of our own, its output dropped, that the worker's own pull joins or finds done.
+		const prefetch = !options.yes ? null : spare?.pull(plan) ? {abort: () => spare.discard()} : prefetchPull(plan);
 		const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 		if (!options.json) {
 			if (!options.to && kind === 'rollback') process.stdout.write(`Last known good release: ${plan.to.tag}\n`);

@@ -10,28 +10,65 @@ import {streamCommand} from '../engine/command-stream.js';
 // No terminal to hang up on, but a stray SIGHUP (a process-group kill) must not stop it either.
 process.on('SIGHUP', () => {});
 
+type Job = import('../incident/stabilise/run.js').WorkerJob;
+type Plan = Job['plan'];
+const write = (text: string) => process.stdout.write(text);
+
 /**
- * Started ahead of its plan (launch.ts, startSpareWorker): the job file's path comes on stdin.
- * Stdin ending without one means the launcher went away first (a refusal, a cancel, a hang-up
- * before it confirmed): nothing to do, and the directory made for this worker goes.
+ * The plan's pull, started with only node builtins loaded (every millisecond before it adds to
+ * the rollback); the rest loads while it runs. Null when runWorker pulls: literal tags are pinned
+ * in the files first (compose pulls what they name).
+ */
+function startPull(plan: Plan, stop?: AbortSignal): ReturnType<typeof streamCommand> | null {
+	const pull = plan.commands[0];
+	if (!pull || pull.skip || plan.durable.beforePull) return null;
+	write(`» ${plan.kind} ${plan.project.name}: ${plan.from.tag ?? '-'} → ${plan.to.tag} (worker pid ${process.pid})\n» ${pull.display}\n`);
+	// A registry that stops answering mid-pull: stopped after the pull timeout, and said so (run.ts).
+	const signals = [...(stop ? [stop] : []), ...(pull.timeoutMs ? [AbortSignal.timeout(pull.timeoutMs)] : [])];
+	const started = streamCommand(pull.argv, {
+		cwd: plan.project.workingDir,
+		env: {...process.env, ...pull.env},
+		...(signals.length > 0 ? {signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals)} : {}),
+		onOutput: (_stream, chunk) => write(chunk),
+	});
+	started.catch(() => {});
+	return started;
+}
+
+/** The pull a spare started from the plan it was shown, before its job came. */
+const spare: {early: {plan: string; run: ReturnType<typeof streamCommand> | null; stop: AbortController} | null} = {early: null};
+
+/**
+ * Started ahead of its plan (launch.ts, startSpareWorker), it reads stdin: a line holding the
+ * confirmed plan (JSON) starts its pull at once; then a line with the job file's path. Stdin
+ * ending before the job means the launcher went away first (a refusal, a cancel, a hang-up
+ * before it handed the job over): the pull is stopped, and the directory made for it goes.
  */
 async function jobFromLauncher(spareDir: string | undefined): Promise<string> {
-	// What runs the job loads while the plan is being made (the pull still starts first, below).
+	// What runs the job loads while the plan is being made.
 	module.enableCompileCache?.();
 	void Promise.all([import('../engine/compose-cli.js'), import('../incident/stabilise/run.js'), import('../engine/release-engine.js')]).catch(() => {});
 	let text = '';
 	process.stdin.setEncoding('utf8');
 	for await (const chunk of process.stdin) {
 		text += chunk as string;
-		if (text.includes('\n')) break;
+		let newline: number;
+		while ((newline = text.indexOf('\n')) !== -1) {
+			const line = text.slice(0, newline).trim();
+			text = text.slice(newline + 1);
+			if (line.startsWith('{')) {
+				const stop = new AbortController();
+				spare.early?.stop.abort();
+				spare.early = {plan: line, run: startPull(JSON.parse(line) as Plan, stop.signal), stop};
+			} else if (line) {
+				process.stdin.destroy();
+				return line;
+			}
+		}
 	}
-	const line = text.split('\n', 1)[0]!.trim();
-	if (!line) {
-		if (spareDir) rmSync(spareDir, {recursive: true, force: true});
-		process.exit(0);
-	}
-	process.stdin.destroy();
-	return line;
+	spare.early?.stop.abort();
+	if (spareDir) rmSync(spareDir, {recursive: true, force: true});
+	process.exit(0);
 }
 
 const jobFile = process.argv[2] === '-' ? await jobFromLauncher(process.argv[3]) : process.argv[2];
@@ -39,26 +76,13 @@ if (!jobFile) {
 	process.stderr.write('usage: rollback-worker JOB.json\n');
 	process.exit(2);
 }
-type Job = import('../incident/stabilise/run.js').WorkerJob;
 const job = JSON.parse(readFileSync(jobFile, 'utf8')) as Job;
-const write = (text: string) => process.stdout.write(text);
-
-// Every millisecond before the pull starts adds to the rollback: start it first, with only
-// node builtins loaded, and load the rest while it runs.
-const pull = job.plan.commands[0];
-let startedPull: ReturnType<typeof streamCommand> | undefined;
-// Literal tags are pinned in the files first (compose pulls what they name): then runWorker pulls.
-if (pull && !pull.skip && !job.plan.durable.beforePull) {
-	write(`» ${job.plan.kind} ${job.plan.project.name}: ${job.plan.from.tag ?? '-'} → ${job.plan.to.tag} (worker pid ${process.pid})\n» ${pull.display}\n`);
-	startedPull = streamCommand(pull.argv, {
-		cwd: job.plan.project.workingDir,
-		env: {...process.env, ...pull.env},
-		// A registry that stops answering mid-pull: stopped after the pull timeout, and said so (run.ts).
-		...(pull.timeoutMs ? {signal: AbortSignal.timeout(pull.timeoutMs)} : {}),
-		onOutput: (_stream, chunk) => write(chunk),
-	});
-	startedPull.catch(() => {});
-}
+// The pull already running is this job's when the plan is the one it was started from (or there is
+// none to start: runWorker pulls); for any other plan it stops and this job's starts.
+const {early} = spare;
+const same = early !== null && JSON.stringify(JSON.parse(early.plan)) === JSON.stringify(job.plan);
+if (early && !same) early.stop.abort();
+const startedPull = same ? early!.run : startPull(job.plan);
 module.enableCompileCache?.();
 const {ComposeCli} = await import('../engine/compose-cli.js');
 const {runWorker, workerPaths, writeResult} = await import('../incident/stabilise/run.js');

@@ -45,7 +45,7 @@ export const MANIFEST_ACCEPT = [
 
 /**
  * Why no answer came, in a few words. (http-probe.ts has the same for health URLs; it is not
- * imported here because it loads ky at start-up, and a rollback's start-up is its overhead.)
+ * imported here because it loads ky, and a rollback's start-up is its overhead.)
  */
 function whyNoAnswer(error: unknown, timeoutMs: number): string {
 	if ((error as Error | undefined)?.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
@@ -135,11 +135,53 @@ export interface RegistryOptions {
 	timeoutMs?: number;
 }
 
-// Loaded when first needed (a headless command's start-up is the rollback's overhead), and
-// started early by preloadRegistry() so it loads while compose parses the project.
-let kyModule: Promise<typeof import('ky').default> | undefined;
-const loadKy = () => (kyModule ??= import('ky').then(m => m.default));
-export const preloadRegistry = () => void loadKy().catch(() => {});
+/** What the client reads of an answer: the whole body (manifests and tag lists are small). */
+interface RegistryResponse {
+	status: number;
+	ok: boolean;
+	headers: {get(name: string): string | null};
+	body: Buffer;
+}
+
+// Node's own http/https, not fetch: the first fetch loads undici (~60–80 ms of CPU here, on the
+// way from a rollback's start to its plan). `getBuiltinModule`, not an ES import: see status-engine.ts.
+const transport = (url: URL) => process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
+
+/** One request; redirects followed (at most 5, credentials only to the same origin), like fetch. */
+function send(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, timeoutMs: number, hops = 0): Promise<RegistryResponse> {
+	return new Promise((resolve, reject) => {
+		const req = transport(url).request(url, {method, headers}, response => {
+			const chunks: Buffer[] = [];
+			response.on('data', (chunk: Buffer) => chunks.push(chunk));
+			response.on('error', reject);
+			response.on('end', () => {
+				clearTimeout(timer);
+				const status = response.statusCode ?? 0;
+				const location = response.headers.location;
+				if ([301, 302, 303, 307, 308].includes(status) && location && hops < 5) {
+					const next = new URL(location, url);
+					const {Authorization: _dropped, ...rest} = headers;
+					resolve(send(next, status === 303 ? 'GET' : method, next.origin === url.origin ? headers : rest, timeoutMs, hops + 1));
+					return;
+				}
+				resolve({
+					status,
+					ok: status >= 200 && status < 300,
+					headers: {get: name => [response.headers[name.toLowerCase()] ?? null].flat()[0] ?? null},
+					body: Buffer.concat(chunks),
+				});
+			});
+		});
+		const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timeout after ${timeoutMs} ms`), {name: 'TimeoutError'})), timeoutMs);
+		req.on('error', error => {
+			clearTimeout(timer);
+			reject(error);
+		});
+		req.end();
+	});
+}
+
+const json = (response: RegistryResponse) => JSON.parse(response.body.toString('utf8')) as unknown;
 
 export class RegistryClient implements Registry {
 	readonly #env: NodeJS.ProcessEnv;
@@ -160,7 +202,7 @@ export class RegistryClient implements Registry {
 			const response = await this.#request(endpoint, 'get', next, 'application/json');
 			if (response.status === 404) return [];
 			if (!response.ok) throw this.#httpError(endpoint, response, `list the tags of ${endpoint.name}`);
-			const body = (await response.json()) as {tags?: string[] | null};
+			const body = json(response) as {tags?: string[] | null};
 			tags.push(...(body.tags ?? []));
 			// Pagination: `Link: </v2/…/tags/list?last=…&n=…>; rel="next"`.
 			next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')?.[1] ?? null;
@@ -180,10 +222,10 @@ export class RegistryClient implements Registry {
 		const get = await this.#request(endpoint, 'get', url, MANIFEST_ACCEPT);
 		if (get.status === 404) return null;
 		if (!get.ok) throw this.#httpError(endpoint, get, `read the manifest of ${endpoint.name}:${reference}`);
-		return get.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(Buffer.from(await get.arrayBuffer())).digest('hex')}`;
+		return get.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(get.body).digest('hex')}`;
 	}
 
-	#httpError(endpoint: Endpoint, response: Response, what: string): RegistryError {
+	#httpError(endpoint: Endpoint, response: RegistryResponse, what: string): RegistryError {
 		if (response.status === 401 || response.status === 403) {
 			return new RegistryError(
 				`registry ${endpoint.registry} refused to ${what} (HTTP ${response.status}): docker login ${endpoint.registry}`,
@@ -194,17 +236,9 @@ export class RegistryClient implements Registry {
 		return new RegistryError(`registry ${endpoint.registry} could not ${what}: HTTP ${response.status}`, 'error', endpoint.registry);
 	}
 
-	async #fetch(endpoint: Endpoint, method: 'get' | 'head', url: string, headers: Record<string, string>): Promise<Response> {
-		const ky = await loadKy();
+	async #fetch(endpoint: Endpoint, method: 'get' | 'head', url: string, headers: Record<string, string>): Promise<RegistryResponse> {
 		try {
-			return await ky(url.startsWith('http') ? url : `${endpoint.baseUrl}${url}`, {
-				method,
-				headers,
-				timeout: this.#timeoutMs,
-				retry: 0,
-				throwHttpErrors: false,
-				cache: 'no-store',
-			});
+			return await send(new URL(url.startsWith('http') ? url : `${endpoint.baseUrl}${url}`), method === 'get' ? 'GET' : 'HEAD', headers, this.#timeoutMs);
 		} catch (error) {
 			throw new RegistryError(
 				`registry ${endpoint.registry} does not answer (${whyNoAnswer(error, this.#timeoutMs)})`,
@@ -214,7 +248,7 @@ export class RegistryClient implements Registry {
 		}
 	}
 
-	async #request(endpoint: Endpoint, method: 'get' | 'head', url: string, accept: string): Promise<Response> {
+	async #request(endpoint: Endpoint, method: 'get' | 'head', url: string, accept: string): Promise<RegistryResponse> {
 		const key = `${endpoint.registry} repository:${endpoint.name}:pull`;
 		const headers: Record<string, string> = {Accept: accept};
 		const known = this.#auth.get(key);
@@ -222,7 +256,6 @@ export class RegistryClient implements Registry {
 		const response = await this.#fetch(endpoint, method, url, headers);
 		if (response.status !== 401) return response;
 		const challenge = parseChallenge(response.headers.get('www-authenticate'));
-		await response.body?.cancel().catch(() => {});
 		const credentials = dockerCredentials(endpoint.credentialKey, this.#env);
 		let authorization: string | null = null;
 		if (challenge?.scheme === 'bearer' && challenge.params['realm']) {
@@ -249,7 +282,7 @@ export class RegistryClient implements Registry {
 				endpoint.registry,
 			);
 		}
-		const body = (await response.json()) as {token?: string; access_token?: string};
+		const body = json(response) as {token?: string; access_token?: string};
 		const token = body.token ?? body.access_token;
 		if (!token) throw new RegistryError(`registry ${endpoint.registry}: the token service sent no token`, 'unauthorized', endpoint.registry);
 		return `Bearer ${token}`;

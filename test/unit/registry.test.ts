@@ -56,6 +56,16 @@ before(async () => {
 			res.writeHead(200, {'content-type': 'application/vnd.docker.distribution.manifest.v2+json'}).end(req.method === 'HEAD' ? undefined : manifest);
 			return;
 		}
+		if (url.pathname === '/v2/public/app/manifests/moved') {
+			res.writeHead(307, {location: '/v2/public/app/manifests/here'}).end();
+			return;
+		}
+		if (url.pathname === '/v2/public/app/manifests/here') {
+			res.writeHead(200, {'docker-content-digest': `sha256:${'8'.repeat(64)}`}).end();
+			return;
+		}
+		// A registry that takes the request and never answers.
+		if (url.pathname === '/v2/public/app/manifests/hang') return;
 		if (url.pathname === '/v2/public/app/tags/list') {
 			res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({name: 'public/app', tags: null}));
 			return;
@@ -69,6 +79,7 @@ before(async () => {
 });
 
 after(() => {
+	server?.closeAllConnections();
 	server?.close();
 	rmSync(configDir, {recursive: true, force: true});
 });
@@ -127,6 +138,20 @@ test('a registry that does not answer is unreachable, said in one line', async (
 		assert.ok(error instanceof RegistryError);
 		assert.equal(error.problem, 'unreachable');
 		assert.equal(error.message, `registry 127.0.0.1:${port} does not answer (connection refused)`);
+		return true;
+	});
+});
+
+test('a redirect is followed, as fetch did', async () => {
+	assert.equal(await client().digest(`${host}/public/app`, 'moved'), `sha256:${'8'.repeat(64)}`);
+});
+
+test('a registry that takes the request and never answers: unreachable after the timeout', async () => {
+	const registry = new RegistryClient({env: {DOCKER_CONFIG: configDir}, timeoutMs: 300});
+	await assert.rejects(registry.digest(`${host}/public/app`, 'hang'), (error: unknown) => {
+		assert.ok(error instanceof RegistryError);
+		assert.equal(error.problem, 'unreachable');
+		assert.equal(error.message, `registry ${host} does not answer (timeout after 300 ms)`);
 		return true;
 	});
 });

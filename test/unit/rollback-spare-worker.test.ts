@@ -2,7 +2,7 @@
 // died before handing it a job, it exits having done nothing and removes its directory.
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
@@ -64,4 +64,32 @@ test('its launcher killed before handing it a job: the spare exits and its direc
 	launcher.kill('SIGKILL');
 	await until('the spare to exit', () => !alive(pid));
 	await until('its directory to go', () => !existsSync(dir), 2000);
+});
+
+test('shown the plan, it pulls at once; let go before its job, that pull is stopped', async () => {
+	const state = stateDir();
+	const pidFile = path.join(state, 'pull.pid');
+	// The plan's pull, as the spare runs it: a stand-in that says its pid and then takes its time.
+	const plan = {
+		kind: 'rollback',
+		project: {name: 'shop', workingDir: process.cwd(), files: [], composeName: 'shop'},
+		from: {tag: 'v2'},
+		to: {tag: 'v1'},
+		durable: {persist: 'env'},
+		commands: [{argv: ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`], args: [], env: {}, display: 'docker compose pull', skip: null}],
+	} as unknown as Parameters<Awaited<ReturnType<typeof startSpareWorker>>['pull']>[0];
+	const spare = await startSpareWorker(state, process.cwd());
+	const keep = setInterval(() => {}, 1000);
+	try {
+		assert.equal(spare.pull(plan), true);
+		await until('the pull to start', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+		const pull = Number(readFileSync(pidFile, 'utf8'));
+		assert.ok(alive(pull));
+		spare.discard();
+		await spare.exited;
+		await until('the pull to be stopped', () => !alive(pull), 5000);
+		assert.equal(existsSync(spare.dir), false);
+	} finally {
+		clearInterval(keep);
+	}
 });

@@ -76,7 +76,9 @@ export interface SpareWorker {
 	exited: Promise<void>;
 	/** Still waiting for its job. */
 	readonly alive: boolean;
-	/** Lets it go without a job (a refusal, a cancel): it exits and removes its directory. */
+	/** Shows it the confirmed plan: it starts the plan's pull at once (false: it is gone). */
+	pull(plan: RollbackPlan): boolean;
+	/** Lets it go without a job (a refusal, a cancel): it stops that pull, exits and removes its directory. */
 	discard(): void;
 }
 
@@ -106,6 +108,11 @@ export async function startSpareWorker(stateDir: string, cwd: string, env: NodeJ
 		dir,
 		child,
 		exited,
+		pull: plan => {
+			if (gone || !child.stdin?.writable) return false;
+			child.stdin.write(`${JSON.stringify(plan)}\n`);
+			return true;
+		},
 		discard: () => {
 			if (!gone && child.stdin?.writable) child.stdin.end();
 		},
