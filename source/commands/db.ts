@@ -115,7 +115,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 
 	const project = locateProject(options);
 	const stateDir = await resolveStateDir({flag: options.stateDir, env: process.env});
-	const facts = await gatherDatabase(connectDatabase(), project, stateDir.dir, {to: options.to ?? null});
+	const facts = await gatherDatabase(connectDatabase(), project, stateDir.dir, {to: options.to ?? null, foundOnly: word === 'backup'});
 	if (!word) {
 		// Into the open incident, if there is one (the report opens none): the Stabilise plan reads it.
 		if (facts.boundary && facts.target && !options.readOnly) await recordBoundary(facts.projectDir, boundaryEvent(facts.boundary, facts.target.tag)).catch(() => {});

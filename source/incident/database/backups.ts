@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {createReadStream, createWriteStream} from 'node:fs';
 import {mkdir, open, readFile, rename, stat, statfs, unlink} from 'node:fs/promises';
 import {basename, isAbsolute, join, resolve} from 'node:path';
-import {ConsoleError} from '../../errors.js';
+import {ConsoleError, exitCodes} from '../../errors.js';
 import {formatBytes} from '../../presentation/format.js';
 import {appendLine, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
 import {DatabaseClient} from './client.js';
@@ -124,7 +124,13 @@ export interface BackupRequest {
 /** Checks the disk has room for the dump (estimated from the database's size), before starting. */
 export async function checkRoom(client: DatabaseClient, dir: string): Promise<{estimate: number | null; free: number}> {
 	await mkdir(dir, {recursive: true, mode: 0o700});
-	const [estimate, fs] = await Promise.all([client.size().catch(() => null), statfs(dir)]);
+	// The size is only an estimate, but a database that is down or refuses our user is said
+	// here, in its own words, before anything starts.
+	const size = client.size().catch(error => {
+		if (error instanceof ConsoleError && error.exitCode === exitCodes.usage) throw error;
+		return null;
+	});
+	const [estimate, fs] = await Promise.all([size, statfs(dir)]);
 	const free = fs.bavail * fs.bsize;
 	// A custom-format dump is compressed: it rarely reaches the database's size. Ask for half
 	// of it (and a margin) so a full disk is said before starting, not discovered midway.
@@ -144,9 +150,15 @@ export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 	if (client.db.kind === 'sqlite' && (await client.sqliteVia()) === 'archive') return takeSqliteCopy(request);
 	const now = request.now ?? Date.now;
 	const containerId = client.containerId;
+	// What a restore is checked against (head, row counts, columns) is read while the dump runs:
+	// on a large database the counts scan every table, which before the dump was its cost twice.
+	const stats = (async (): Promise<BackupStats> => {
+		const [migrations, tables] = await Promise.all([client.migrations(null).catch(() => null), client.tables()]);
+		const [rows, columns] = await Promise.all([client.rowCounts(tables), client.allColumns()]);
+		return {migrationHead: migrations?.head ?? null, rows, columns};
+	})();
+	stats.catch(() => {}); // awaited after the dump; a failure then fails the backup
 	await checkRoom(client, dir);
-	const [migrations, tables] = await Promise.all([client.migrations(null).catch(() => null), client.tables()]);
-	const [rows, columns] = await Promise.all([client.rowCounts(tables), client.allColumns()]);
 	const {argv, ext, format} = client.dumpArgv();
 	const started = now();
 	const name = `${safe(project)}-${stamp(started)}${request.release ? `-${safe(request.release)}` : ''}.${ext}`;
@@ -172,6 +184,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 			throw new ConsoleError(`the dump failed midway (${argv[0]} exit ${result.exitCode}): ${first}; nothing recorded`, 3);
 		}
 		if (result.bytes === 0) throw new ConsoleError(`the dump was empty (${argv[0]}): nothing recorded`, 3);
+		const recorded = await stats;
 		await handle.sync();
 		await handle.close();
 		await rename(partial, path);
@@ -180,7 +193,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 			time: new Date(started).toISOString(),
 			project,
 			release: request.release,
-			migrationHead: migrations?.head ?? null,
+			migrationHead: recorded.migrationHead,
 			bytes: result.bytes,
 			sha256: result.sha256,
 			path,
@@ -190,8 +203,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 			format,
 			reason: request.reason,
 		};
-		const stats: BackupStats = {migrationHead: entry.migrationHead, rows, columns};
-		await writeFileAtomic(statsFile(path), `${JSON.stringify(stats)}\n`);
+		await writeFileAtomic(statsFile(path), `${JSON.stringify(recorded)}\n`);
 		await writeFileAtomic(`${path}.sha256`, `${entry.sha256}  ${name}\n`);
 		await appendLine(backupsLog(dir), JSON.stringify(entry));
 		ok = true;

@@ -97,6 +97,8 @@ async function readShipped(engine: DatabaseEngine, ref: string, configured: stri
 export interface GatherDatabaseOptions {
 	to?: string | null;
 	env?: NodeJS.ProcessEnv;
+	/** Only the database, the lock and the backups (`db backup`): no migrations, images or boundary read. */
+	foundOnly?: boolean;
 }
 
 export async function gatherDatabase(
@@ -139,6 +141,11 @@ export async function gatherDatabase(
 		return {...base, ...empty};
 	}
 	const client = new DatabaseClient(found, engine);
+	if (options.foundOnly) {
+		// The backup's action depends on how a SQLite file is reached (sqlite3 in its container, or a copy).
+		if (found.kind === 'sqlite') await client.sqliteVia();
+		return {...base, ...empty, client};
+	}
 	const migrations = await client.migrations(settings?.migrationsTable ?? null).catch(error => {
 		// SQLite with no way to read it here: the step still backs it up (a raw copy) and restores it.
 		if (!(error instanceof SqliteUnreadable)) throw error;
