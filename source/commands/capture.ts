@@ -1,6 +1,7 @@
 import {ciLogSource} from '../engine/ci-log.js';
-import {ComposeCli} from '../engine/compose-cli.js';
-import {locateProject} from '../engine/compose-project.js';
+import {ComposeCli, composeCommand} from '../engine/compose-cli.js';
+import {cachedConfig} from '../engine/compose-config-cache.js';
+import {composeProjectArgs, locateProject} from '../engine/compose-project.js';
 import {connectCaptureEngine} from '../engine/evidence-http-engine.js';
 import {ConsoleError, exitCodes} from '../errors.js';
 import {checkOut} from '../incident/evidence/archive.js';
@@ -117,8 +118,17 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const ciLog = options.ciLog ? await ciLogSource(options.ciLog) : null;
 	await checkOut(options.out);
 	const [loaded, engine] = await Promise.all([loading, connecting]);
-	await engine.version();
-	const {operator, incident, notice, announced} = await openProjectIncident(options, project, loaded.name, {services: await servicesNow(engine, loaded), settings: loaded.settings});
+	// The Engine's version (its error is the one said, if any) beside the one listing of the
+	// project's containers that both the incident's look at the services and the plan use.
+	const asking = engine.version();
+	const listing = engine.projectContainers(loaded.name);
+	listing.catch(() => {});
+	await asking;
+	const containers = await listing;
+	const {operator, incident, notice, announced} = await openProjectIncident(options, project, loaded.name, {
+		services: await servicesNow({projectContainers: async () => containers}, loaded),
+		settings: loaded.settings,
+	});
 	if (notice) say(notice);
 	if (announced) say(announced);
 	if (incident.timeline.fellBack) say(`the state dir's disk is full: the incident timeline is kept in ${incident.timeline.file} (tmpfs) for now`);
@@ -130,6 +140,9 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 			{
 				engine,
 				compose,
+				// The config loadProject just asked for: from the cache, not a second compose run.
+				composeConfig: signal =>
+					cachedConfig(composeCommand(), project, process.env, () => compose.run([...composeProjectArgs(project), 'config', '--format', 'json'], {cwd: project.workingDir, signal})),
 				project,
 				projectName: loaded.name,
 				settings: loaded.settings,
@@ -138,7 +151,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 				timelineFile: () => incident.timeline.file,
 				ciLog,
 			},
-			{signal: controller.signal},
+			{signal: controller.signal, containers},
 		);
 		await captureHeadless(plan, {incident, operator, options, signal: controller.signal});
 		return exitCodes.ok;

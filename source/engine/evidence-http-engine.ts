@@ -2,8 +2,8 @@
 // dockerode costs it what it costs `status` (on node 20 it loads gRPC, protobuf and ssh2:
 // ~150 ms of a capture's start, before the first log is asked for), so on a local socket or
 // a plain tcp:// address these go over node's own HTTP too; TLS and ssh:// keep dockerode.
-import type {IncomingMessage} from 'node:http';
 import {ConsoleError} from '../errors.js';
+import {engineBody} from './engine-body-stream.js';
 import {orNotFound} from './engine-records.js';
 import {engineAddress, explainEngineError} from './known-errors.js';
 import {LineAssembler, LogStreamReader, LogTextAssembler} from './log-line-assembler.js';
@@ -22,34 +22,6 @@ export interface LogTextEngine {
 export type CaptureEngine = Pick<Engine, 'address' | 'version' | 'projectContainers'> & EvidenceEngine & Partial<LogTextEngine>;
 
 export const hasLogText = (engine: object): engine is LogTextEngine => typeof (engine as Partial<LogTextEngine>).containerLogText === 'function';
-
-const http = () => process.getBuiltinModule('node:http');
-
-/** A GET whose body is read as it comes; an answer other than 2xx is an EngineHttpError with the Engine's message. */
-function openStream(target: Target, path: string, signal: AbortSignal): Promise<IncomingMessage> {
-	return new Promise((resolve, reject) => {
-		const options = {...target, path, method: 'GET', headers: {host: 'docker'}, servername: 'docker', signal};
-		const req = http().request(options, response => {
-			const status = response.statusCode ?? 0;
-			if (status >= 200 && status < 300) return resolve(response);
-			const chunks: Buffer[] = [];
-			response.on('data', (chunk: Buffer) => chunks.push(chunk));
-			response.on('error', reject);
-			response.on('end', () => {
-				const text = Buffer.concat(chunks).toString('utf8');
-				let message = text.trim();
-				try {
-					message = (JSON.parse(text) as {message?: string}).message ?? message;
-				} catch {
-					// Not JSON: the text as it came.
-				}
-				reject(new EngineHttpError(status, `(HTTP code ${status}) ${message}`));
-			});
-		});
-		req.on('error', reject);
-		req.end();
-	});
-}
 
 class HttpEvidenceEngine implements CaptureEngine, LogTextEngine {
 	readonly #status: HttpStatusEngine;
@@ -106,46 +78,38 @@ class HttpEvidenceEngine implements CaptureEngine, LogTextEngine {
 
 	async *containerLogText(id: string, signal: AbortSignal, options: {tty?: boolean} = {}): AsyncIterable<string> {
 		const lines = new LogTextAssembler(true);
-		// LogTextAssembler keeps the lines itself: the batches stay empty.
-		for await (const _ of this.#log(id, signal, lines, options.tty)) {
-			const text = lines.take();
-			if (text !== '') yield text;
-		}
+		// LogTextAssembler keeps the lines itself: the batches stay empty. The Engine sends a log
+		// a line per HTTP chunk: what arrived is passed on in blocks of 64 KiB or more, each redacted
+		// and written at once, and the last one at the end.
+		for await (const _ of this.#log(id, signal, lines, options.tty)) if (lines.size >= 64 * 1024) yield lines.take();
+		if (lines.size > 0) yield lines.take();
 	}
 
 	async *containerLog(id: string, signal: AbortSignal, options: {bytes?: boolean} = {}): AsyncIterable<LogLine[]> {
 		for await (const batch of this.#log(id, signal, new LineAssembler(true, options.bytes ? 'latin1' : 'utf8'))) if (batch.length > 0) yield batch;
 	}
 
-	/** The whole log through `lines`, a batch per chunk read and one at the end; quietly nothing once `signal` aborts. */
+	/** The whole log through `lines`, a batch per read of the socket and one at the end; quietly nothing once `signal` aborts. */
 	async *#log(id: string, signal: AbortSignal, lines: LineAssembler, tty?: boolean): AsyncIterable<LogLine[]> {
 		if (signal.aborted) return;
-		let response: IncomingMessage;
 		try {
 			// API 1.41 sends no content type that tells raw from multiplexed: ask the container.
 			tty ??= Boolean((await this.#get<{Config?: {Tty?: boolean}}>(`/containers/${encodeURIComponent(id)}/json`)).Config?.Tty);
-			response = await openStream(this.target, `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&follow=0&timestamps=1&tail=all`, signal);
-		} catch (error) {
-			if (signal.aborted) return;
-			if ((error as {statusCode?: number}).statusCode === 404) throw Object.assign(new ConsoleError(`no such container: ${id}`), {statusCode: 404});
-			throw explainEngineError(error, this.address);
-		}
-		const reader = new LogStreamReader(lines, tty);
-		try {
-			for await (const chunk of response as AsyncIterable<Buffer>) {
+			const reader = new LogStreamReader(lines, tty);
+			for await (const bytes of engineBody(this.target, `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&follow=0&timestamps=1&tail=all`, signal)) {
 				const out: LogLine[] = [];
-				reader.chunk(chunk, out);
+				reader.chunk(bytes, out);
 				yield out;
 			}
-			if (signal.aborted) return;
 			const out: LogLine[] = [];
 			reader.end(out);
 			yield out;
 		} catch (error) {
 			if (signal.aborted) return;
+			if ((error as {statusCode?: number}).statusCode === 404) throw Object.assign(new ConsoleError(`no such container: ${id}`), {statusCode: 404});
+			const explained = explainEngineError(error, this.address);
+			if (explained !== error || error instanceof EngineHttpError) throw explained;
 			throw new ConsoleError(`lost the log stream from the Docker Engine at ${this.address}: ${error instanceof Error ? error.message : String(error)}`);
-		} finally {
-			response.destroy();
 		}
 	}
 }

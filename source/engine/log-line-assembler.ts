@@ -135,6 +135,11 @@ export class LogTextAssembler extends LineAssembler {
 		super(timestamps, 'latin1');
 	}
 
+	/** Bytes assembled since the last take(). */
+	get size(): number {
+		return this.#length;
+	}
+
 	/** The lines assembled since the last take(), each ending in a newline ('' when none). */
 	take(): string {
 		const text = this.#buffer.toString('latin1', 0, this.#length);

@@ -9,6 +9,13 @@ import {ConsoleError} from '../../errors.js';
 import {errorCode, syncDir, writeFileAtomic} from '../atomic-file.js';
 import type {BundleFile} from './types.js';
 
+/**
+ * zlib's level for the bundle. A bundle is written once, during an incident, and read rarely:
+ * level 1 takes about half the time and CPU of the default 6 (20 MB of varied log: 150–245 ms
+ * against 357–419 ms, 123 against 246 ms of CPU) for a bundle 4–8% bigger.
+ */
+const archiveGzipLevel = 1;
+
 export async function sha256File(file: string): Promise<string> {
 	const hash = createHash('sha256');
 	for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -69,7 +76,7 @@ export async function writeArchive(options: {cwd: string; entries: string[]; pre
 		const hash = createHash('sha256');
 		await pipeline(
 			tar.create({portable: true, cwd: options.cwd, prefix: options.prefix}, options.entries),
-			createGzip(),
+			createGzip({level: archiveGzipLevel}),
 			async function* (chunks: AsyncIterable<Buffer>) {
 				for await (const chunk of chunks) {
 					hash.update(chunk);

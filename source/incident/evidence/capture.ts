@@ -24,7 +24,7 @@ export interface CaptureOptions {
 	redact: boolean;
 	/** --out FILE or DIR; default: the incident's bundles/ directory. */
 	out?: string | undefined;
-	/** Items collected at once (default 4). */
+	/** Items collected at once, of the logs and of the small items each (default 4). */
 	concurrency?: number;
 	/** An item that takes longer fails with a timeout (default 5 minutes). */
 	itemTimeoutMs?: number;
@@ -48,6 +48,8 @@ class DiskFull extends Error {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** An item this big (a log) is collected beside the small ones, not in their turn. */
+const longItem = 1024 * 1024;
 
 export const bundlesDir = (incidentDir: string) => incidentFiles(incidentDir).bundles;
 export const captureDir = (incidentDir: string, captureId: string) => path.join(incidentFiles(incidentDir).evidence, captureId);
@@ -65,8 +67,8 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * Runs the items `concurrency` at a time, biggest first (so the long logs overlap the many
- * small items), each with its own deadline. A failing item is recorded and the rest go on;
+ * Runs the items biggest first, `concurrency` of the logs and as many small items at a time
+ * (so the long logs overlap the many small items), each with its own deadline. A failing item is recorded and the rest go on;
  * a full disk or an abort stops them all.
  */
 async function runItems(
@@ -81,7 +83,6 @@ async function runItems(
 	const order = items.map((_, i) => i).sort((a, b) => items[b]!.estimate - items[a]!.estimate || a - b);
 	const stop = new AbortController();
 	const stopAll = AbortSignal.any([signal, stop.signal]);
-	let next = 0;
 	let finished = 0;
 	let fatal: unknown = null;
 	// What items are still doing after we stopped waiting for them (an item that ignores its signal).
@@ -137,9 +138,9 @@ async function runItems(
 		});
 	};
 
-	const worker = async () => {
-		while (!stopAll.aborted && next < order.length) {
-			const index = order[next++]!;
+	const worker = async (queue: number[]) => {
+		while (!stopAll.aborted && queue.length > 0) {
+			const index = queue.shift()!;
 			try {
 				await runOne(items[index]!, index);
 			} catch (error) {
@@ -148,7 +149,12 @@ async function runItems(
 			}
 		}
 	};
-	await Promise.all(Array.from({length: Math.max(1, options.concurrency ?? 4)}, worker));
+	// The logs and the small items each have their workers: the small ones (compose's answers,
+	// system df) are collected while the logs are read, not one at a time beside them.
+	const long = order.filter(i => items[i]!.estimate >= longItem);
+	const small = order.filter(i => items[i]!.estimate < longItem);
+	const workers = Math.max(1, options.concurrency ?? 4);
+	await Promise.all([long, small].flatMap(queue => Array.from({length: Math.min(workers, Math.max(1, queue.length))}, () => worker(queue))));
 	if (fatal || signal.aborted) {
 		// Let writes that are still going finish (briefly) before the caller removes or leaves the directory.
 		await Promise.race([Promise.allSettled([...inflight]), new Promise(resolve => setTimeout(resolve, 2000).unref())]);

@@ -18,6 +18,11 @@ export interface ComposeRunner {
 export interface EvidenceSources {
 	engine: Pick<Engine, 'projectContainers'> & EvidenceEngine & Partial<LogTextEngine>;
 	compose: ComposeRunner;
+	/**
+	 * `compose config --format json` as `compose.run` answers it; given, from the per-user cache
+	 * (compose-config-cache.ts: used only while every input compose reads is unchanged).
+	 */
+	composeConfig?: (signal: AbortSignal) => Promise<{stdout: string; stderr: string; exitCode: number}>;
 	project: ComposeProject;
 	/** The project name compose resolved. */
 	projectName: string;
@@ -43,7 +48,8 @@ export function commandLine(argv: readonly string[]): string {
 export const safeName = (name: string) => name.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || '_';
 
 async function compose(sources: EvidenceSources, args: string[], signal: AbortSignal): Promise<string> {
-	const result = await sources.compose.run([...composeProjectArgs(sources.project), ...args], {cwd: sources.project.workingDir, signal});
+	const asked = args.join(' ') === 'config --format json' && sources.composeConfig ? sources.composeConfig(signal) : null;
+	const result = await (asked ?? sources.compose.run([...composeProjectArgs(sources.project), ...args], {cwd: sources.project.workingDir, signal}));
 	if (result.exitCode !== 0) {
 		const line = `${result.stderr}\n${result.stdout}`.split('\n').find(l => l.trim() !== '') ?? `exit code ${result.exitCode}`;
 		throw new Error(`docker compose ${args[0]} exited ${result.exitCode}: ${line.trim()}`);
@@ -103,12 +109,13 @@ async function logSize(logPath: unknown): Promise<number | null> {
  */
 export async function planEvidence(
 	sources: EvidenceSources,
-	options: {logCapBytes?: number; signal?: AbortSignal} = {},
+	options: {logCapBytes?: number; signal?: AbortSignal; /** The project's containers, when just listed. */ containers?: readonly ContainerInfo[]} = {},
 ): Promise<EvidencePlan> {
 	const cap = options.logCapBytes ?? DEFAULT_LOG_CAP;
 	const now = sources.now ?? Date.now;
 	const {engine, projectName} = sources;
-	const [containers, info] = await Promise.all([engine.projectContainers(projectName), engine.infoRaw().catch(() => null)]);
+	const [listed, info] = await Promise.all([options.containers ?? engine.projectContainers(projectName), engine.infoRaw().catch(() => null)]);
+	const containers = [...listed];
 	containers.sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number || a.createdAt.localeCompare(b.createdAt));
 	const previous = previousContainers(containers);
 	const inspected = await Promise.all(containers.map(c => engine.inspectContainerRaw(c.id).catch(() => null)));
@@ -123,7 +130,7 @@ export async function planEvidence(
 			id: 'compose-config',
 			group: 'compose',
 			what: 'the resolved Compose configuration',
-			how: composeArgs(['config', '--format', 'json']),
+			how: `${composeArgs(['config', '--format', 'json'])}${sources.composeConfig ? ' (its answer from the per-user cache while none of its inputs changed)' : ''}`,
 			file: 'compose/config.json',
 			estimate: smallItem,
 			collect: async signal => ({json: JSON.parse(await compose(sources, ['config', '--format', 'json'], signal)) as unknown}),
