@@ -19,7 +19,6 @@ const load = () =>
 		import('../incident/stabilise/plan.js'),
 		import('../incident/stabilise/prepare.js'),
 		import('../incident/stabilise/runs.js'),
-		import('../incident/state-dir.js'),
 		import('../incident/operator.js'),
 		import('../console/connect-stabilise.js'),
 	]);
@@ -90,17 +89,26 @@ export async function runRelease(kind: RunKind, options: GlobalOptions, args: st
 	const marked = startMarkedConfig(compose, project);
 	trace('compose started');
 	void marked?.config.then(() => trace('compose config done'));
+	// The state dir, and with --yes the worker started ahead of the plan, next: the worker's own
+	// start (~150 ms on a loaded box) must be over by the time the plan is made.
+	const resolvingState = import('../incident/state-dir.js').then(m => m.resolveStateDir({flag: options.stateDir, env: process.env}));
+	resolvingState.catch(() => {});
+	const spareStarting = options.yes
+		? Promise.all([resolvingState, import('../incident/stabilise/launch.js')])
+				.then(([dir, launch]) => launch.startSpareWorker(dir.dir, project.workingDir))
+				.catch(() => null)
+		: Promise.resolve(null);
 	// The engine client next (plain HTTP where it can: dockerode's load was the plan's critical path), then the rest.
 	const engine = import('../engine/release-engine.js').then(m => m.connectReleaseEngine());
 	engine.catch(() => {});
-	const [readline, lockModule, launch, planModule, prepare, stabilise, state, operatorModule, {connectStabilise}] = await load();
+	const [readline, lockModule, launch, planModule, prepare, stabilise, operatorModule, {connectStabilise}] = await load();
 	trace('modules loaded');
 	void engine.then(() => trace('engine loaded'));
 	const {describeHolder, lockState} = lockModule;
-	const stateDir = await state.resolveStateDir({flag: options.stateDir, env: process.env});
-	// With --yes nothing waits for the operator: the worker starts now, beside the planning, and is
-	// handed the plan once it is made (launch.ts). Any refusal before that lets it go unused.
-	const spare = options.yes ? await launch.startSpareWorker(stateDir.dir, project.workingDir).catch(() => null) : null;
+	const stateDir = await resolvingState;
+	// With --yes nothing waits for the operator: the worker, started above, is handed the plan once
+	// it is made (launch.ts). Any refusal before that lets it go unused.
+	const spare = await spareStarting;
 	try {
 		const outside = connectStabilise(process.env, compose, engine);
 		const gathered = await prepare.gather(outside, project, stateDir.dir, {prefetch: options.to ?? null, marked});
