@@ -2,8 +2,9 @@
 // evidence by hand, run side by side on a stack of 3 services × 40,000 log lines. The runbook
 // collects what the bundle holds, one command after another: every container's full log with
 // timestamps, inspect of each container and image, compose ps and config, the project's events
-// of the last 24 h, system df, docker info and versions, the host's disk, then tar+gzip and a
-// sha256 beside it. Goal: ours ≤ 0.5× its wall time.
+// of the last 24 h, system df, docker info and versions, the host's disk, the configured health
+// URL's answer, then tar+gzip and a sha256 beside it. (The capture also redacts every line and
+// keeps an incident timeline, which the runbook does not.) Goal: ours ≤ 0.5× its wall time.
 // Also: capture throughput in MB/s of log, against `docker logs > /dev/null` of the same
 // containers (all at once, as the capture reads them): the Engine's own limit.
 import {execFileSync} from 'node:child_process';
@@ -26,7 +27,7 @@ const service = (name: string) => `
     command: [sh, -c, 'yes "${line}" | head -n ${lines}; echo "${name}: ready"; trap "exit 0" TERM; while :; do sleep 3600 & wait $$!; done']`;
 
 /** The operator's paste: sequential, into a fresh directory each run, ending with the archive and its sha256. */
-function runbook(project: string, dir: string): string {
+function runbook(project: string, dir: string, healthUrl: string): string {
 	return `set -e
 out=$(mktemp -d ${tmpdir()}/runbook-XXXXXX)
 e=$out/evidence; mkdir -p $e/containers $e/images
@@ -45,6 +46,7 @@ docker info --format '{{json .}}' > $e/info.json
 docker version --format '{{json .}}' > $e/version.json
 docker system df -v > $e/system-df.txt
 df -h > $e/host-df.txt
+curl -s -m 5 -w '%{http_code} %{time_total}\\n' ${healthUrl} > $e/health.txt 2>&1 || true
 tar czf $out/evidence.tar.gz -C $out evidence
 sha256sum $out/evidence.tar.gz > $out/evidence.tar.gz.sha256
 rm -rf $out`;
@@ -73,7 +75,7 @@ try {
 	const medians = compare(
 		[
 			{name: ours, command: [process.execPath, CLI, 'capture', '--state-dir', state], cwd: stack.dir},
-			{name: theirs, command: ['sh', '-c', runbook(stack.projectName, stack.dir)], cwd: stack.dir},
+			{name: theirs, command: ['sh', '-c', runbook(stack.projectName, stack.dir, `http://127.0.0.1:${stack.webPort}/health`)], cwd: stack.dir},
 			{name: engine, command: ['sh', '-c', `${containers.map(c => `docker logs --timestamps ${c} >/dev/null 2>&1 &`).join(' ')} wait`]},
 		],
 		{runs: 3, warmup: 1},
