@@ -6,11 +6,16 @@ const newline = 0x0a;
 // json-file splits messages at 16 KiB; each part carries the message's timestamp again.
 const partialSize = 16 * 1024;
 
+// The longest timestamp timestampEnd takes.
+const maxTime = 40;
+
 /** Where the timestamp "2024-01-02T03:04:05.123456789Z " ends at `at` (before `limit`), or -1. */
 function timestampEnd(buffer: Buffer, at: number, limit: number = buffer.length): number {
 	if (limit - at < 21 || buffer[at + 4] !== 0x2d || buffer[at + 10] !== 0x54) return -1;
-	const space = buffer.indexOf(0x20, at + 19);
-	return space === -1 || space >= limit || space - at > 40 ? -1 : space;
+	// The first space after the date, within maxTime: a few bytes, looked at here rather than by a call into Buffer.indexOf per line.
+	const last = Math.min(at + maxTime, limit - 1);
+	for (let i = at + 19; i <= last; i++) if (buffer[i] === 0x20) return i;
+	return -1;
 }
 
 /** latin1 is one character per byte: `Buffer.from(text, 'latin1')` gives the bytes back exactly (the evidence log). */
@@ -27,7 +32,10 @@ function decode(buffer: Buffer, encoding: LogEncoding = 'utf8'): string {
 export class LineAssembler {
 	readonly #timestamps: boolean;
 	readonly #pending: [Buffer[], Buffer[]] = [[], []];
-	readonly #time: [string | null, string | null] = [null, null];
+	// Each stream's current time: its bytes (length -1: none), and as a string once asked for.
+	readonly #timeBytes: [Buffer, Buffer] = [Buffer.alloc(maxTime), Buffer.alloc(maxTime)];
+	readonly #timeLength: [number, number] = [-1, -1];
+	readonly #time: [string | null | undefined, string | null | undefined] = [null, null];
 	readonly #encoding: LogEncoding;
 
 	constructor(timestamps: boolean, encoding: LogEncoding = 'utf8') {
@@ -53,11 +61,11 @@ export class LineAssembler {
 				return;
 			}
 			if (pending.length === 0) {
-				this.emitBytes(stream, this.#time[index], buffer, at, eol, out);
+				this.emitBytes(index, stream, buffer, at, eol, out);
 			} else {
 				const bytes = Buffer.concat([...pending, buffer.subarray(at, eol)]);
 				pending.length = 0;
-				this.emitBytes(stream, this.#time[index], bytes, 0, bytes.length, out);
+				this.emitBytes(index, stream, bytes, 0, bytes.length, out);
 			}
 			at = eol + 1;
 			if (at < end && this.#timestamps) at = this.#skipTimestamp(index, buffer, at, end, false);
@@ -85,13 +93,30 @@ export class LineAssembler {
 			const bytes = Buffer.concat(pending);
 			pending.length = 0;
 			if (tty) this.emitLine(this.#rawLine(bytes), out);
-			else this.emitBytes(index === 0 ? 'stdout' : 'stderr', this.#time[index], bytes, 0, bytes.length, out);
+			else this.emitBytes(index, index === 0 ? 'stdout' : 'stderr', bytes, 0, bytes.length, out);
 		}
 	}
 
-	/** A line of a frame: `buffer[start, end)`, its newline left off. */
-	protected emitBytes(stream: LogLine['stream'], time: string | null, buffer: Buffer, start: number, end: number, out: LogLine[]): void {
-		out.push({stream, time, text: buffer.toString(this.#encoding, start, withoutCr(buffer, start, end))});
+	/** A line of a frame of stream `index`: `buffer[start, end)`, its newline left off. */
+	protected emitBytes(index: 0 | 1, stream: LogLine['stream'], buffer: Buffer, start: number, end: number, out: LogLine[]): void {
+		out.push({stream, time: this.time(index), text: buffer.toString(this.#encoding, start, withoutCr(buffer, start, end))});
+	}
+
+	/** The time of stream `index`'s current line. */
+	protected time(index: 0 | 1): string | null {
+		let time = this.#time[index];
+		if (time === undefined) time = this.#time[index] = this.#timeBytes[index].toString('latin1', 0, this.#timeLength[index]);
+		return time;
+	}
+
+	/** Writes the time of stream `index`'s current line (`-` when it has none) into `target` at `at`; returns where it ends. */
+	protected writeTime(index: 0 | 1, target: Buffer, at: number): number {
+		const length = this.#timeLength[index];
+		if (length === -1) {
+			target[at] = 0x2d;
+			return at + 1;
+		}
+		return at + this.#timeBytes[index].copy(target, at, 0, length);
 	}
 
 	protected emitLine(line: LogLine, out: LogLine[]): void {
@@ -101,11 +126,17 @@ export class LineAssembler {
 	#skipTimestamp(index: 0 | 1, payload: Buffer, at: number, end: number, continuation: boolean): number {
 		const stamp = timestampEnd(payload, at, end);
 		if (stamp === -1) {
-			if (!continuation) this.#time[index] = null;
+			if (!continuation) {
+				this.#time[index] = null;
+				this.#timeLength[index] = -1;
+			}
 			return at;
 		}
-		// A continuation keeps the time of the line it continues.
-		if (!continuation) this.#time[index] = payload.toString('latin1', at, stamp);
+		// A continuation keeps the time of the line it continues. Copied, not sliced: no string per line unless one is asked for.
+		if (!continuation) {
+			this.#timeLength[index] = payload.copy(this.#timeBytes[index], 0, at, stamp);
+			this.#time[index] = undefined;
+		}
 		return stamp + 1;
 	}
 
@@ -147,12 +178,10 @@ export class LogTextAssembler extends LineAssembler {
 		return text;
 	}
 
-	protected override emitBytes(stream: LogLine['stream'], time: string | null, buffer: Buffer, start: number, end: number): void {
+	protected override emitBytes(index: 0 | 1, stream: LogLine['stream'], buffer: Buffer, start: number, end: number): void {
 		const last = withoutCr(buffer, start, end);
-		const head = time ?? '-';
-		this.#room(head.length + stream.length + 3 + last - start);
-		let at = this.#length;
-		at += this.#buffer.write(head, at, 'latin1');
+		this.#room(maxTime + stream.length + 3 + last - start);
+		let at = this.writeTime(index, this.#buffer, this.#length);
 		this.#buffer[at++] = 0x20;
 		at += this.#buffer.write(stream, at, 'latin1');
 		this.#buffer[at++] = 0x20;
