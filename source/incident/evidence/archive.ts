@@ -4,7 +4,6 @@ import {pipeline} from 'node:stream/promises';
 import {createGzip} from 'node:zlib';
 import {link, mkdir, open, readdir, stat, unlink} from 'node:fs/promises';
 import path from 'node:path';
-import * as tar from 'tar';
 import {ConsoleError} from '../../errors.js';
 import {errorCode, syncDir, writeFileAtomic} from '../atomic-file.js';
 import type {BundleFile} from './types.js';
@@ -74,6 +73,7 @@ export async function writeArchive(options: {cwd: string; entries: string[]; pre
 		// gzip through node's zlib stream, which compresses on libuv's thread pool, not tar's own
 		// (on the main thread); hashed on the way to the disk instead of read back afterwards.
 		const hash = createHash('sha256');
+		const tar = await loadTar();
 		await pipeline(
 			tar.create({portable: true, cwd: options.cwd, prefix: options.prefix}, options.entries),
 			createGzip({level: archiveGzipLevel}),
@@ -103,6 +103,11 @@ export async function writeArchive(options: {cwd: string; entries: string[]; pre
 		await unlink(tmp).catch(() => {});
 	}
 }
+
+// node-tar is a third of what `capture` loads: it loads beside the collecting (loadTar() at
+// the capture's start), not before the first log is asked for.
+let tarModule: Promise<typeof import('tar')> | null = null;
+export const loadTar = () => (tarModule ??= import('tar'));
 
 /** Every file under `dir`, relative to it, sorted. */
 export async function listFiles(dir: string): Promise<string[]> {

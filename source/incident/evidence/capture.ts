@@ -6,7 +6,7 @@ import {incidentFiles, newIncidentId} from '../layout.js';
 import type {Operator} from '../operator.js';
 import {countTotal} from '../redaction.js';
 import type {StepId} from '../timeline.js';
-import {resolveOut, writeArchive} from './archive.js';
+import {loadTar, resolveOut, writeArchive} from './archive.js';
 import {choosePlace, placeAfterDiskFull, type Place} from './location.js';
 import {buildManifest, writeManifest, type ManifestHead} from './manifest.js';
 import type {BundleFile, CaptureProgress, CaptureResult, EvidenceItem, EvidencePlan, ManifestItem} from './types.js';
@@ -225,6 +225,7 @@ export async function captureEvidence(plan: EvidencePlan, options: CaptureOption
 				await mkdir(dir, {recursive: true, mode: 0o700});
 				// Written first: whatever happens next, nobody takes this for a whole capture.
 				await writeManifest(dir, buildManifest(head, [], false, null));
+				void loadTar().catch(() => {});
 				items = await runItems(plan, dir, options, signal);
 				await writeManifest(dir, buildManifest(head, items, true, iso(now())));
 				break;
