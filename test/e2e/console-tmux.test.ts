@@ -133,13 +133,13 @@ test('at 80×24 the bad release shows the TAG column, and Stabilise shows every 
 		const seen: string[] = [];
 		for (let page = 0; page < 6; page++) {
 			seen.push(small.screen());
-			if (/--wait-timeout \d+/.test(unwrap(seen.join('\n')))) break;
+			if (/then wait up to \d+ s, as up --wait does/.test(unwrap(seen.join('\n')))) break;
 			small.send('PageDown');
 			await delay(300);
 		}
 		const text = unwrap(seen.join('\n'));
 		assert.match(text, /\$ IMAGE_TAG=\S+ docker compose --project-directory \S+ -f \S+compose\.yaml -p \S+ pull --policy always web worker/);
-		assert.match(text, /\$ IMAGE_TAG=\S+ docker compose --project-directory \S+ -f \S+compose\.yaml -p \S+ up -d --wait --wait-timeout \d+/);
+		assert.match(text, /\$ IMAGE_TAG=\S+ docker compose --project-directory \S+ -f \S+compose\.yaml -p \S+ up -d then wait up to \d+ s, as up --wait does/);
 		assert.doesNotMatch(text, /pull --policy alw…/);
 		small.send('Escape');
 		small.send('q');

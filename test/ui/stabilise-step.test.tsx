@@ -132,7 +132,7 @@ test('the plan: candidates with the last known good marked, per-service change, 
 	// Every command whole, wrapped across rows: the frame read without its borders and breaks.
 	const unwrapped = frame.split('\n').map(row => row.replace(/^│ ?/, '').replace(/ *│$/, '')).join(' ').replace(/\s+/g, ' ');
 	assert.match(unwrapped, /\$ IMAGE_TAG=v1\.3\.9 docker compose --project-directory \/srv\/shop -f \/srv\/shop\/compose\.yaml -p shop pull --policy always web worker/);
-	assert.match(unwrapped, /-p shop up -d --wait --wait-timeout 60/);
+	assert.match(unwrapped, /-p shop up -d then wait up to 60 s, as up --wait does: every service running, healthy where it has a healthcheck/);
 	assert.match(frame, /-IMAGE_TAG=v1\.4\.0/);
 	assert.match(frame, /\+IMAGE_TAG=v1\.3\.9/);
 	assert.match(frame, /! evidence not captured yet/);

@@ -84,11 +84,12 @@ export interface PlanCommand {
 	/**
 	 * `up`: run without --wait, the worker then waits itself for what --wait waits for
 	 * (service-wait.ts: the same conditions, heard on the Engine's events rather than compose's
-	 * 500 ms poll). `display` is then what an operator types for the same; `runs` what is run.
+	 * 500 ms poll, which heard a healthy stack ~0.4 s late). `says` is that wait in words,
+	 * shown under the command.
 	 */
 	wait?: {
 		timeoutMs: number;
-		runs: string;
+		says: string;
 		/** What is waited for, per service of the project (from the config the plan was made from); absent: the worker reads the config. */
 		services?: Record<string, ServiceCondition>;
 	};
@@ -424,10 +425,9 @@ export function buildPlan(input: PlanInput): RollbackPlan {
 	const up = command(upArgs, null);
 	up.wait = {
 		timeoutMs: waitSeconds * 1000,
-		runs: up.display,
+		says: `then wait up to ${waitSeconds} s, as up --wait does: every service running, healthy where it has a healthcheck (a job others wait on: exited 0)`,
 		...(input.projectServices ? {services: Object.fromEntries(waitConditions(input.projectServices))} : {}),
 	};
-	up.display = displayCommand(input.argv(composeProject, [...upArgs, '--wait', '--wait-timeout', String(waitSeconds)]), env);
 	const notes: string[] = [];
 	if (target.skipPull) notes.push(`skipping the pull: ${target.skipPull}`);
 	if (target.pinReason) notes.push(target.pinReason);
@@ -475,7 +475,10 @@ export function planText(plan: RollbackPlan): string {
 		);
 	}
 	lines.push('', 'Commands:');
-	for (const c of plan.commands) lines.push(`  ${c.skip ? '(skipped) ' : ''}${c.display}`);
+	for (const c of plan.commands) {
+		lines.push(`  ${c.skip ? '(skipped) ' : ''}${c.display}`);
+		if (c.wait) lines.push(`  ${c.wait.says}`);
+	}
 	lines.push('');
 	if (plan.durable.persist === 'none') lines.push('Durable change: none (persist: none)');
 	else {

@@ -228,7 +228,7 @@ export async function runWorker(job: WorkerJob, outside: WorkerOutside, write: (
 			recording.push(appending);
 		};
 		const run = async (command: NonNullable<typeof pull>, started?: Promise<ComposeRun>) => {
-			if (!started) write(`» ${command.wait?.runs ?? command.display}\n`);
+			if (!started) write(`» ${command.display}\n`);
 			const timeout = command.timeoutMs ? {signal: AbortSignal.timeout(command.timeoutMs)} : {};
 			const began = Date.now();
 			const done = await (started ?? outside.compose.stream(project, command.args, {env: command.env, ...timeout, onOutput: (_stream, chunk) => write(chunk)})).catch(

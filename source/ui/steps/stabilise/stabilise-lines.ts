@@ -60,6 +60,7 @@ export function planLines(plan: RollbackPlan): Line[] {
 	for (const [i, c] of plan.commands.entries()) {
 		// Whole, wrapped: every command that will run is shown before it runs.
 		lines.push({key: `cmd-${i}`, tone: 'muted', wrap: true, text: `  $ ${c.skip ? '(skipped) ' : ''}${c.display}`});
+		if (c.wait) lines.push({key: `wait-${i}`, tone: 'muted', wrap: true, text: `    ${c.wait.says}`});
 	}
 	if (plan.durable.persist !== 'none') {
 		const changed = plan.durable.diff.trimEnd().split('\n').filter(l => /^[-+](?![-+]{2} )/.test(l));
