@@ -3,7 +3,7 @@
 //
 // The database's size is DB_BENCH_MB (default 64: pg_dump -Fc compresses about 8 MB/s on 2 cores, so 1 GB
 // takes about 2 minutes per dump, far past the bench's 3-minute budget; DB_BENCH_MB=1024 gives the 1 GB figure).
-// Measured here: 253 MB database, ours 30.0 s vs by hand 32.5 s (ratio 0.92).
+// Measured here (2026-11-27, DB_BENCH_MB=1024, load ~6): 990 MB database, ours 60.14 s vs by hand 60.31 s (ratio 1.00).
 import {execFileSync} from 'node:child_process';
 import {mkdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
