@@ -147,6 +147,26 @@ function isNameChar(c: number): boolean {
 	return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
 }
 
+const isQuote = (c: number) => c === 0x22 || c === 0x27;
+const isBlank = (c: number) => c === 0x20 || c === 0x09;
+
+/** Where keyValue's value starts after a name ending at `at`: `["']?[ \t]*[=:][ \t]*["']?`, each part as long as it goes (the only way the pattern matches). */
+function afterKeySeparator(text: string, at: number): number {
+	let i = at;
+	if (isQuote(text.charCodeAt(i))) i++;
+	while (isBlank(text.charCodeAt(i))) i++;
+	i++;
+	while (isBlank(text.charCodeAt(i))) i++;
+	return isQuote(text.charCodeAt(i)) ? i + 1 : i;
+}
+
+/** flagValue's: `[ \t]+`. */
+function afterFlagSeparator(text: string, at: number): number {
+	let i = at;
+	while (isBlank(text.charCodeAt(i))) i++;
+	return i;
+}
+
 /**
  * Replaces `name<sep>value` (`at`: keyValueAt or flagValueAt) where the name is secret, as
  * scanning the text with the pattern would (`url=https://x/?token=y` still finds `token=`),
@@ -154,29 +174,35 @@ function isNameChar(c: number): boolean {
  * match starts where a run of name characters does (the lookbehind), its name the whole run.
  * So each run holding such a word is tried once, left to right, skipping what a replaced
  * value took; ordinary `name=value` pairs cost nothing. No part of a match crosses a line.
+ * (test() and positions, not exec(): no match array and strings per line of a big log.)
  */
-function replaceSecretNames(text: string, at: RegExp, count: Counter): string {
-	let out = '';
+function replaceSecretNames(text: string, at: RegExp, valueStart: (text: string, nameEnd: number) => number, count: Counter): string {
+	const parts: string[] = [];
 	let from = 0;
 	let lastRun = -1;
 	nameHints.lastIndex = 0;
-	for (let hint = nameHints.exec(text); hint; hint = nameHints.exec(text)) {
-		let start = hint.index;
+	while (nameHints.test(text)) {
+		// The hint's last character: inside the run.
+		let start = nameHints.lastIndex - 1;
 		while (start > 0 && isNameChar(text.charCodeAt(start - 1))) start--;
 		if (start === lastRun) continue;
 		lastRun = start;
 		at.lastIndex = start;
-		const match = at.exec(text);
-		if (!match) continue;
-		const [whole, name = '', separator = '', value = ''] = match;
-		if (!isSecretTextName(name) || masked(value)) continue;
-		out += `${text.slice(from, start)}${name}${separator}${MASK}`;
-		from = start + whole.length;
+		if (!at.test(text)) continue;
+		const end = at.lastIndex;
+		let nameEnd = start;
+		while (isNameChar(text.charCodeAt(nameEnd))) nameEnd++;
+		const value = valueStart(text, nameEnd);
+		if (!isSecretTextName(text.slice(start, nameEnd)) || text.startsWith(MASK, value)) continue;
+		parts.push(text.slice(from, value), MASK);
+		from = end;
 		// A value is never looked into: the next name starts after it.
-		nameHints.lastIndex = from;
+		nameHints.lastIndex = end;
 		count('secret-arg');
 	}
-	return from === 0 ? text : out + text.slice(from);
+	if (from === 0) return text;
+	parts.push(text.slice(from));
+	return parts.join('');
 }
 
 function compile(pattern: string | RegExp): RegExp {
@@ -215,8 +241,8 @@ function applyRules(text: string, options: RedactOptions, count: Counter): strin
 
 /** keyValue then flagValue (which needs a `--`). */
 function replaceNames(text: string, count: Counter): string {
-	const out = replaceSecretNames(text, keyValueAt, count);
-	return out.includes('--') ? replaceSecretNames(out, flagValueAt, count) : out;
+	const out = replaceSecretNames(text, keyValueAt, afterKeySeparator, count);
+	return out.includes('--') ? replaceSecretNames(out, flagValueAt, afterFlagSeparator, count) : out;
 }
 
 /** The rules that start with a word of wordHints: bearer, Authorization, cookies, AWS key ids. */
