@@ -44,14 +44,15 @@ export class BodyDecoder {
 		return this.done || (!this.#chunked && this.#left === Number.POSITIVE_INFINITY);
 	}
 
-	/** What `data` (the next read of the socket) holds of the body. */
+	/** What `data` (the next read of the socket, which this may write over) holds of the body. */
 	push(data: Buffer): Buffer {
 		if (!this.#chunked) {
 			const take = Math.min(this.#left, data.length);
 			if (this.#left !== Number.POSITIVE_INFINITY) this.#left -= take;
 			return take === data.length ? data : data.subarray(0, take);
 		}
-		const out = Buffer.allocUnsafe(data.length);
+		// The body's bytes are moved to the front of `data` itself (never ahead of where they are read).
+		const out = data;
 		let length = 0;
 		let at = 0;
 		while (at < data.length && !this.#last) {

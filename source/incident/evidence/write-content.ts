@@ -28,6 +28,21 @@ export function formatMiB(bytes: number): string {
 	return bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
+/** `buffers` without their first `bytes` (what a short writev left). */
+function rest(buffers: readonly Buffer[], bytes: number): Buffer[] {
+	let skip = bytes;
+	const out: Buffer[] = [];
+	for (const buffer of buffers) {
+		if (skip >= buffer.length) {
+			skip -= buffer.length;
+			continue;
+		}
+		out.push(skip > 0 ? buffer.subarray(skip) : buffer);
+		skip = 0;
+	}
+	return out;
+}
+
 /** A file of the bundle: created exclusively, 0600, hashed as it is written, fsync'd. */
 class BundleFileWriter {
 	readonly #hash = createHash('sha256');
@@ -75,19 +90,22 @@ class BundleFileWriter {
 
 	#startFlush(): void {
 		if (this.#pendingBytes === 0) return;
-		const buffer = Buffer.concat(this.#pending, this.#pendingBytes);
+		// Written as they are (one writev), not copied into one buffer first.
+		const buffers = this.#pending;
+		const size = this.#pendingBytes;
 		this.#pending = [];
 		this.#pendingBytes = 0;
-		this.#hash.update(buffer);
-		this.#queued += buffer.length;
+		for (const buffer of buffers) this.#hash.update(buffer);
+		this.#queued += size;
 		this.#writing = this.#writing.then(async () => {
-			let offset = 0;
-			while (offset < buffer.length) {
-				const {bytesWritten} = await this.handle.write(buffer, offset, buffer.length - offset);
-				offset += bytesWritten;
+			let left = buffers;
+			for (let written = 0; written < size; ) {
+				const {bytesWritten} = await this.handle.writev(left);
+				written += bytesWritten;
+				if (written < size) left = rest(left, bytesWritten);
 			}
-			this.#bytes += buffer.length;
-			this.#queued -= buffer.length;
+			this.#bytes += size;
+			this.#queued -= size;
 		});
 		// Awaited in flush(); never unhandled meanwhile.
 		this.#writing.catch(() => {});
