@@ -5,9 +5,9 @@
 import {ConsoleError} from '../errors.js';
 import {engineBody} from './engine-body-stream.js';
 import {orNotFound} from './engine-records.js';
-import {engineAddress, explainEngineError} from './known-errors.js';
+import {explainEngineError} from './known-errors.js';
 import {LineAssembler, LogStreamReader, LogTextAssembler} from './log-line-assembler.js';
-import {EngineHttpError, HttpStatusEngine, plainTarget, query, request, type Target} from './status-engine.js';
+import {EngineHttpError, HttpStatusEngine, plainOrDockerode, query} from './status-engine.js';
 import type {Engine, EvidenceEngine, LogLine} from './types.js';
 
 /** An Engine that also gives a container's log as text (LogTextAssembler's lines), one string per chunk read. */
@@ -23,47 +23,21 @@ export type CaptureEngine = Pick<Engine, 'address' | 'version' | 'projectContain
 
 export const hasLogText = (engine: object): engine is LogTextEngine => typeof (engine as Partial<LogTextEngine>).containerLogText === 'function';
 
-class HttpEvidenceEngine implements CaptureEngine, LogTextEngine {
-	readonly #status: HttpStatusEngine;
-
-	constructor(
-		readonly address: string,
-		readonly target: Target,
-	) {
-		this.#status = new HttpStatusEngine(address, target);
-	}
-
-	version = () => this.#status.version();
-	projectContainers = (project: string) => this.#status.projectContainers(project);
-
-	async #get<T>(path: string): Promise<T> {
-		try {
-			return JSON.parse(await request(this.target, path)) as T;
-		} catch (error) {
-			throw explainEngineError(error, this.address);
-		}
-	}
-
+class HttpEvidenceEngine extends HttpStatusEngine implements CaptureEngine, LogTextEngine {
 	inspectContainerRaw(id: string): Promise<Record<string, unknown> | null> {
-		return orNotFound(() => this.#get<Record<string, unknown>>(`/containers/${encodeURIComponent(id)}/json`));
+		return orNotFound(() => this.json<Record<string, unknown>>(`/containers/${encodeURIComponent(id)}/json`));
 	}
 
 	inspectImageRaw(reference: string): Promise<Record<string, unknown> | null> {
-		return orNotFound(() => this.#get<Record<string, unknown>>(`/images/${encodeURIComponent(reference)}/json`));
+		return orNotFound(() => this.json<Record<string, unknown>>(`/images/${encodeURIComponent(reference)}/json`));
 	}
 
-	infoRaw = () => this.#get<Record<string, unknown>>('/info');
-	versionRaw = () => this.#get<Record<string, unknown>>('/version');
-	systemDf = () => this.#get<Record<string, unknown>>('/system/df');
+	infoRaw = () => this.json<Record<string, unknown>>('/info');
+	versionRaw = () => this.json<Record<string, unknown>>('/version');
+	systemDf = () => this.json<Record<string, unknown>>('/system/df');
 
 	async projectEvents(project: string, range: {since: number; until: number}, signal: AbortSignal): Promise<Array<Record<string, unknown>>> {
-		let text: string;
-		try {
-			text = await request(this.target, `/events?${query({since: range.since, until: range.until, filters: {label: [`com.docker.compose.project=${project}`]}})}`, signal);
-		} catch (error) {
-			if (signal.aborted) throw signal.reason ?? error;
-			throw explainEngineError(error, this.address);
-		}
+		const text = await this.text(`/events?${query({since: range.since, until: range.until, filters: {label: [`com.docker.compose.project=${project}`]}})}`, signal);
 		const events: Array<Record<string, unknown>> = [];
 		for (const line of text.split('\n')) {
 			if (line.trim() === '') continue;
@@ -94,7 +68,7 @@ class HttpEvidenceEngine implements CaptureEngine, LogTextEngine {
 		if (signal.aborted) return;
 		try {
 			// API 1.41 sends no content type that tells raw from multiplexed: ask the container.
-			tty ??= Boolean((await this.#get<{Config?: {Tty?: boolean}}>(`/containers/${encodeURIComponent(id)}/json`)).Config?.Tty);
+			tty ??= Boolean((await this.json<{Config?: {Tty?: boolean}}>(`/containers/${encodeURIComponent(id)}/json`)).Config?.Tty);
 			const reader = new LogStreamReader(lines, tty);
 			for await (const bytes of engineBody(this.target, `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&follow=0&timestamps=1&tail=all`, signal)) {
 				const out: LogLine[] = [];
@@ -114,10 +88,6 @@ class HttpEvidenceEngine implements CaptureEngine, LogTextEngine {
 	}
 }
 
-/** The Engine for `capture`: plain HTTP where that reaches it, else dockerode. */
-export async function connectCaptureEngine(env: NodeJS.ProcessEnv = process.env): Promise<CaptureEngine> {
-	const target = plainTarget(env);
-	if (target) return new HttpEvidenceEngine(engineAddress(env), target);
-	const {DockerEngine} = await import('./docker-engine.js');
-	return DockerEngine.connect(env);
-}
+/** The Engine for `capture`. */
+export const connectCaptureEngine = (env: NodeJS.ProcessEnv = process.env): Promise<CaptureEngine> =>
+	plainOrDockerode((address, target) => new HttpEvidenceEngine(address, target), env);

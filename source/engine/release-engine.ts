@@ -3,8 +3,8 @@
 // ~250 ms of CPU in each of the rollback's two processes, all of it before or beside `up`.
 // Anything else (logs) loads dockerode when first asked; TLS and ssh:// engines use it throughout.
 import {containerActions, toEvent} from './engine-records.js';
-import {engineAddress, explainEngineError} from './known-errors.js';
-import {HttpStatusEngine, plainTarget, query, request, type Target} from './status-engine.js';
+import {explainEngineError} from './known-errors.js';
+import {HttpStatusEngine, plainOrDockerode, query, type Target} from './status-engine.js';
 import type {Engine, EngineImages, EventHandlers, LogLine, RepositoryImage} from './types.js';
 
 type ImageSummary = {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: number; Size: number};
@@ -66,22 +66,14 @@ export class HttpReleaseEngine extends HttpStatusEngine implements Engine, Engin
 		super(address, target);
 	}
 
-	async #json<T>(path: string): Promise<T> {
-		try {
-			return JSON.parse(await request(this.target, path)) as T;
-		} catch (error) {
-			throw explainEngineError(error, this.address);
-		}
-	}
-
 	async repositoryImages(repository: string): Promise<RepositoryImage[]> {
 		// The reference filter with a bare name matches every tag of that repository.
-		const list = await this.#json<ImageSummary[]>(`/images/json?${query({filters: {reference: [repository]}})}`);
+		const list = await this.json<ImageSummary[]>(`/images/json?${query({filters: {reference: [repository]}})}`);
 		return list.map(i => repositoryImage(i, repository));
 	}
 
 	async repositoriesWithDigest(digest: string): Promise<string[]> {
-		const list = await this.#json<ImageSummary[]>('/images/json?digests=1');
+		const list = await this.json<ImageSummary[]>('/images/json?digests=1');
 		const names = list.flatMap(i => (i.RepoDigests ?? []).filter(d => d.endsWith(`@${digest}`)).map(d => d.slice(0, d.indexOf('@'))));
 		return [...new Set(names)].sort();
 	}
@@ -125,10 +117,6 @@ export class HttpReleaseEngine extends HttpStatusEngine implements Engine, Engin
 	}
 }
 
-/** The Engine for a rollback: plain HTTP where that reaches it, else dockerode. */
-export async function connectReleaseEngine(env: NodeJS.ProcessEnv = process.env): Promise<Engine & EngineImages> {
-	const target = plainTarget(env);
-	if (target) return new HttpReleaseEngine(engineAddress(env), target, env);
-	const {DockerEngine} = await import('./docker-engine.js');
-	return DockerEngine.connect(env);
-}
+/** The Engine for a rollback. */
+export const connectReleaseEngine = (env: NodeJS.ProcessEnv = process.env): Promise<Engine & EngineImages> =>
+	plainOrDockerode((address, target) => new HttpReleaseEngine(address, target, env), env);
