@@ -5,10 +5,12 @@ import {ConsoleError} from '../errors.js';
 import {engineAddress, explainEngineError} from './known-errors.js';
 import {fixedTime, nsToApiTime, nsToRfc3339, secondsToApiTime, timeToNs} from './engine-time.js';
 import {ContainerTracker, type ContainerSeen} from './container-tracker.js';
+import {engineBody} from './engine-body-stream.js';
 import {containerActions, toEvent, type RawEvent} from './engine-records.js';
 import {LineAssembler, LogStreamReader, type LogEncoding} from './log-line-assembler.js';
 import {LogCursor} from './log-cursor.js';
 import {marker, RestartMarkers, takeLines} from './restart-markers.js';
+import type {Target} from './status-engine.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
 
 export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
@@ -273,6 +275,38 @@ interface LogQuery {
 	timestamps: boolean;
 }
 
+/** Where engineBody can reach dockerode's Engine (its socket, or plain http), else null (TLS, ssh://). */
+async function plainTargetOf(docker: Docker): Promise<Target | null> {
+	const modem = docker.modem as {socketPath?: unknown; protocol?: unknown; host?: unknown; port?: unknown};
+	// docker-modem's default socket is a function that finds it (~/.docker/run/docker.sock, else /var/run/docker.sock).
+	const socketPath = typeof modem.socketPath === 'function' ? await (modem.socketPath as () => Promise<unknown>)() : modem.socketPath;
+	if (typeof socketPath === 'string') return {socketPath};
+	if (modem.protocol === 'http' && typeof modem.host === 'string') return {host: modem.host, port: Number(modem.port)};
+	return null;
+}
+
+/**
+ * One log request's body. Straight off the socket where that reaches the Engine: under a flood
+ * the Engine sends a line per HTTP chunk, and node's client made a Buffer and a stream push of
+ * each (a sixth of the console's CPU, and the garbage it left); through dockerode otherwise.
+ */
+async function logBody(docker: Docker, path: string, params: Record<string, string | number>, signal: AbortSignal): Promise<{body: AsyncIterable<Buffer>; close: () => void}> {
+	const target = await plainTargetOf(docker);
+	if (target) {
+		const query = Object.entries(params).map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
+		return {body: engineBody(target, `${path}?${query}`, signal), close: () => {}};
+	}
+	const response = await dial(docker, path, params, signal);
+	const stop = destroyOnAbort(response, signal);
+	return {
+		body: response as AsyncIterable<Buffer>,
+		close: () => {
+			stop();
+			response.destroy();
+		},
+	};
+}
+
 async function* logConnection(
 	docker: Docker,
 	containerId: string,
@@ -282,7 +316,7 @@ async function* logConnection(
 	encoding: LogEncoding = 'utf8',
 ): AsyncGenerator<LogLine[], void, undefined> {
 	if (signal.aborted) return;
-	let response: IncomingMessage;
+	let response: {body: AsyncIterable<Buffer>; close: () => void};
 	try {
 		// API 1.41 sends no content type that tells raw from multiplexed: ask the container.
 		tty ??= Boolean((await docker.getContainer(containerId).inspect({abortSignal: signal})).Config?.Tty);
@@ -295,19 +329,14 @@ async function* logConnection(
 		};
 		if (query.since !== undefined) params['since'] = query.since;
 		if (query.until !== undefined) params['until'] = query.until;
-		response = await dial(docker, `/containers/${encodeURIComponent(containerId)}/logs`, params, signal);
+		response = await logBody(docker, `/containers/${encodeURIComponent(containerId)}/logs`, params, signal);
 	} catch (error) {
 		if (signal.aborted) return;
-		if (statusCode(error) === 404) {
-			// Kept as a property: followServiceLogs takes a 404 as "the container is gone".
-			throw Object.assign(new ConsoleError(`no such container: ${containerId}`), {statusCode: 404});
-		}
-		throw streamError('log', error, docker);
+		throw logError(error, containerId, docker);
 	}
-	const stop = destroyOnAbort(response, signal);
 	const reader = new LogStreamReader(new LineAssembler(query.timestamps, encoding), tty);
 	try {
-		for await (const chunk of response as AsyncIterable<Buffer>) {
+		for await (const chunk of response.body) {
 			const out: LogLine[] = [];
 			reader.chunk(chunk, out);
 			if (out.length > 0) yield out;
@@ -318,11 +347,17 @@ async function* logConnection(
 		if (out.length > 0) yield out;
 	} catch (error) {
 		if (signal.aborted) return;
-		throw streamError('log', error, docker);
+		// Straight off the socket, the Engine's answer comes with the body: a 404 is said here.
+		throw logError(error, containerId, docker);
 	} finally {
-		stop();
-		response.destroy();
+		response.close();
 	}
+}
+
+function logError(error: unknown, containerId: string, docker: Docker): unknown {
+	// Kept as a property: followServiceLogs takes a 404 as "the container is gone".
+	if (statusCode(error) === 404) return Object.assign(new ConsoleError(`no such container: ${containerId}`), {statusCode: 404});
+	return streamError('log', error, docker);
 }
 
 function toLogQuery(options: LogOptions): LogQuery {
