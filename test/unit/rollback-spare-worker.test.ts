@@ -43,7 +43,7 @@ test('discarded (a refusal, a cancel): the spare exits and its directory goes', 
 	await spare.exited.finally(() => clearInterval(keep));
 	assert.equal(spare.child.exitCode, 0);
 	assert.equal(existsSync(spare.dir), false);
-	assert.deepEqual(readdirSync(path.join(state, 'spare-workers')), []);
+	assert.deepEqual(readdirSync(state), [], 'nothing left in the state dir, spare-workers/ included');
 });
 
 test('its launcher killed before handing it a job: the spare exits and its directory goes', async () => {

@@ -1,6 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {closeSync, openSync} from 'node:fs';
+import {closeSync, openSync, rmdirSync, rmSync} from 'node:fs';
 import {mkdir, open, readFile, rename} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {dirname, join} from 'node:path';
@@ -115,6 +115,14 @@ export async function startSpareWorker(stateDir: string, cwd: string, env: NodeJ
 		},
 		discard: () => {
 			if (!gone && child.stdin?.writable) child.stdin.end();
+			// Its directory goes now, not when it has noticed: a refused command leaves nothing in
+			// the state dir behind it (once handed a job the directory is the run's, renamed away).
+			rmSync(dir, {recursive: true, force: true});
+			try {
+				rmdirSync(dirname(dir));
+			} catch {
+				// Another spare's there, or it is gone already.
+			}
 		},
 		get alive() {
 			return !gone && child.exitCode === null && child.signalCode === null;
