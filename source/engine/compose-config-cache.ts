@@ -73,7 +73,9 @@ const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : va
  * files we do not follow (include, extends with a file), so it is never cached.
  */
 async function inputsOf(project: ComposeProject, env: NodeJS.ProcessEnv): Promise<{files: string[]; names: Set<string>} | null> {
-	const {parse} = await import('yaml');
+	// yaml is CommonJS: its exports are the module's default wherever it is imported from (the
+	// bundle's chunk of it has no named ones, and the cache was never written from dist/).
+	const {parse} = (await import('yaml')).default;
 	const files = [...project.files, path.join(project.workingDir, '.env')];
 	for (const extra of (env['COMPOSE_ENV_FILES'] ?? '').split(',').filter(Boolean)) files.push(path.resolve(project.workingDir, extra));
 	const names = new Set<string>();

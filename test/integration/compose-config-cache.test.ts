@@ -89,3 +89,14 @@ test('a project that includes other files is never cached', async () => {
 	assert.equal((await compose.config(p)).services['worker']!.image, 'worker:v2');
 	assert.equal(compose.runs, 2);
 });
+
+test('the built CLI keeps its entries too (dist/ is a bundle: what works from source must work there)', async () => {
+	const {mkdirSync, readdirSync} = await import('node:fs');
+	const {runCli} = await import('../support/cli.js');
+	mkdirSync(path.join(dir, 'built'));
+	const p = project('built', {'compose.yaml': 'services:\n  web:\n    image: "app:${TAG:-v1}"\n    network_mode: host\n'});
+	const cache = path.join(dir, 'cache-built');
+	const r = await runCli(['status', '--json'], {cwd: p.workingDir, env: {XDG_CACHE_HOME: cache, COMPOSE_PROJECT_NAME: `rct-cache-${process.pid}`}});
+	assert.ok(r.exitCode === 0 || r.exitCode === 1, r.stderr);
+	assert.equal(readdirSync(path.join(cache, 'rollback-console', 'compose-config')).filter(f => f.endsWith('.json')).length, 1, 'status kept the config it asked compose for');
+});
