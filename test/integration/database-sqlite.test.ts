@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {execFile, spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {appendFile, copyFile, readdir, readFile, stat, writeFile} from 'node:fs/promises';
+import {appendFile, copyFile, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {promisify} from 'node:util';
@@ -107,6 +107,31 @@ describe('database: a SQLite file in the app volume, sqlite3 in the image', {tim
 		assert.deepEqual(out['boundary'].past[0].flagged.map((f: any) => [f.line, f.rule]), [[4, 'DROP COLUMN']]);
 		assert.ok(out['plan'].actions.some((a: any) => a.kind === 'restore' && a.backup.path === first['path']), 'the restore of the pre-upgrade backup is offered');
 		assert.equal((await summary(stack)).columns, 'id,user_id,amount_cents', 'v3.1.0 dropped orders.total');
+	});
+
+	test('with releases.jsonl records: the recorded head is the boundary, the destructive line flagged as without them', async () => {
+		const releases = join(stack.stateDir, stack.project, 'releases.jsonl');
+		const records = [
+			{tag: 'v3.0.0', event: 'verified', migrationHead: '20260101000002'},
+			{tag: 'v3.1.0', event: 'deployed', migrationHead: null},
+		].map((r, i) => JSON.stringify({time: new Date(Date.now() - (2 - i) * 60_000).toISOString(), digests: {}, imageIds: {}, operator: null, ...r}));
+		const before = await readFile(releases, 'utf8').catch(() => null);
+		await writeFile(releases, `${records.join('\n')}\n`);
+		try {
+			const r = await db(stack, ['db', '--json']);
+			assert.equal(r.exitCode, 1, r.stderr);
+			const out = json(r.stdout);
+			assert.equal(out['target'].tag, 'v3.0.0');
+			assert.equal(out['target'].how, 'last-known-good');
+			assert.equal(out['boundary'].rule, 'recorded');
+			assert.equal(out['boundary'].targetHead, '20260101000002');
+			assert.deepEqual(out['boundary'].past.map((p: any) => p.version), ['20260201000004']);
+			assert.equal(out['boundary'].verdict, 'destructive');
+			assert.deepEqual(out['boundary'].past[0].flagged.map((f: any) => [f.line, f.rule]), [[4, 'DROP COLUMN']]);
+		} finally {
+			if (before === null) await rm(releases, {force: true});
+			else await writeFile(releases, before);
+		}
 	});
 
 	test('a corrupted backup is refused with one line; the file and the app untouched', async () => {
