@@ -3,7 +3,7 @@ import {engineCall, openDockerode} from './dockerode-client.js';
 import {assertSupportedApi, explainEngineError} from './known-errors.js';
 import {eventsFromText, recentEventsQuery} from './recent-events.js';
 import {containerLogBatches, followServiceLogs, watchContainerEvents} from './docker-streams.js';
-import {orNotFound, serviceContainers, toContainerInfo, toImageInfo} from './engine-records.js';
+import {orNotFound, rawEventsFromText, repositoryImage, serviceContainers, toContainerInfo, toImageInfo} from './engine-records.js';
 
 export {toContainerInfo, toImageInfo} from './engine-records.js';
 import type {
@@ -65,19 +65,7 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 	async repositoryImages(repository: string): Promise<RepositoryImage[]> {
 		// The reference filter with a bare name matches every tag of that repository.
 		const list = await this.#call(() => this.#docker.listImages({filters: {reference: [repository]}}));
-		return list.map(i => {
-			const repoTags = i.RepoTags ?? [];
-			const repoDigests = i.RepoDigests ?? [];
-			return {
-				id: i.Id,
-				repoTags,
-				repoDigests,
-				created: new Date(i.Created * 1000).toISOString(),
-				size: i.Size,
-				tags: repoTags.filter(t => t.startsWith(`${repository}:`)).map(t => t.slice(repository.length + 1)),
-				digest: repoDigests.find(d => d.startsWith(`${repository}@`))?.slice(repository.length + 1) ?? null,
-			};
-		});
+		return list.map(i => repositoryImage(i, repository));
 	}
 
 	async repositoriesWithDigest(digest: string): Promise<string[]> {
@@ -151,16 +139,7 @@ export class DockerEngine implements Engine, EngineImages, EvidenceEngine, DiskE
 			if (signal.aborted) throw signal.reason ?? error;
 			throw explainEngineError(error, this.address);
 		}
-		const events: Array<Record<string, unknown>> = [];
-		for (const line of text.split('\n')) {
-			if (line.trim() === '') continue;
-			try {
-				events.push(JSON.parse(line) as Record<string, unknown>);
-			} catch {
-				// A line cut off by an abort: the rest is still evidence.
-			}
-		}
-		return events;
+		return rawEventsFromText(text);
 	}
 
 	async infoRaw(): Promise<Record<string, unknown>> {

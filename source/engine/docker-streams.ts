@@ -10,7 +10,7 @@ import {containerActions, toEvent, type RawEvent} from './engine-records.js';
 import {LineAssembler, LogStreamReader, type LogEncoding} from './log-line-assembler.js';
 import {LogCursor} from './log-cursor.js';
 import {marker, RestartMarkers, takeLines} from './restart-markers.js';
-import type {Target} from './status-engine.js';
+import type {Target} from './engine-http.js';
 import type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';
 
 export type {ContainerAction, ContainerEvent, EventHandlers, EventStreamState, LogLine} from './types.js';

@@ -3,7 +3,7 @@
 // stream (120,000 of them for 17 MB: a tenth of a capture's CPU, with the garbage they
 // leave). Here each read of the socket (up to 64 KiB) becomes one Buffer of the body's bytes.
 import type {Socket} from 'node:net';
-import {EngineHttpError, type Target} from './status-engine.js';
+import {EngineHttpError, type Target} from './engine-http.js';
 
 const malformed = () => new Error('the Engine sent a malformed chunked body');
 

@@ -2,7 +2,7 @@
 // no imports but types: `status` maps inspect output and events without loading dockerode's
 // wrappers or the stream followers (each module loaded is start-up time).
 import type Docker from 'dockerode';
-import type {ContainerAction, ContainerEvent, ContainerInfo, ContainerState, Health, ImageInfo} from './types.js';
+import type {ContainerAction, ContainerEvent, ContainerInfo, ContainerState, Health, ImageInfo, RepositoryImage} from './types.js';
 
 /** The container actions followed (the Engine matches "health_status" against "health_status: …" by prefix). */
 export const containerActions = new Set<string>([
@@ -61,6 +61,37 @@ export function toImageInfo(i: {Id: string; RepoTags?: string[] | null; RepoDige
 }
 
 // ---------------------------------------------------------------- events
+
+export type ImageSummary = {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: number; Size: number};
+
+/** A listed image as one repository's: its tags and repo digest within that repository. */
+export function repositoryImage(i: ImageSummary, repository: string): RepositoryImage {
+	const repoTags = i.RepoTags ?? [];
+	const repoDigests = i.RepoDigests ?? [];
+	return {
+		id: i.Id,
+		repoTags,
+		repoDigests,
+		created: new Date(i.Created * 1000).toISOString(),
+		size: i.Size,
+		tags: repoTags.filter(t => t.startsWith(`${repository}:`)).map(t => t.slice(repository.length + 1)),
+		digest: repoDigests.find(d => d.startsWith(`${repository}@`))?.slice(repository.length + 1) ?? null,
+	};
+}
+
+/** The Engine's /events answer (a JSON object per line) as records; a line cut off by an abort is left out, the rest is still evidence. */
+export function rawEventsFromText(text: string): Array<Record<string, unknown>> {
+	const events: Array<Record<string, unknown>> = [];
+	for (const line of text.split('\n')) {
+		if (line.trim() === '') continue;
+		try {
+			events.push(JSON.parse(line) as Record<string, unknown>);
+		} catch {
+			// Cut off: the rest still counts.
+		}
+	}
+	return events;
+}
 
 export interface RawEvent {
 	event: ContainerEvent;

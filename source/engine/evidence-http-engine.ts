@@ -4,10 +4,11 @@
 // a plain tcp:// address these go over node's own HTTP too; TLS and ssh:// keep dockerode.
 import {ConsoleError} from '../errors.js';
 import {engineBody} from './engine-body-stream.js';
-import {orNotFound} from './engine-records.js';
+import {orNotFound, rawEventsFromText} from './engine-records.js';
 import {explainEngineError} from './known-errors.js';
 import {LineAssembler, LogStreamReader, LogTextAssembler} from './log-line-assembler.js';
-import {EngineHttpError, HttpStatusEngine, plainOrDockerode, query} from './status-engine.js';
+import {EngineHttpError, query} from './engine-http.js';
+import {HttpStatusEngine, plainOrDockerode} from './status-engine.js';
 import type {Engine, EvidenceEngine, LogLine} from './types.js';
 
 /** An Engine that also gives a container's log as text (LogTextAssembler's lines), one string per chunk read. */
@@ -37,17 +38,7 @@ class HttpEvidenceEngine extends HttpStatusEngine implements CaptureEngine, LogT
 	systemDf = () => this.json<Record<string, unknown>>('/system/df');
 
 	async projectEvents(project: string, range: {since: number; until: number}, signal: AbortSignal): Promise<Array<Record<string, unknown>>> {
-		const text = await this.text(`/events?${query({since: range.since, until: range.until, filters: {label: [`com.docker.compose.project=${project}`]}})}`, signal);
-		const events: Array<Record<string, unknown>> = [];
-		for (const line of text.split('\n')) {
-			if (line.trim() === '') continue;
-			try {
-				events.push(JSON.parse(line) as Record<string, unknown>);
-			} catch {
-				// A line cut off by an abort: the rest is still evidence.
-			}
-		}
-		return events;
+		return rawEventsFromText(await this.text(`/events?${query({since: range.since, until: range.until, filters: {label: [`com.docker.compose.project=${project}`]}})}`, signal));
 	}
 
 	async *containerLogText(id: string, signal: AbortSignal, options: {tty?: boolean} = {}): AsyncIterable<string> {

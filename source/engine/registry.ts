@@ -144,7 +144,7 @@ interface RegistryResponse {
 }
 
 // Node's own http/https, not fetch: the first fetch loads undici (~60–80 ms of CPU here, on the
-// way from a rollback's start to its plan). `getBuiltinModule`, not an ES import: see status-engine.ts.
+// way from a rollback's start to its plan). `getBuiltinModule`, not an ES import: see engine-http.ts.
 const transport = (url: URL) => process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
 
 /** One request; redirects followed (at most 5, credentials only to the same origin), like fetch. */

@@ -2,29 +2,11 @@
 // like `status` (status-engine.ts): dockerode and what it loads (grpc, ssh2, protobufjs) cost
 // ~250 ms of CPU in each of the rollback's two processes, all of it before or beside `up`.
 // Anything else (logs) loads dockerode when first asked; TLS and ssh:// engines use it throughout.
-import {containerActions, toEvent} from './engine-records.js';
+import {containerActions, repositoryImage, toEvent, type ImageSummary} from './engine-records.js';
 import {explainEngineError} from './known-errors.js';
-import {HttpStatusEngine, plainOrDockerode, query, type Target} from './status-engine.js';
+import {http, query, type Target} from './engine-http.js';
+import {HttpStatusEngine, plainOrDockerode} from './status-engine.js';
 import type {Engine, EngineImages, EventHandlers, LogLine, RepositoryImage} from './types.js';
-
-type ImageSummary = {Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Created: number; Size: number};
-
-/** A listed image as one repository's: its tags and repo digest within that repository. */
-export function repositoryImage(i: ImageSummary, repository: string): RepositoryImage {
-	const repoTags = i.RepoTags ?? [];
-	const repoDigests = i.RepoDigests ?? [];
-	return {
-		id: i.Id,
-		repoTags,
-		repoDigests,
-		created: new Date(i.Created * 1000).toISOString(),
-		size: i.Size,
-		tags: repoTags.filter(t => t.startsWith(`${repository}:`)).map(t => t.slice(repository.length + 1)),
-		digest: repoDigests.find(d => d.startsWith(`${repository}@`))?.slice(repository.length + 1) ?? null,
-	};
-}
-
-const http = () => process.getBuiltinModule('node:http');
 
 /** One /events connection, each event line to `onLine` as it comes; resolves when the Engine ends it. */
 function streamEvents(target: Target, path: string, signal: AbortSignal, onOpen: () => void, onLine: (line: string) => void): Promise<void> {
