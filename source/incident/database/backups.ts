@@ -1,17 +1,17 @@
 import {createHash} from 'node:crypto';
 import {createReadStream, createWriteStream} from 'node:fs';
-import {mkdir, open, readFile, rename, stat, statfs, unlink} from 'node:fs/promises';
+import {link, mkdir, open, readFile, rename, stat, statfs, unlink} from 'node:fs/promises';
 import {basename, isAbsolute, join, resolve} from 'node:path';
 import {ConsoleError, exitCodes} from '../../errors.js';
 import {formatBytes} from '../../presentation/format.js';
-import {appendLine, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
+import {appendLine, errorCode, isDiskFull, readJsonLines, syncDir, writeFileAtomic} from '../atomic-file.js';
 import {DatabaseClient} from './client.js';
 import {checkMysqlDumpComplete} from './mysql.js';
 import {copySqliteOut, hostSqlite, mergeSidecars, noHostSqlite, SIDECARS} from './sqlite-file.js';
 
 /**
  * Backups: a dump streamed out of the database container straight into
- * `<state>/<project>/backups/` (0600), hashed on the way, renamed into place only when the
+ * `<state>/<project>/backups/` (0600), hashed on the way, given its name (never over another file) only when the
  * dump finished well, then appended to backups.log. A dump that fails midway (or whose
  * process is killed) leaves at most a `.partial` file that nothing lists as a backup.
  */
@@ -107,7 +107,22 @@ export async function verifyBackup(entry: BackupEntry, onBytes?: (bytes: number)
 	if (entry.engine === 'mysql') await checkMysqlDumpComplete(entry.path);
 }
 
-const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
+// Milliseconds in the name: a restore's fresh backup and a `db backup` can start in the same second.
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-');
+
+/**
+ * Gives the finished dump its name without ever replacing a file there (rename would: a backup
+ * of the same name, and its backups.log entry with it, would silently point at other bytes).
+ */
+async function publish(partial: string, path: string): Promise<void> {
+	try {
+		await link(partial, path);
+	} catch (error) {
+		if (errorCode(error) === 'EEXIST') throw new ConsoleError(`a backup named ${basename(path)} is there already: nothing recorded, nothing replaced`, 3);
+		throw error;
+	}
+	await unlink(partial);
+}
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
 export interface BackupRequest {
@@ -187,7 +202,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupEntry> {
 		const recorded = await stats;
 		await handle.sync();
 		await handle.close();
-		await rename(partial, path);
+		await publish(partial, path);
 		await syncDir(dir);
 		const entry: BackupEntry = {
 			time: new Date(started).toISOString(),
@@ -270,12 +285,13 @@ async function takeSqliteCopy(request: BackupRequest): Promise<BackupEntry> {
 		// The hash of the file as stored (after folding a -wal in, if it was).
 		const sha256 = await sha256File(partial);
 		const bytes = (await stat(partial)).size;
+		// The file first: its name is then ours alone, and so are its sidecars' names.
+		await publish(partial, path);
+		renamed.push(path);
 		for (const side of sidecars) {
 			await rename(side.path, `${path}${side.suffix}`);
 			renamed.push(`${path}${side.suffix}`);
 		}
-		await rename(partial, path);
-		renamed.push(path);
 		await syncDir(dir);
 		const entry: BackupEntry = {
 			time: new Date(started).toISOString(),

@@ -65,7 +65,8 @@ async function probeTools(engine: DatabaseEngine, helper: string): Promise<{sqli
 /** A raw backup (or a dump) as one self-contained file on the host, ready to put in; null when the backup is a dump and sqlite3 in the helper rebuilds it. */
 async function hostSource(backup: BackupEntry, isDump: boolean, useHelperSqlite: boolean): Promise<{path: string; cleanup: () => Promise<void>} | null> {
 	if (isDump && useHelperSqlite) return null;
-	if (!isDump && !backup.sidecars?.length) return {path: backup.path, cleanup: async () => {}};
+	// Always a copy: the backup itself is never opened by SQLite, read-only or not (a runtime may
+	// open it read-write, and a header in WAL mode makes even a reader write beside it).
 	const dir = await mkdtemp(join(tmpdir(), 'rollback-console-restore-'));
 	const cleanup = () => rm(dir, {recursive: true, force: true});
 	try {
@@ -74,7 +75,7 @@ async function hostSource(backup: BackupEntry, isDump: boolean, useHelperSqlite:
 		else {
 			await copyFile(backup.path, path);
 			for (const side of backup.sidecars ?? []) await copyFile(`${backup.path}${side.suffix}`, `${path}${side.suffix}`);
-			await mergeSidecars(path);
+			if (backup.sidecars?.length) await mergeSidecars(path);
 		}
 		return {path, cleanup};
 	} catch (error) {
