@@ -303,6 +303,7 @@ export class DatabaseClient {
 			return ['sh', '-c', script, 'restore', user, database];
 		}
 		if (kind === 'mysql') return mysqlRestoreArgv(user, database);
-		throw new ConsoleError('restoring a SQLite database is not built yet: stop the app, copy the .sqlite.sql backup in with sqlite3 by hand');
+		// SQLite is never restored by piping into a client: sqlite-restore.ts builds a new file and renames it in.
+		throw new Error('restoreArgv: a SQLite restore goes through restoreSqlite (sqlite-restore.ts)');
 	}
 }
