@@ -20,31 +20,30 @@ export const DB_SPECS = ['v2.0.0=v1', 'v2.1.0=additive', 'v2.2.0=destructive', '
 /** The same sets in MySQL's dialect, applied to MariaDB: v4.0.0 (001+002), v4.1.0 (+003 additive), v4.2.0 (+004 destructive). */
 export const DB_MYSQL_SPECS = ['v4.0.0=v1@mysql', 'v4.1.0=additive@mysql', 'v4.2.0=destructive@mysql'];
 
-let mysqlImages: Promise<void> | undefined;
-/** local/mariadb:10.11 (built offline, cached) and the @mysql releases. */
-export function ensureMysqlImages(): Promise<void> {
-	mysqlImages ??= (async () => {
-		const mod = (await import(pathToFileURL(join(ROOT, 'scripts', 'images-db.mjs')).href)) as {
-			ensureDbReleases(repo: string, specs: string[], o?: {log?: (l: string) => void}): Promise<void>;
-		};
-		await mod.ensureDbReleases(DB_REPO, DB_MYSQL_SPECS, {log: line => process.stderr.write(`# ${line}\n`)});
-	})();
-	return mysqlImages;
+/** The dbmate releases of `specs` (and the database images they need), built once per process. */
+const built = new Map<string, Promise<void>>();
+function ensureReleases(specs: string[]): Promise<void> {
+	const key = specs.join(' ');
+	let pending = built.get(key);
+	if (!pending) {
+		pending = (async () => {
+			const mod = (await import(pathToFileURL(join(ROOT, 'scripts', 'images-db.mjs')).href)) as {
+				ensureDbReleases(repo: string, specs: string[], o?: {log?: (l: string) => void}): Promise<void>;
+			};
+			await mod.ensureDbReleases(DB_REPO, specs, {log: line => process.stderr.write(`# ${line}\n`)});
+		})();
+		built.set(key, pending);
+	}
+	return pending;
 }
+
+/** local/mariadb:10.11 (built offline, cached) and the @mysql releases. */
+export const ensureMysqlImages = () => ensureReleases(DB_MYSQL_SPECS);
 
 export const MARIADB_IMAGE = 'local/mariadb:10.11';
 export const MYSQL_ROOT_PASSWORD = 'root-pw';
 
-let images: Promise<void> | undefined;
-export function ensureDbImages(): Promise<void> {
-	images ??= (async () => {
-		const mod = (await import(pathToFileURL(join(ROOT, 'scripts', 'images-db.mjs')).href)) as {
-			ensureDbReleases(repo: string, specs: string[], o?: {log?: (l: string) => void}): Promise<void>;
-		};
-		await mod.ensureDbReleases(DB_REPO, DB_SPECS, {log: line => process.stderr.write(`# ${line}\n`)});
-	})();
-	return images;
-}
+export const ensureDbImages = () => ensureReleases(DB_SPECS);
 
 export interface DbStack {
 	project: string;
