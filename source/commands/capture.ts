@@ -17,6 +17,7 @@ import {formatBytes} from '../presentation/format.js';
 import type {GlobalOptions} from './global-options.js';
 import {openProjectIncident} from '../console/open-incident.js';
 import {servicesNow} from '../incident/follow-up/new-problem.js';
+import {trace} from '../trace.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -110,6 +111,7 @@ export async function captureHeadless(
 /** `rollback-console capture`: the evidence bundle. Needs no TTY: it changes nothing on the box. */
 export async function run(options: GlobalOptions, args: string[] = []): Promise<number> {
 	if (args.length > 0) throw new ConsoleError(`capture: unexpected argument "${args[0]}"`);
+	trace('modules loaded');
 	const project = locateProject(options);
 	const compose = new ComposeCli();
 	const loading = loadProject(compose, project);
@@ -118,6 +120,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	const ciLog = options.ciLog ? await ciLogSource(options.ciLog) : null;
 	await checkOut(options.out);
 	const [loaded, engine] = await Promise.all([loading, connecting]);
+	trace('project loaded, engine connected');
 	// The Engine's version (its error is the one said, if any) beside the one listing of the
 	// project's containers that both the incident's look at the services and the plan use.
 	const asking = engine.version();
@@ -125,10 +128,12 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 	listing.catch(() => {});
 	await asking;
 	const containers = await listing;
+	trace('containers listed');
 	const {operator, incident, notice, announced} = await openProjectIncident(options, project, loaded.name, {
 		services: await servicesNow({projectContainers: async () => containers}, loaded),
 		settings: loaded.settings,
 	});
+	trace('incident open');
 	if (notice) say(notice);
 	if (announced) say(announced);
 	if (incident.timeline.fellBack) say(`the state dir's disk is full: the incident timeline is kept in ${incident.timeline.file} (tmpfs) for now`);
@@ -153,6 +158,7 @@ export async function run(options: GlobalOptions, args: string[] = []): Promise<
 			},
 			{signal: controller.signal, containers},
 		);
+		trace('planned');
 		await captureHeadless(plan, {incident, operator, options, signal: controller.signal});
 		return exitCodes.ok;
 	} finally {

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process';
 import {locateProject} from '../engine/compose-project.js';
 import {ComposeCli} from '../engine/compose-cli.js';
 import {ConsoleError, exitCodes} from '../errors.js';
+import {trace} from '../trace.js';
 import {startMarkedConfig} from '../incident/stabilise/marked-config.js';
 import {parseRef} from '../incident/stabilise/release-ref.js';
 import type {RollbackPlan, RunKind} from '../incident/stabilise/plan.js';
@@ -23,10 +24,6 @@ const load = () =>
 		import('../console/connect-stabilise.js'),
 	]);
 
-// ROLLBACK_CONSOLE_TRACE=1: when each phase ended, in ms since the process started.
-const trace = (phase: string) => {
-	if (process.env['ROLLBACK_CONSOLE_TRACE'] === '1') process.stderr.write(`[trace] ${phase} ${performance.now().toFixed(0)} ms (cpu ${((process.cpuUsage().user + process.cpuUsage().system) / 1000).toFixed(0)} ms)\n`);
-};
 
 /** Asks for the target tag to be typed back; anything else cancels. */
 async function confirmTyped(plan: RollbackPlan, readline: typeof import('node:readline/promises')): Promise<boolean> {

@@ -11,7 +11,8 @@ import {BodyDecoder, engineBody} from '../../source/engine/engine-body-stream.js
 let seed = 11;
 const random = (n: number) => {
 	seed = (seed * 1103515245 + 12345) % 2 ** 31;
-	return seed % n;
+	// The high bits: the generator's low ones repeat with a short period.
+	return Math.floor((seed / 2 ** 31) * n);
 };
 
 /** `body` as a chunked HTTP body, in chunks of 1–`max` bytes, sizes in either case and some with extensions. */

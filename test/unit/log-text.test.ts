@@ -62,7 +62,8 @@ function asText(stream: Buffer, tty: boolean, cuts: number[]): string {
 let seed = 7;
 const random = (n: number) => {
 	seed = (seed * 1103515245 + 12345) % 2 ** 31;
-	return seed % n;
+	// The high bits: the generator's low ones repeat with a short period.
+	return Math.floor((seed / 2 ** 31) * n);
 };
 const cutsOf = (length: number, count: number) => [...new Set(Array.from({length: count}, () => random(length + 1)))].sort((a, b) => a - b);
 

@@ -12,6 +12,7 @@ import {buildManifest, writeManifest, type ManifestHead} from './manifest.js';
 import type {BundleFile, CaptureProgress, CaptureResult, EvidenceItem, EvidencePlan, ManifestItem} from './types.js';
 import {writeContent} from './write-content.js';
 import {errorText} from '../../presentation/text.js';
+import {trace} from '../../trace.js';
 
 export type RecordEvent = (step: StepId | null, type: string, data: {[key: string]: unknown}) => Promise<unknown>;
 
@@ -100,12 +101,18 @@ async function runItems(
 		const deadline = expiry.signal;
 		const itemSignal = AbortSignal.any([stopAll, deadline]);
 		// In the manifest's order: what, how, where, then how it went.
+		// A collector that fell back says how it collected instead.
+		let how = item.how;
 		const entry = (written: Omit<ManifestItem, 'id' | 'what' | 'how' | 'file' | 'startedAt' | 'endedAt'>): ManifestItem => {
 			const {bytes, sha256, ...rest} = written;
-			return {id: item.id, what: item.what, how: item.how, file: item.file, bytes, sha256, startedAt, endedAt: iso(now()), ...rest};
+			return {id: item.id, what: item.what, how, file: item.file, bytes, sha256, startedAt, endedAt: iso(now()), ...rest};
 		};
 		try {
-			const work = (async () => writeContent(path.join(dir, item.file), await item.collect(itemSignal), writeOptions, itemSignal))();
+			const work = (async () => {
+				const content = await item.collect(itemSignal);
+				if ('how' in content && content.how) how = content.how;
+				return writeContent(path.join(dir, item.file), content, writeOptions, itemSignal);
+			})();
 			inflight.add(work);
 			void work.catch(() => {}).finally(() => inflight.delete(work));
 			const written = await untilAborted(work, itemSignal);
@@ -127,6 +134,7 @@ async function runItems(
 			clearTimeout(timer);
 		}
 		finished++;
+		trace(`${item.id} written`);
 		const result = results[index]!;
 		options.onProgress?.({
 			item,
@@ -226,7 +234,9 @@ export async function captureEvidence(plan: EvidencePlan, options: CaptureOption
 				// Written first: whatever happens next, nobody takes this for a whole capture.
 				await writeManifest(dir, buildManifest(head, [], false, null));
 				void loadTar().catch(() => {});
+				trace('collecting');
 				items = await runItems(plan, dir, options, signal);
+				trace('collected');
 				await writeManifest(dir, buildManifest(head, items, true, iso(now())));
 				break;
 			} catch (error) {
@@ -270,6 +280,7 @@ export async function captureEvidence(plan: EvidencePlan, options: CaptureOption
 		bundle = await writeArchive({cwd: dir, entries, prefix: name, file: path.join(bundlesDir(moved.incidentDir), `${name}.tar.gz`)});
 	}
 
+	trace('archived');
 	const fellBack = place.fellBack ? {from: place.intendedDir, to: place.incidentDir, reason: place.reason ?? ''} : null;
 	await record('evidence_capture_complete', {
 		captureId,

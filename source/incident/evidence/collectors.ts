@@ -1,8 +1,10 @@
-import {readFile, stat} from 'node:fs/promises';
+import {constants} from 'node:fs';
+import {access, readFile, stat} from 'node:fs/promises';
 import {textLines, type CiLogSource} from '../../engine/ci-log.js';
 import {composeProjectArgs} from '../../engine/compose-project.js';
 import {hostFacts} from '../../engine/host-facts.js';
 import {hasLogText, type LogTextEngine} from '../../engine/evidence-http-engine.js';
+import {jsonFileLogPath, jsonFileLogText, openJsonFileLog} from '../../engine/json-file-log.js';
 import type {ComposeProject, ContainerInfo, Engine, EvidenceEngine, LogLine} from '../../engine/types.js';
 import type {HealthProbe} from '../../engine/health-probe-types.js';
 import type {Settings} from '../settings.js';
@@ -94,6 +96,10 @@ async function* fileBytes(file: string): AsyncIterable<Buffer> {
 	}
 }
 
+async function canRead(file: string | null): Promise<boolean> {
+	return file !== null && (await access(file, constants.R_OK).then(() => true, () => false));
+}
+
 async function logSize(logPath: unknown): Promise<number | null> {
 	if (typeof logPath !== 'string' || logPath === '') return null;
 	try {
@@ -120,6 +126,8 @@ export async function planEvidence(
 	const previous = previousContainers(containers);
 	const inspected = await Promise.all(containers.map(c => engine.inspectContainerRaw(c.id).catch(() => null)));
 	const sizes = await Promise.all(inspected.map(i => logSize(i?.['LogPath'])));
+	// The json-file driver's files, when this box's Engine wrote them and we may read them (root).
+	const logFiles = await Promise.all(inspected.map(async i => ((await canRead(jsonFileLogPath(i))) ? jsonFileLogPath(i) : null)));
 	let estimateIncomplete = false;
 
 	const items: EvidenceItem[] = [];
@@ -166,6 +174,10 @@ export async function planEvidence(
 		if (size === null || size === undefined) estimateIncomplete = true;
 		const raw = inspected[index];
 		const tty = raw ? Boolean((raw['Config'] as {Tty?: unknown} | undefined)?.Tty) : undefined;
+		const logFile = logFiles[index] ?? null;
+		const fromEngine = (signal: AbortSignal) =>
+			hasLogText(engine) ? engine.containerLogText(c.id, signal, tty === undefined ? {} : {tty}) : logBlocks(engine.containerLog(c.id, signal, {bytes: true}));
+		const engineHow = `Engine API GET /containers/${c.id}/logs?stdout=1&stderr=1&timestamps=1&tail=all (no since: since the container was created)`;
 		items.push({
 			id: `container-inspect:${c.name}`,
 			group: 'container',
@@ -199,15 +211,19 @@ export async function planEvidence(
 			id: `container-log:${c.name}`,
 			group: 'container',
 			what: `full log of ${label} with timestamps`,
-			how: `Engine API GET /containers/${c.id}/logs?stdout=1&stderr=1&timestamps=1&tail=all (no since: since the container was created), newest ${cap} bytes kept`,
+			how: `${logFile ? `read from the json-file log ${logFile} and the files it rotated to, oldest first, as the Engine serves them to ${engineHow}` : engineHow}, newest ${cap} bytes kept`,
 			file: `${dir}/log.txt`,
 			estimate: Math.min(size ?? 0, cap),
 			// Byte for byte: invalid UTF-8 and binary output are evidence too.
-			collect: async signal => ({
-				blocks: hasLogText(engine) ? engine.containerLogText(c.id, signal, tty === undefined ? {} : {tty}) : logBlocks(engine.containerLog(c.id, signal, {bytes: true})),
-				capBytes: cap,
-				encoding: 'latin1',
-			}),
+			collect: async signal => {
+				const opened = logFile ? await openJsonFileLog(logFile) : null;
+				return {
+					blocks: opened ? jsonFileLogText(opened, signal) : fromEngine(signal),
+					capBytes: cap,
+					encoding: 'latin1',
+					...(logFile && !opened ? {how: `${engineHow} (its json-file log ${logFile} could not be opened whole: rotating, or removed), newest ${cap} bytes kept`} : {}),
+				};
+			},
 		});
 	}
 

@@ -1,0 +1,83 @@
+// The capture reads json-file logs from the Engine's own files: on a real engine it must hold
+// exactly what the Engine serves for GET /logs?timestamps=1 (the capture's other way), for
+// logs rotated and compressed by the driver, messages over 16 KiB, both streams, bytes that are
+// not UTF-8, and a TTY container.
+import assert from 'node:assert/strict';
+import {execFile} from 'node:child_process';
+import {readdir} from 'node:fs/promises';
+import path from 'node:path';
+import {after, test} from 'node:test';
+import {promisify} from 'node:util';
+import {randomBytes} from 'node:crypto';
+import {connectCaptureEngine} from '../../source/engine/evidence-http-engine.js';
+import {jsonFileLogPath, jsonFileLogText, openJsonFileLog} from '../../source/engine/json-file-log.js';
+import {ensureTestReleases} from '../support/stack.js';
+
+const execFileAsync = promisify(execFile);
+const docker = async (...args: string[]) => (await execFileAsync('docker', args, {maxBuffer: 64 << 20})).stdout.trim();
+const prefix = `rct-jsonlog-${randomBytes(3).toString('hex')}`;
+const started: string[] = [];
+
+after(async () => {
+	if (started.length > 0) await docker('rm', '-f', ...started).catch(() => '');
+});
+
+// Both streams, a message over 16 KiB (json-file writes it in parts), CRLF, tabs and quotes,
+// HTML characters Go escapes, bytes that are not UTF-8, control characters, and one last line without a newline.
+const script = [
+	'i=0; while [ $i -lt 300 ]; do echo "line $i token=abc123 <b>&amp;</b> \\"quoted\\" tab	here"; echo "err $i" >&2; i=$((i+1)); done',
+	"printf 'bad utf8: \\377\\376 \\303\\050 ctrl \\001\\033[31m\\r\\n'",
+	"head -c 40000 /dev/zero | tr '\\0' y; echo",
+	"printf 'caf\\303\\251 \\342\\230\\225 emoji \\360\\237\\230\\200\\n'",
+	"printf 'no newline at the end'",
+].join('; ');
+
+async function run(name: string, options: string[]): Promise<string> {
+	const id = await docker('run', '-d', '--name', `${prefix}-${name}`, '--network', 'none', ...options, 'local/busybox:latest', 'sh', '-c', script);
+	started.push(id);
+	// Exited, so the log is whole, and the driver's compression of its rotated files done.
+	await docker('wait', id);
+	return id;
+}
+
+async function bothWays(id: string): Promise<{engine: string; file: string; files: string[]}> {
+	const engine = await connectCaptureEngine();
+	const inspect = await engine.inspectContainerRaw(id);
+	const logPath = jsonFileLogPath(inspect);
+	assert.ok(logPath, 'a json-file log of the container');
+	const tty = Boolean((inspect?.['Config'] as {Tty?: boolean}).Tty);
+	let fromEngine = '';
+	for await (const block of engine.containerLogText!(id, new AbortController().signal, {tty})) fromEngine += block;
+	const opened = await openJsonFileLog(logPath);
+	assert.ok(opened, `${logPath} opened`);
+	let fromFile = '';
+	for await (const block of jsonFileLogText(opened, new AbortController().signal)) fromFile += block;
+	return {engine: fromEngine, file: fromFile, files: (await readdir(path.dirname(logPath))).filter(f => f.includes('-json.log'))};
+}
+
+test('json-file log read from its files says what the Engine serves: both streams, 16 KiB parts, bytes not UTF-8', async () => {
+	await ensureTestReleases();
+	const id = await run('plain', []);
+	const {engine, file} = await bothWays(id);
+	assert.ok(engine.includes(` stdout ${'y'.repeat(40_000)}\n`), 'the 16 KiB parts joined');
+	assert.ok(engine.includes(' stderr err 299\n') && engine.includes('no newline at the end\n'));
+	assert.equal(file.length, engine.length);
+	assert.ok(file === engine, 'byte for byte the same');
+});
+
+test('json-file log: rotated and compressed by the driver, read oldest first', async () => {
+	const id = await run('rotated', ['--log-opt', 'max-size=8k', '--log-opt', 'max-file=4', '--log-opt', 'compress=true']);
+	const {engine, file, files} = await bothWays(id);
+	assert.ok(files.some(f => f.endsWith('.gz')), `compressed rotated files: ${files.join(' ')}`);
+	assert.ok(file === engine, `byte for byte the same (${file.length} and ${engine.length} bytes)`);
+	assert.ok(engine.endsWith(' stdout no newline at the end\n'));
+});
+
+test('json-file log: a TTY container', async () => {
+	const id = await run('tty', ['-t']);
+	const {engine, file} = await bothWays(id);
+	// The Engine's TTY answer has no frames: a message over 16 KiB is told apart only by its
+	// repeated timestamp, which it removes; the files say where each message began. Same lines.
+	assert.deepEqual(file.split('\n').map(line => line.slice(31)), engine.split('\n').map(line => line.slice(31)));
+	assert.ok(file.includes(' stdout line 299 token=abc123'));
+});
