@@ -25,7 +25,7 @@ export interface CaptureOptions {
 	redact: boolean;
 	/** --out FILE or DIR; default: the incident's bundles/ directory. */
 	out?: string | undefined;
-	/** Items collected at once, of the logs and of the small items each (default 4). */
+	/** Logs collected at once (default 4); small items: this many or 16, whichever is more. */
 	concurrency?: number;
 	/** An item that takes longer fails with a timeout (default 5 minutes). */
 	itemTimeoutMs?: number;
@@ -51,6 +51,8 @@ class DiskFull extends Error {
 const iso = (ms: number) => new Date(ms).toISOString();
 /** An item this big (a log) is collected beside the small ones, not in their turn. */
 const longItem = 1024 * 1024;
+/** Small items collected at once (a container's inspect and health, an image's, compose's, the Engine's). */
+const smallAtOnce = 16;
 
 export const bundlesDir = (incidentDir: string) => incidentFiles(incidentDir).bundles;
 export const captureDir = (incidentDir: string, captureId: string) => path.join(incidentFiles(incidentDir).evidence, captureId);
@@ -68,8 +70,8 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * Runs the items biggest first, `concurrency` of the logs and as many small items at a time
- * (so the long logs overlap the many small items), each with its own deadline. A failing item is recorded and the rest go on;
+ * Runs the items biggest first, `concurrency` of the logs at a time and the small items beside
+ * them (so the long logs overlap the many small items), each with its own deadline. A failing item is recorded and the rest go on;
  * a full disk or an abort stops them all.
  */
 async function runItems(
@@ -158,11 +160,16 @@ async function runItems(
 		}
 	};
 	// The logs and the small items each have their workers: the small ones (compose's answers,
-	// system df) are collected while the logs are read, not one at a time beside them.
+	// system df) are collected while the logs are read, not one at a time beside them. The small
+	// ones all at once: each is a request or a process start, and one waiting for a turn behind
+	// the others waits as long again, on a main thread busy with the logs.
 	const long = order.filter(i => items[i]!.estimate >= longItem);
 	const small = order.filter(i => items[i]!.estimate < longItem);
 	const workers = Math.max(1, options.concurrency ?? 4);
-	await Promise.all([long, small].flatMap(queue => Array.from({length: Math.min(workers, Math.max(1, queue.length))}, () => worker(queue))));
+	await Promise.all([
+		...Array.from({length: Math.min(workers, Math.max(1, long.length))}, () => worker(long)),
+		...Array.from({length: Math.min(Math.max(workers, smallAtOnce), Math.max(1, small.length))}, () => worker(small)),
+	]);
 	if (fatal || signal.aborted) {
 		// Let writes that are still going finish (briefly) before the caller removes or leaves the directory.
 		await Promise.race([Promise.allSettled([...inflight]), new Promise(resolve => setTimeout(resolve, 2000).unref())]);
