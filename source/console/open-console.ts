@@ -34,6 +34,7 @@ import {createVerifyModel, verifyOutside} from './verify-model.js';
 import {leanUiImports} from './lean-ui-imports.js';
 import type {ServiceStatus} from '../incident/service-status.js';
 import type {GateAnswer, IncidentGate} from '../ui/incident-gate.js';
+import {trace} from '../trace.js';
 
 /** Asks the operator the incident gate's question (the console passes a terminal prompt). */
 export type AskGate = (project: string, gate: IncidentGate, services: readonly ServiceStatus[]) => Promise<GateAnswer>;
@@ -59,6 +60,7 @@ export async function openConsole(options: GlobalOptions, {ask, deferEngine = fa
 	if (!deferEngine) docker.start();
 	const outside = {compose: new ComposeCli(), engine: docker.engine};
 	const {loaded, status} = await gatherStatus({compose: outside.compose, engine: connectStatusEngine()}, project);
+	trace('console: status gathered');
 	const operatorSettings = await reading;
 	const engine: Engine = outside.engine;
 	// No incident on a healthy stack unless asked for; an incident left over a newer failure is pointed out.
@@ -72,6 +74,7 @@ export async function openConsole(options: GlobalOptions, {ask, deferEngine = fa
 		}
 	}
 	const {stateDir, operator, incident} = await openProjectIncident(options, project, loaded.name, {services: status.services, settings: loaded.settings});
+	trace('console: incident open');
 
 	// One operator at a time: this console holds the project's lock while it is open; when
 	// someone else does (another console, a rollback worker), it opens read-only, naming them.
@@ -87,6 +90,7 @@ export async function openConsole(options: GlobalOptions, {ask, deferEngine = fa
 		}
 	}
 
+	trace('console: lock taken');
 	const controller = new AbortController();
 	const feed = new ServicesFeed(engine, loaded);
 	const logs = new LogStore(operatorSettings.logBufferLines);
@@ -184,6 +188,7 @@ export async function openConsole(options: GlobalOptions, {ask, deferEngine = fa
 
 /** The interactive console: opens the model, hands it to the UI, closes it on the way out. */
 export async function run(options: GlobalOptions): Promise<number> {
+	trace('console: started');
 	// The UI loads while the engine and compose answer.
 	leanUiImports();
 	const ui = import('../ui/run-console.js');
@@ -198,10 +203,13 @@ export async function run(options: GlobalOptions): Promise<number> {
 	}
 	let code: number | undefined;
 	try {
+		trace('console: model built');
 		const {renderConsole} = await ui;
+		trace('console: ui loaded');
 		// Ink draws the first frame as it mounts, before renderConsole's first await: the
 		// Engine's client loads after it, for the event stream and the log followers.
 		const rendering = renderConsole(opened.model, {color: useColor(process.stdout, process.env, options.color)});
+		trace('console: rendered');
 		opened.startEngine();
 		code = await rendering;
 		return code;

@@ -22,10 +22,8 @@ export function openTerminal({columns = 120, rows = 36, env = {}}: {columns?: nu
 	const terminal: Terminal = {
 		name,
 		send: (...keys) => void tmux('send-keys', '-t', name, ...keys),
-		run(command) {
-			tmux('send-keys', '-t', name, '-l', command);
-			tmux('send-keys', '-t', name, 'Enter');
-		},
+		// One tmux call: the line and its Enter arrive together.
+		run: command => void tmux('send-keys', '-t', name, '-l', command, ';', 'send-keys', '-t', name, 'Enter'),
 		screen: () => tmux('capture-pane', '-p', '-t', name),
 		async waitFor(predicate, timeoutMs = 10_000) {
 			const start = Date.now();
