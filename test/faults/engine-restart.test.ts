@@ -15,6 +15,7 @@ import {LogStore} from '../../source/incident/log-store.js';
 import {CLI} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
 import {intoConsole, openConsoleTerminal, within, type ConsoleTerminal} from './support/console.js';
+import {startHoldingProxy} from './support/engine-proxy.js';
 import {dockerdAvailable, startPrivateEngine, type PrivateEngine} from './support/private-engine.js';
 
 const skip = dockerdAvailable();
@@ -108,7 +109,7 @@ test('the console: Engine unreachable and states unknown since when, then it rec
 	await terminal.expectSane(stateDir);
 });
 
-test('capture while dockerd stops: the failed items are recorded with the error, and complete is honest', {skip, timeout: 120_000}, async () => {
+test('capture while dockerd stops: the failed items are recorded with the error, the logs read from its files are in, and complete is honest', {skip, timeout: 120_000}, async () => {
 	await waitRunning();
 	// The CI log is fetched from here: holding its answer keeps the capture midway while dockerd stops.
 	let release: () => void = () => {};
@@ -120,23 +121,23 @@ test('capture while dockerd stops: the failed items are recorded with the error,
 	});
 	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
 	const port = (server.address() as {port: number}).port;
+	// In front of dockerd: from the capture's first request for the events (an item: asked only
+	// once the capture has begun) nothing more reaches it, however fast the capture is; dockerd
+	// then stops and the held connections are cut, as a dying dockerd cuts them.
+	const proxy = await startHoldingProxy(engine.socket, path.join(engine.dir, 'proxy.sock'), request => /^GET \S*\/events\?/.test(request));
 	try {
 		const child = spawn(process.execPath, [CLI, 'capture', '--json', '--state-dir', stateDir, '--ci-log', `http://127.0.0.1:${port}/ci.log`], {
 			cwd: stack.dir,
-			env: {...process.env, DOCKER_HOST: engine.dockerHost, NO_COLOR: '1'},
+			env: {...process.env, DOCKER_HOST: proxy.dockerHost, NO_COLOR: '1'},
 		});
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', c => (stdout += c));
 		child.stderr.on('data', c => (stderr += c));
 		const exited = new Promise<number>(resolve => child.on('exit', code => resolve(code ?? -1)));
-		// Once the first item is in, dockerd freezes at once (mid-request), then shuts down: the rest meet no engine.
-		await new Promise<void>(resolve => {
-			const look = () => /\[\s*1\/\d+\]/.test(stderr) && (child.stderr.off('data', look), resolve());
-			child.stderr.on('data', look);
-		});
-		engine.freeze();
+		await within(proxy.holding, 30_000);
 		await engine.stop();
+		proxy.dropHeld();
 		await within(askedPromise, 30_000);
 		release();
 		const code = await within(exited, 60_000);
@@ -162,7 +163,10 @@ test('capture while dockerd stops: the failed items are recorded with the error,
 		assert.equal(manifest.complete, manifest.items.length === manifest.summary.items && manifest.items.every(i => i.ok || i.error));
 		assert.ok([0, 1, 3].includes(code as number), `exit ${code}: ${stderr}`);
 		assert.match(stderr, /FAILED/, 'the failed item is said on stderr');
+		// The logs are read from dockerd's files: they are in, dockerd gone or not.
+		assert.ok(out.items.filter(i => i.id.startsWith('container-log:')).every(i => i.ok), JSON.stringify(out.items));
 	} finally {
+		await proxy.close();
 		server.closeAllConnections();
 		server.close();
 		if (!engine.running()) await engine.start();
