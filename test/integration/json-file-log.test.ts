@@ -1,17 +1,21 @@
 // The capture reads json-file logs from the Engine's own files: on a real engine it must hold
 // exactly what the Engine serves for GET /logs?timestamps=1 (the capture's other way), for
 // logs rotated and compressed by the driver, messages over 16 KiB, both streams, bytes that are
-// not UTF-8, and a TTY container.
+// not UTF-8, and a TTY container. A capture says which way it read each log.
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
-import {readdir} from 'node:fs/promises';
+import {readdir, readFile} from 'node:fs/promises';
 import path from 'node:path';
 import {after, test} from 'node:test';
 import {promisify} from 'node:util';
 import {randomBytes} from 'node:crypto';
 import {connectCaptureEngine} from '../../source/engine/evidence-http-engine.js';
 import {jsonFileLogPath, jsonFileLogText, openJsonFileLog} from '../../source/engine/json-file-log.js';
-import {ensureTestReleases} from '../support/stack.js';
+import type {Manifest} from '../../source/incident/evidence/types.js';
+import {runCli} from '../support/cli.js';
+import {createStack, ensureTestReleases} from '../support/stack.js';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 
 const execFileAsync = promisify(execFile);
 const docker = async (...args: string[]) => (await execFileAsync('docker', args, {maxBuffer: 64 << 20})).stdout.trim();
@@ -80,4 +84,23 @@ test('json-file log: a TTY container', async () => {
 	// repeated timestamp, which it removes; the files say where each message began. Same lines.
 	assert.deepEqual(file.split('\n').map(line => line.slice(31)), engine.split('\n').map(line => line.slice(31)));
 	assert.ok(file.includes(' stdout line 299 token=abc123'));
+});
+
+test('capture: each log read the way its driver allows, and the manifest says which', async () => {
+	// worker logs with the `local` driver (no json-file to read): its log is asked of the Engine.
+	const stack = await createStack({withDb: false, extraCompose: 'services:\n  worker:\n    logging: {driver: local}\n'});
+	const state = await mkdtemp(path.join(tmpdir(), 'rc-json-log-state-'));
+	try {
+		await stack.up({wait: true});
+		const result = await runCli(['capture', '--json', '--state-dir', state], {cwd: stack.dir});
+		assert.equal(result.exitCode, 0, result.stderr);
+		const manifest = JSON.parse(await readFile(JSON.parse(result.stdout).manifest, 'utf8')) as Manifest;
+		const how = (service: string) => manifest.items.find(i => i.id === `container-log:${stack.projectName}-${service}-1`)!;
+		assert.match(how('web').how, /^read from the json-file log \/.+-json\.log /);
+		assert.match(how('worker').how, /^Engine API GET \/containers\/\w+\/logs\?/);
+		for (const service of ['web', 'worker']) assert.ok(how(service).ok && how(service).bytes > 0, `${service}: ${JSON.stringify(how(service))}`);
+	} finally {
+		await stack.down();
+		await rm(state, {recursive: true, force: true});
+	}
 });
