@@ -1,9 +1,10 @@
 // Time from typing `rollback-console` to the first full frame that names the failing
 // service, in a real terminal (tmux), against a crash-looping stack (goal: median < 250 ms).
-// `docker compose ps` on the same project, in the same terminal, is the yardstick. The end is
+// `docker compose ps` on the same project, in the same terminal, is the yardstick; the
+// single file (the release), when built, is timed beside the npm CLI. The end is
 // when the frame's bytes reach tmux (its pane output, piped to a file read every 2 ms), not
 // when a 25 ms capture-pane poll happens to look: that added ~15 ms to either side.
-import {CLI} from '../test/support/cli.js';
+import {CLI, ROOT} from '../test/support/cli.js';
 import {createStack, ensureTestReleases} from '../test/support/stack.js';
 import {openTerminal} from '../test/support/tmux.js';
 import {execFileSync} from 'node:child_process';
@@ -13,6 +14,9 @@ import path from 'node:path';
 import {median} from './measure.js';
 
 const runs = 7;
+// The release too, when `npm run package` made it from this dist/ (bench/run.mjs does, run whole).
+const built = path.join(ROOT, 'release', `rollback-console-linux-${process.arch}`);
+const binary = (statSync(built, {throwIfNoEntry: false})?.mtimeMs ?? 0) >= statSync(path.join(ROOT, 'dist', 'rollback-console.mjs')).mtimeMs ? built : null;
 await ensureTestReleases();
 const stack = await createStack({tag: 'v1.3.9'});
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rc-bench-'));
@@ -57,23 +61,30 @@ try {
 		await after?.();
 		return ms;
 	};
+	const frame = (launcher: string) =>
+		time(
+			`${launcher} --state-dir ${stateDir}`,
+			text => /Checklist/.test(text) && /› web\s+(crash-looping|restarting|exited|running)/.test(text),
+			async () => {
+				terminal.send('q');
+				// The shell's prompt back after it: the console has exited and let go of the terminal.
+				await terminal.waitFor(screen => /stays open[^]*\n\$ *$/.test(screen.trimEnd()));
+			},
+		);
 	const ours: number[] = [];
+	const single: number[] = [];
 	const theirs: number[] = [];
 	for (let i = 0; i < runs; i++) {
-		ours.push(
-			await time(
-				`${process.execPath} ${CLI} --state-dir ${stateDir}`,
-				text => /Checklist/.test(text) && /› web\s+(crash-looping|restarting|exited|running)/.test(text),
-				async () => {
-					terminal.send('q');
-					// The shell's prompt back after it: the console has exited and let go of the terminal.
-					await terminal.waitFor(screen => /stays open[^]*\n\$ *$/.test(screen.trimEnd()));
-				},
-			),
-		);
+		ours.push(await frame(`${process.execPath} ${CLI}`));
+		if (binary) single.push(await frame(binary));
 		theirs.push(await time('docker compose ps; echo PS-DONE', text => /^PS-DONE\r?$/m.test(text)));
 	}
 	console.log(`first full frame naming the failing service: median ${median(ours).toFixed(0)} ms over ${runs} starts  (goal < 250 ms)`);
+	console.log(
+		binary
+			? `… the single file (the release):             median ${median(single).toFixed(0)} ms`
+			: '… the single file: not measured (release/ is missing or older than dist/: npm run package)',
+	);
 	console.log(`docker compose ps in the same terminal:     median ${median(theirs).toFixed(0)} ms`);
 	console.log(`ratio (first frame / compose ps): ${(median(ours) / median(theirs)).toFixed(2)}`);
 } finally {

@@ -96,9 +96,7 @@ async function* fileBytes(file: string): AsyncIterable<Buffer> {
 	}
 }
 
-async function canRead(file: string | null): Promise<boolean> {
-	return file !== null && (await access(file, constants.R_OK).then(() => true, () => false));
-}
+const canRead = (file: string) => access(file, constants.R_OK).then(() => true, () => false);
 
 async function logSize(logPath: unknown): Promise<number | null> {
 	if (typeof logPath !== 'string' || logPath === '') return null;
@@ -127,7 +125,12 @@ export async function planEvidence(
 	const inspected = await Promise.all(containers.map(c => engine.inspectContainerRaw(c.id).catch(() => null)));
 	const sizes = await Promise.all(inspected.map(i => logSize(i?.['LogPath'])));
 	// The json-file driver's files, when this box's Engine wrote them and we may read them (root).
-	const logFiles = await Promise.all(inspected.map(async i => ((await canRead(jsonFileLogPath(i))) ? jsonFileLogPath(i) : null)));
+	const logFiles = await Promise.all(
+		inspected.map(async i => {
+			const file = jsonFileLogPath(i);
+			return file && (await canRead(file)) ? file : null;
+		}),
+	);
 	let estimateIncomplete = false;
 
 	const items: EvidenceItem[] = [];
@@ -211,7 +214,7 @@ export async function planEvidence(
 			id: `container-log:${c.name}`,
 			group: 'container',
 			what: `full log of ${label} with timestamps`,
-			how: `${logFile ? `read from the json-file log ${logFile} and the files it rotated to, oldest first, as the Engine serves them to ${engineHow}` : engineHow}, newest ${cap} bytes kept`,
+			how: `${logFile ? `read from the json-file log ${logFile} (and the files it rotated to, oldest first): the lines ${engineHow} gives` : engineHow}, newest ${cap} bytes kept`,
 			file: `${dir}/log.txt`,
 			estimate: Math.min(size ?? 0, cap),
 			// Byte for byte: invalid UTF-8 and binary output are evidence too.
