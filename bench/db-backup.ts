@@ -39,7 +39,9 @@ try {
 	const theirs = medians.get('docker exec … pg_dump -Fc > file')!;
 	for (const [name, ms] of medians) console.log(`${name.padEnd(36)} median ${(ms / 1000).toFixed(2)} s`);
 	console.log(`dump sizes: ${sizes.map(s => `${(Number(s) / 1e6).toFixed(1)} MB`).join(', ')} (ours also hashes, writes 0600 and appends backups.log)`);
-	console.log(`db backup ratio (ours / pg_dump by hand), ${(size / 1e6).toFixed(0)} MB database: ${(ours / theirs).toFixed(2)}  (goal ≤ 1.10)`);
+	// The goal is the 1 GB database's: on the default 64 MB the fixed ~0.6 s (Node's start, two psql execs, fsyncs) shows.
+	const goal = mb >= 1024 ? '(goal ≤ 1.10)' : '(goal ≤ 1.10 at 1 GB: DB_BENCH_MB=1024 npm run bench -- db-backup; not at this size)';
+	console.log(`db backup ratio (ours / pg_dump by hand), ${(size / 1e6).toFixed(0)} MB database: ${(ours / theirs).toFixed(2)}  ${goal}`);
 	statSync(backups);
 	rmSync(byHand, {recursive: true, force: true});
 } finally {
