@@ -164,6 +164,17 @@ test('capture: the evidence bundle, complete, its sha256 checks', async () => {
 	assert.deepEqual(json.items.filter(i => !i.ok), [], 'every item captured');
 	assert.ok(json.items.some(i => i.id === `container-log:${stack.projectName}-web-1`), json.items.map(i => i.id).join(' '));
 	sh(`cd '${path.dirname(json.bundle.sidecar)}' && sha256sum -c '${path.basename(json.bundle.sidecar)}'`);
+	// Under Bun too, as root the log comes from the json-file driver's files: the same lines, at the
+	// same times, as the Engine serves (asked afterwards, so it may have more at the end).
+	const capture = JSON.parse(result.stdout) as {dir: string};
+	const manifest = JSON.parse(readFileSync(path.join(capture.dir, 'manifest.json'), 'utf8')) as {items: Array<{id: string; how: string; file: string}>};
+	const webLog = manifest.items.find(i => i.id === `container-log:${stack.projectName}-web-1`)!;
+	if (process.getuid?.() === 0) assert.match(webLog.how, /^read from the json-file log /);
+	const times = (text: string) => text.split('\n').filter(Boolean).map(line => line.split(' ')[0]);
+	const ours = times(readFileSync(path.join(capture.dir, webLog.file), 'latin1'));
+	const engines = times(sh(`docker logs --timestamps ${stack.projectName}-web-1 2>&1`));
+	assert.ok(ours.length > 0);
+	assert.deepEqual(ours, engines.slice(0, ours.length));
 	assert.ok(sh(`tar -tzf '${json.bundle.file}'`).includes('manifest.json'));
 });
 
