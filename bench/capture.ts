@@ -10,12 +10,14 @@
 // only through the Engine (~0.42 of the runbook here). As root the capture reads the json-file
 // driver's files instead (the same bytes: test/integration/json-file-log.test.ts).
 import {execFileSync} from 'node:child_process';
-import {mkdtemp, rm} from 'node:fs/promises';
+import {statSync} from 'node:fs';
+import {chmod, chown, mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {CLI} from '../test/support/cli.js';
 import {createStack, ensureTestReleases} from '../test/support/stack.js';
 import {compare} from './measure.js';
+import {ensureUser} from '../test/faults/support/users.js';
 
 const services = ['api', 'jobs', 'search'];
 const lines = 40_000;
@@ -62,6 +64,12 @@ const stack = await createStack({
 	extraCompose: `services:\n  web: {deploy: {replicas: 0}}\n  worker: {deploy: {replicas: 0}}${services.map(service).join('')}\n`,
 });
 const state = await mkdtemp(path.join(tmpdir(), 'rc-bench-capture-'));
+// An operator in the docker group but not root: dockerd's files are closed to them, so their
+// capture reads the logs through the Engine. Timed too, as a user of its own (the fault suite's).
+const {uid, gid} = ensureUser();
+const dockerGroup = statSync('/var/run/docker.sock').gid;
+const userState = await mkdtemp(path.join(tmpdir(), 'rc-bench-capture-user-'));
+await chown(userState, uid, gid);
 try {
 	await stack.up();
 	for (let i = 0; i < 300; i++) {
@@ -69,16 +77,24 @@ try {
 		if (services.every(s => logs.stdout.includes(`${s}: ready`))) break;
 		await new Promise(resolve => setTimeout(resolve, 100));
 	}
+	await chmod(stack.dir, 0o755);
 	const containers = services.map(s => `${stack.projectName}-${s}-1`);
 	const logBytes = containers.reduce((sum, c) => sum + execFileSync('docker', ['logs', '--timestamps', c], {maxBuffer: 1 << 30}).length, 0);
 	const ours = 'rollback-console capture';
 	const theirs = 'runbook (sequential shell)';
 	const engine = 'docker logs > /dev/null (all at once)';
+	const user = 'capture by a docker-group user (no root)';
 	const medians = compare(
 		[
 			{name: ours, command: [process.execPath, CLI, 'capture', '--state-dir', state], cwd: stack.dir},
 			{name: theirs, command: ['sh', '-c', runbook(stack.projectName, stack.dir, `http://127.0.0.1:${stack.webPort}/health`)], cwd: stack.dir},
 			{name: engine, command: ['sh', '-c', `${containers.map(c => `docker logs --timestamps ${c} >/dev/null 2>&1 &`).join(' ')} wait`]},
+			{
+				name: user,
+				command: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, `--groups=${dockerGroup}`, '--', process.execPath, CLI, 'capture', '--state-dir', userState],
+				cwd: stack.dir,
+				env: {HOME: userState},
+			},
 		],
 		{runs: 3, warmup: 1},
 	);
@@ -88,7 +104,9 @@ try {
 		`capture throughput: ${mbps(medians.get(ours)!)} MB/s of log (${(logBytes / 1e6).toFixed(0)} MB in ${services.length} containers); docker logs > /dev/null: ${mbps(medians.get(engine)!)} MB/s`,
 	);
 	console.log(`capture ratio (ours / runbook, same content): ${(medians.get(ours)! / medians.get(theirs)!).toFixed(2)}  (goal ≤ 0.50)`);
+	console.log(`… by a docker-group user, the logs through the Engine: ${(medians.get(user)! / medians.get(theirs)!).toFixed(2)} (bound by the Engine: docker logs alone is ${(medians.get(engine)! / medians.get(theirs)!).toFixed(2)})`);
 } finally {
 	await stack.down();
 	await rm(state, {recursive: true, force: true});
+	await rm(userState, {recursive: true, force: true});
 }
