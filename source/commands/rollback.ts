@@ -24,7 +24,6 @@ const load = () =>
 		import('../console/connect-stabilise.js'),
 	]);
 
-
 /** Asks for the target tag to be typed back; anything else cancels. */
 async function confirmTyped(plan: RollbackPlan, readline: typeof import('node:readline/promises')): Promise<boolean> {
 	const rl = readline.createInterface({input: process.stdin, output: process.stderr});
