@@ -181,6 +181,11 @@ export class JsonFileLogConverter {
 		return this.#length;
 	}
 
+	/** Forgets the lines converted since the last take() (a count was all that was wanted). */
+	discard(): void {
+		this.#length = 0;
+	}
+
 	/** The lines converted since the last take(). */
 	take(): string {
 		const text = this.#out.toString('latin1', 0, this.#length);
@@ -405,17 +410,125 @@ export async function openJsonFileLog(logPath: string): Promise<OpenedJsonFileLo
 	return null;
 }
 
+/** Where reading starts when not at the beginning: a file of the log, a byte in it (right after a whole message), and the bytes of the files left unread before it. */
+export interface TailStart {
+	file: number;
+	offset: number;
+	unread: number;
+}
+
+/** Bytes of `file` from `start` to `end`. */
+async function readRange(file: LogFile, start: number, end: number): Promise<Buffer> {
+	const buffer = Buffer.allocUnsafe(end - start);
+	let filled = 0;
+	while (filled < buffer.length) {
+		const {bytesRead} = await file.handle.read(buffer, filled, buffer.length - filled, start + filled);
+		if (bytesRead === 0) break;
+		filled += bytesRead;
+	}
+	return buffer.subarray(0, filled);
+}
+
+/** Lines' bytes of a whole gzip'd file once converted (it cannot be read from the middle). */
+async function convertedSize(file: LogFile, signal: AbortSignal): Promise<number> {
+	const converter = new JsonFileLogConverter();
+	let size = 0;
+	const raw = createReadStream('', {fd: file.handle, start: 0, end: Math.max(0, file.size - 1), highWaterMark: readBytes, autoClose: false, signal});
+	for await (const chunk of pipeline(raw, createGunzip(), () => {}) as AsyncIterable<Buffer>) {
+		converter.push(chunk);
+		size += converter.size;
+		converter.discard();
+	}
+	converter.endFile(true);
+	converter.flush();
+	return size + converter.size;
+}
+
+// json-file writes a message ending its line as `…\n","stream":"std…`; one without is a 16 KiB part with more to come.
+const messageEnd = Buffer.from('\\n","stream":"std');
+const stderrKey = Buffer.from('","stream":"stderr"');
+
+/**
+ * The first place in `chunk` (from `from`, its first whole line) where neither stream is in
+ * the middle of a split message, so that no line read from there lacks its beginning: after
+ * each stream that has lines in the chunk has had one, and its last one ended its message. -1: none.
+ */
+function cleanStart(chunk: Buffer, from: number): number {
+	const lines: Array<{end: number; stream: 0 | 1; ended: boolean}> = [];
+	for (let at = from, eol = chunk.indexOf(newline, at); eol !== -1; at = eol + 1, eol = chunk.indexOf(newline, at)) {
+		const line = chunk.subarray(at, eol);
+		lines.push({end: eol + 1, stream: line.includes(stderrKey) ? 1 : 0, ended: line.includes(messageEnd)});
+	}
+	// A stream without a line here is taken as between messages (json-file writes a message's parts back to back).
+	const state: Array<'unknown' | 'partial' | 'ended'> = [0, 1].map(stream => (lines.some(l => l.stream === stream) ? 'unknown' : 'ended'));
+	for (const line of lines) {
+		state[line.stream] = line.ended ? 'ended' : 'partial';
+		if (state[0] === 'ended' && state[1] === 'ended') return line.end;
+	}
+	return -1;
+}
+
+/**
+ * Where to start reading so that what follows converts to at least `bytes` of lines, looked
+ * for from the newest end backwards (counting, not keeping); null when that is the whole log.
+ * The start is right after a line that ends its message, so no line is kept without its beginning.
+ */
+export async function tailStart(files: readonly LogFile[], bytes: number, signal: AbortSignal): Promise<TailStart | null> {
+	let counted = 0;
+	const before = (index: number) => files.slice(0, index).reduce((sum, f) => sum + f.size, 0);
+	for (let index = files.length - 1; index >= 0; index--) {
+		const file = files[index]!;
+		if (file.gzip) {
+			counted += await convertedSize(file, signal);
+			if (counted >= bytes && index > 0) return {file: index, offset: 0, unread: before(index)};
+			continue;
+		}
+		for (let end = file.size; end > 0; ) {
+			signal.throwIfAborted();
+			const start = Math.max(0, end - readBytes);
+			const chunk = await readRange(file, start, end);
+			// The whole lines of the chunk: from after its first newline (unless it is the file's start) to its last one.
+			const from = start === 0 ? 0 : chunk.indexOf(newline) + 1;
+			const last = chunk.lastIndexOf(newline);
+			if (from === 0 && start > 0) {
+				// A line longer than a read: not counted (reading more, never less).
+				end = start;
+				continue;
+			}
+			const converter = new JsonFileLogConverter();
+			if (last >= from) converter.push(chunk.subarray(from, last + 1));
+			converter.flush();
+			counted += converter.size;
+			// A file's beginning is taken as between messages (a rotation between the parts of one is not looked for).
+			const clean = counted >= bytes && (start > 0 || index > 0) ? (start === 0 ? 0 : cleanStart(chunk, from)) : -1;
+			if (clean !== -1) return {file: index, offset: start + clean, unread: before(index) + start + clean};
+			end = start + from;
+		}
+	}
+	return null;
+}
+
 /**
  * The log's lines as the evidence holds them (JsonFileLogConverter), a block of 64 KiB or more
  * at a time, from the files opened: the rotated ones oldest first, then the current one up to
- * its last whole line when opened. Quietly stops once `signal` aborts.
+ * its last whole line when opened. With `newest`, only the newest part that converts to at
+ * least that many bytes is read (`onUnread` is told how many bytes of the files were left).
+ * Quietly stops once `signal` aborts.
  */
-export async function* jsonFileLogText(log: OpenedJsonFileLog, signal: AbortSignal): AsyncIterable<string> {
+export async function* jsonFileLogText(
+	log: OpenedJsonFileLog,
+	signal: AbortSignal,
+	{newest, onUnread}: {newest?: number; onUnread?: (bytes: number) => void} = {},
+): AsyncIterable<string> {
 	const converter = new JsonFileLogConverter();
 	try {
-		for (const file of log.files) {
-			if (file.size === 0) continue;
-			const raw = createReadStream('', {fd: file.handle, start: 0, end: file.size - 1, highWaterMark: readBytes, autoClose: false, signal});
+		const from = newest === undefined ? null : await tailStart(log.files, newest, signal);
+		if (from) onUnread?.(from.unread);
+		for (const [index, file] of log.files.entries()) {
+			if (from && index < from.file) continue;
+			const offset = from && index === from.file ? from.offset : 0;
+			if (file.size <= offset) continue;
+			const raw = createReadStream('', {fd: file.handle, start: offset, end: file.size - 1, highWaterMark: readBytes, autoClose: false, signal});
 			// pipeline: a read error ends the gunzip's iteration too.
 			const chunks: AsyncIterable<Buffer> = file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw;
 			for await (const chunk of chunks) {

@@ -104,3 +104,41 @@ test('capture: each log read the way its driver allows, and the manifest says wh
 		await rm(state, {recursive: true, force: true});
 	}
 });
+
+test('capture: of a log far past the cap only the newest part is read from the files, and the manifest says what was left', async () => {
+	// 40,000 lines of ~1 KB: ~41 MB of lines, past the 25 MiB cap by more than a quarter.
+	const chatty = `
+services:
+  chatty:
+    image: local/busybox:latest
+    pull_policy: never
+    network_mode: host
+    command: [sh, -c, 'yes "$$(head -c 1000 /dev/zero | tr "\\\\0" a)" | head -n 40000 | awk "{ print NR \\" \\" \\$$0 }"; echo chatty-done; exec sleep 3600']
+`;
+	const stack = await createStack({withDb: false, extraCompose: chatty});
+	const state = await mkdtemp(path.join(tmpdir(), 'rc-json-log-state-'));
+	try {
+		await stack.up();
+		const name = `${stack.projectName}-chatty-1`;
+		for (let i = 0; i < 200 && !(await docker('logs', '--tail', '1', name)).includes('chatty-done'); i++) await new Promise(resolve => setTimeout(resolve, 100));
+		const result = await runCli(['capture', '--json', '--state-dir', state], {cwd: stack.dir});
+		assert.equal(result.exitCode, 0, result.stderr);
+		const capture = JSON.parse(result.stdout) as {dir: string; manifest: string};
+		const manifest = JSON.parse(await readFile(capture.manifest, 'utf8')) as Manifest;
+		const item = manifest.items.find(i => i.id === `container-log:${name}`)!;
+		assert.equal(item.truncated, true);
+		assert.match(item.note ?? '', /^capped at 25 MiB: the oldest \d+ lines \(\d+ bytes\) were dropped and [\d.]+ MiB of older log before them was not read, the newest kept$/);
+		const text = await readFile(path.join(capture.dir, item.file), 'latin1');
+		const lines = text.trimEnd().split('\n');
+		assert.equal(Buffer.from(lines[0]!, 'latin1').toString('utf8'), `── rollback-console: ${item.note} ──`);
+		assert.ok(text.length <= 25 * 1024 * 1024 + 200 && text.length > 24 * 1024 * 1024, `${text.length} bytes`);
+		// The newest lines, in order and whole, up to the last.
+		assert.match(lines.at(-1)!, / stdout chatty-done$/);
+		assert.match(lines.at(-2)!, / stdout 40000 a{1000}$/);
+		const numbers = lines.slice(1, -1).map(line => Number(/ stdout (\d+) /.exec(line)?.[1]));
+		assert.ok(numbers.every((n, i) => n === numbers[0]! + i), 'consecutive, none missing');
+	} finally {
+		await stack.down();
+		await rm(state, {recursive: true, force: true});
+	}
+});

@@ -92,6 +92,27 @@ describe('writeContent', () => {
 		}
 	});
 
+	test('a log whose source read only its newest part says how much it left, within the cap or past it', async () => {
+		async function* blocks(...texts: string[]): AsyncIterable<string> {
+			yield* texts;
+		}
+		const within = path.join(await fresh(), 'log.txt');
+		const kept = await writeContent(within, {blocks: blocks('one\n', 'two\n'), capBytes: 1000, unread: () => 3 * 1024 * 1024}, {redact: false, redactOptions: {}}, signal);
+		assert.equal(kept.truncated, true);
+		assert.equal(kept.note, 'capped at 1000 bytes: 3 MiB of older log before them was not read, the newest kept');
+		assert.equal(await readFile(within, 'utf8'), `── rollback-console: ${kept.note} ──\none\ntwo\n`);
+		assert.equal(kept.sha256, sha256(await readFile(within)));
+
+		const past = path.join(await fresh(), 'log.txt');
+		const dropped = await writeContent(past, {blocks: blocks('one\n', 'two\n', 'three\n'), capBytes: 10, unread: () => 2048}, {redact: false, redactOptions: {}}, signal);
+		assert.equal(dropped.note, 'capped at 10 bytes: the oldest 1 lines (4 bytes) were dropped and 2048 bytes of older log before them was not read, the newest kept');
+		assert.equal(await readFile(past, 'utf8'), `── rollback-console: ${dropped.note} ──\ntwo\nthree\n`);
+
+		const whole = path.join(await fresh(), 'log.txt');
+		const all = await writeContent(whole, {blocks: blocks('one\n'), capBytes: 1000, unread: () => 0}, {redact: false, redactOptions: {}}, signal);
+		assert.deepEqual([all.truncated, all.note, await readFile(whole, 'utf8')], [false, null, 'one\n']);
+	});
+
 	test('a stream that breaks midway: what came is written, and the error is kept', async () => {
 		const file = path.join(await fresh(), 'log.txt');
 		const written = await writeContent(file, {lines: lines(['one', 'two', 'three'], 2), capBytes: 1000}, options, signal);

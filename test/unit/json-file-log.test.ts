@@ -187,7 +187,57 @@ test('json-file log: the rotated files oldest first (compressed or not), then th
 			text,
 			['oldest, compressed', 'older, compressed', 'rotated last', 'current'].map((t, i) => `${seconds(i + 1)}.00000000${i + 1}Z stdout ${t}\n`).join(''),
 		);
+		// Only the newest: the current file from its beginning, the rotated ones left (the compressed ones counted whole).
+		const newest = await openJsonFileLog(base);
+		assert.ok(newest);
+		let unread = 0;
+		let tail = '';
+		for await (const block of jsonFileLogText(newest, new AbortController().signal, {newest: 1, onUnread: bytes => (unread = bytes)})) tail += block;
+		assert.equal(tail, `${seconds(4)}.000000004Z stdout current\n`);
+		assert.equal(unread, newest.files.slice(0, -1).reduce((sum, f) => sum + f.size, 0));
 		assert.equal(await openJsonFileLog(path.join(dir, 'missing-json.log')), null);
+	} finally {
+		await rm(dir, {recursive: true, force: true});
+	}
+});
+
+test('json-file log: of a log far past what is kept only the newest part is read, from a whole line, and what was left is said', async () => {
+	const dir = await mkdtemp(path.join(tmpdir(), 'rc-json-log-tail-'));
+	try {
+		const base = path.join(dir, `${'c'.repeat(64)}-json.log`);
+		// Three plain files, the parts of long messages anywhere (also across a read's 1 MiB).
+		const entries = randomEntries(9000);
+		const lines = entries.map(fileLine);
+		const third = Math.floor(lines.length / 3);
+		const files = [lines.slice(0, third), lines.slice(third, 2 * third), lines.slice(2 * third)].map(part => Buffer.from(part.join(''), 'utf8'));
+		await writeFile(`${base}.2`, files[0]!);
+		await writeFile(`${base}.1`, files[1]!);
+		await writeFile(base, files[2]!);
+		const all = Buffer.concat(files);
+		const read = async (newest?: number) => {
+			const log = await openJsonFileLog(base);
+			assert.ok(log);
+			let unread = 0;
+			let text = '';
+			for await (const block of jsonFileLogText(log, new AbortController().signal, newest === undefined ? {} : {newest, onUnread: bytes => (unread = bytes)})) text += block;
+			return {text, unread};
+		};
+		const {text: full} = await read();
+		assert.equal(full, engineAnswer(entries));
+		const longest = Math.max(...full.split('\n').map(line => line.length + 1));
+		for (const newest of [5_000, 300_000, Math.floor(full.length / 2), full.length - 10_000, full.length * 2]) {
+			const {text: tail, unread} = await read(newest);
+			if (unread === 0) {
+				assert.equal(tail, full, `newest ${newest}: nothing left, all read`);
+				continue;
+			}
+			assert.ok(newest < full.length);
+			assert.ok(full.endsWith(tail) && full[full.length - tail.length - 1] === '\n', `newest ${newest}: the end of the log, from a whole line`);
+			assert.ok(tail.length + longest >= newest, `newest ${newest}: at least that much, give or take a line (${tail.length})`);
+			// What was left is exactly the bytes before the line the reading began with.
+			assert.equal(all[unread - 1], 0x0a);
+			assert.equal(converted(all.subarray(unread), []), tail, `newest ${newest}: the files' bytes after the unread ones`);
+		}
 	} finally {
 		await rm(dir, {recursive: true, force: true});
 	}

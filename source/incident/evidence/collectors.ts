@@ -220,10 +220,13 @@ export async function planEvidence(
 			// Byte for byte: invalid UTF-8 and binary output are evidence too.
 			collect: async signal => {
 				const opened = logFile ? await openJsonFileLog(logFile) : null;
+				// Of a log far past the cap only its newest part is read (a quarter more than the cap: redaction may shorten it).
+				let unread = 0;
 				return {
-					blocks: opened ? jsonFileLogText(opened, signal) : fromEngine(signal),
+					blocks: opened ? jsonFileLogText(opened, signal, {newest: Math.ceil(cap * 1.25), onUnread: bytes => (unread = bytes)}) : fromEngine(signal),
 					capBytes: cap,
 					encoding: 'latin1',
+					unread: () => unread,
 					...(logFile && !opened ? {how: `${engineHow} (its json-file log ${logFile} could not be opened whole: rotating, or removed), newest ${cap} bytes kept`} : {}),
 				};
 			},

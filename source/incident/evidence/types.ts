@@ -30,7 +30,15 @@ export type Content =
 	 */
 	| {lines: AsyncIterable<string | string[]>; capBytes: number; jsonPerLine?: boolean; /** latin1: the lines are bytes, written back exactly. */ encoding?: 'utf8' | 'latin1'}
 	/** The same, as blocks of whole lines, each line ending in a newline (a container's log: a block per chunk the Engine sent). */
-	| {blocks: AsyncIterable<string>; capBytes: number; encoding?: 'utf8' | 'latin1'; /** How it was collected, when not as planned (a fallback). */ how?: string};
+	| {
+			blocks: AsyncIterable<string>;
+			capBytes: number;
+			encoding?: 'utf8' | 'latin1';
+			/** How it was collected, when not as planned (a fallback). */
+			how?: string;
+			/** Bytes of the source left unread before what it gave (only the newest part was read), asked once it ended. */
+			unread?: () => number;
+	  };
 
 export interface EvidenceItem extends PlannedItem {
 	collect(signal: AbortSignal): Promise<Content>;

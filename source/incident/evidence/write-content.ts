@@ -297,12 +297,15 @@ async function writeLines(file: string, content: LinesContent, options: WriteOpt
 		}
 		signal.throwIfAborted();
 		const redactions = redactor ? addCounts({...redactor.counts}, jsonCounts) : {};
-		if (!newest) {
+		// A source that read only the newest part of its log (json-file's files) says what it left.
+		const unread = 'blocks' in content ? (content.unread?.() ?? 0) : 0;
+		if (!newest && unread === 0) {
 			const {bytes, sha256} = await writer.finish();
 			return {bytes, sha256, truncated: false, note: null, redactions, error};
 		}
 		await writer.finish();
-		return {...(await rewriteNewest(file, {written, lines}, newest)), redactions, error};
+		// Made again with the note first: past the cap, or with what the source left unread.
+		return {...(await rewriteNewest(file, {written, lines}, newest ?? new NewestLines(cap, encoding), unread)), redactions, error};
 	} catch (failure) {
 		await writer.abandon(file);
 		throw failure;
@@ -310,7 +313,7 @@ async function writeLines(file: string, content: LinesContent, options: WriteOpt
 }
 
 /** The file again, from the newest lines of what was written (`head`) and of what came after (`rest`), within the cap. */
-async function rewriteNewest(file: string, head: {written: number; lines: number}, rest: NewestLines): Promise<Omit<Written, 'redactions' | 'error'>> {
+async function rewriteNewest(file: string, head: {written: number; lines: number}, rest: NewestLines, unread = 0): Promise<Omit<Written, 'redactions' | 'error'>> {
 	const full = `${file}.full-${process.pid}`;
 	await rename(file, full);
 	try {
@@ -334,7 +337,11 @@ async function rewriteNewest(file: string, head: {written: number; lines: number
 			}
 			const droppedLines = head.lines - keptLines + rest.droppedLines;
 			const droppedBytes = from + rest.droppedBytes;
-			const note = `capped at ${formatMiB(rest.cap)}: the oldest ${droppedLines} lines (${droppedBytes} bytes) were dropped, the newest kept`;
+			const left = [
+				...(droppedLines > 0 ? [`the oldest ${droppedLines} lines (${droppedBytes} bytes) were dropped`] : []),
+				...(unread > 0 ? [`${formatMiB(unread)} of older log before them was not read`] : []),
+			];
+			const note = `capped at ${formatMiB(rest.cap)}: ${left.join(' and ')}, the newest kept`;
 			const writer = await BundleFileWriter.create(file);
 			try {
 				await writer.write(`── rollback-console: ${note} ──\n`);
