@@ -410,8 +410,8 @@ export async function openJsonFileLog(logPath: string): Promise<OpenedJsonFileLo
 	return null;
 }
 
-/** Where reading starts when not at the beginning: a file of the log, a byte in it (right after a whole message), and the bytes of the files left unread before it. */
-export interface TailStart {
+/** Where reading starts when not at the beginning: a file of the log, a byte in it, and the bytes of the files left unread before it. */
+interface TailStart {
 	file: number;
 	offset: number;
 	unread: number;
@@ -471,9 +471,12 @@ function cleanStart(chunk: Buffer, from: number): number {
 /**
  * Where to start reading so that what follows converts to at least `bytes` of lines, looked
  * for from the newest end backwards (counting, not keeping); null when that is the whole log.
- * The start is right after a line that ends its message, so no line is kept without its beginning.
+ * The start is where neither stream is in the middle of a split message (cleanStart), or a
+ * file's beginning, so no line is kept without its beginning.
  */
-export async function tailStart(files: readonly LogFile[], bytes: number, signal: AbortSignal): Promise<TailStart | null> {
+async function tailStart(files: readonly LogFile[], bytes: number, signal: AbortSignal): Promise<TailStart | null> {
+	// A line is never longer than its JSON (an exact-second time aside): files that small are read whole, without counting first.
+	if (files.every(f => !f.gzip) && files.reduce((sum, f) => sum + f.size, 0) <= bytes) return null;
 	let counted = 0;
 	const before = (index: number) => files.slice(0, index).reduce((sum, f) => sum + f.size, 0);
 	for (let index = files.length - 1; index >= 0; index--) {
