@@ -429,12 +429,19 @@ async function readRange(file: LogFile, start: number, end: number): Promise<Buf
 	return buffer.subarray(0, filled);
 }
 
+/** A file's bytes from `offset` up to its size when opened, decompressed when gzip'd (`offset` then 0), a read at a time. */
+function fileChunks(file: LogFile, offset: number, signal: AbortSignal): AsyncIterable<Buffer> {
+	const raw = createReadStream('', {fd: file.handle, start: offset, end: file.size - 1, highWaterMark: readBytes, autoClose: false, signal});
+	// pipeline: a read error ends the gunzip's iteration too.
+	return file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw;
+}
+
 /** Lines' bytes of a whole gzip'd file once converted (it cannot be read from the middle). */
 async function convertedSize(file: LogFile, signal: AbortSignal): Promise<number> {
+	if (file.size === 0) return 0;
 	const converter = new JsonFileLogConverter();
 	let size = 0;
-	const raw = createReadStream('', {fd: file.handle, start: 0, end: Math.max(0, file.size - 1), highWaterMark: readBytes, autoClose: false, signal});
-	for await (const chunk of pipeline(raw, createGunzip(), () => {}) as AsyncIterable<Buffer>) {
+	for await (const chunk of fileChunks(file, 0, signal)) {
 		converter.push(chunk);
 		size += converter.size;
 		converter.discard();
@@ -531,10 +538,7 @@ export async function* jsonFileLogText(
 			if (from && index < from.file) continue;
 			const offset = from && index === from.file ? from.offset : 0;
 			if (file.size <= offset) continue;
-			const raw = createReadStream('', {fd: file.handle, start: offset, end: file.size - 1, highWaterMark: readBytes, autoClose: false, signal});
-			// pipeline: a read error ends the gunzip's iteration too.
-			const chunks: AsyncIterable<Buffer> = file.gzip ? pipeline(raw, createGunzip(), () => {}) : raw;
-			for await (const chunk of chunks) {
+			for await (const chunk of fileChunks(file, offset, signal)) {
 				converter.push(chunk);
 				if (converter.size >= blockBytes) yield converter.take();
 				if (signal.aborted) return;
