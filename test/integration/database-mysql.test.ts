@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {execFile} from 'node:child_process';
-import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {promisify} from 'node:util';
 import {oneLine, runCli} from '../support/cli.js';
-import {createDbStack, ensureMysqlImages, type DbStack} from '../support/database-stack.js';
+import {createDbStack, ensureMysqlImages, logLines, projectState, recordBackup, writeReleases, type DbStack} from '../support/database-stack.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -19,10 +19,6 @@ const db = (stack: DbStack, args: string[]) =>
 	runCli([...args, '--state-dir', stack.stateDir], {cwd: stack.dir, env: {COMPOSE_PROJECT_NAME: stack.project, IMAGE_TAG: ''}, timeoutMs: 120_000});
 
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
-const projectState = (stack: DbStack) => join(stack.stateDir, stack.project);
-const backupsDir = (stack: DbStack) => join(projectState(stack), 'backups');
-const logLines = async (stack: DbStack) =>
-	(await readFile(join(backupsDir(stack), 'backups.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(l => JSON.parse(l) as Record<string, any>);
 const versions = (stack: DbStack) => stack.mysql("SELECT GROUP_CONCAT(version ORDER BY version) FROM schema_migrations");
 const columns = (stack: DbStack, table: string) =>
 	stack.mysql(`SELECT GROUP_CONCAT(column_name ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'app' AND table_name = '${table}'`);
@@ -30,20 +26,7 @@ const counts = (stack: DbStack) => stack.mysql('SELECT CONCAT((SELECT COUNT(*) F
 const running = async (stack: DbStack, ...services: string[]) =>
 	(await execFileAsync('docker', ['inspect', '-f', '{{.State.Running}}', ...services.map(s => `${stack.project}-${s}-1`)])).stdout.trim().split('\n');
 
-async function writeReleases(stack: DbStack, records: Array<{tag: string; event: string; migrationHead: string | null}>) {
-	await mkdir(projectState(stack), {recursive: true});
-	const lines = records.map((r, i) => JSON.stringify({time: new Date(Date.now() - (records.length - i) * 60_000).toISOString(), digests: {}, imageIds: {}, operator: null, ...r}));
-	await writeFile(join(projectState(stack), 'releases.jsonl'), `${lines.join('\n')}\n`);
-}
 
-/** Adds a backup of our own making to backups.log, with its true sha256 (so the checksum passes). */
-async function recordBackup(stack: DbStack, like: Record<string, any>, name: string, text: string) {
-	const path = join(backupsDir(stack), name);
-	await writeFile(path, text, {mode: 0o600});
-	await writeFile(`${path}.json`, await readFile(`${like['path']}.json`));
-	const entry = {...like, path, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), time: new Date().toISOString()};
-	await writeFile(join(backupsDir(stack), 'backups.log'), `${await readFile(join(backupsDir(stack), 'backups.log'), 'utf8')}${JSON.stringify(entry)}\n`);
-}
 
 describe('database: MariaDB 10.11 with dbmate migrations, found by its image name', {timeout: 600_000}, () => {
 	let stack: DbStack;

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import {execFile, spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {appendFile, copyFile, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {promisify} from 'node:util';
 import {CLI, oneLine, ROOT, runCli, type CliResult} from '../support/cli.js';
-import {createDbStack, ensureDbImages, type DbStack} from '../support/database-stack.js';
+import {backupsDir, createDbStack, ensureDbImages, logLines, recordBackup, writeReleases, type DbStack} from '../support/database-stack.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,9 +33,6 @@ const nodeHasSqlite = await import('node:sqlite').then(
 );
 
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
-const backupsDir = (stack: DbStack) => join(stack.stateDir, stack.project, 'backups');
-const logLines = async (stack: DbStack) =>
-	(await readFile(join(backupsDir(stack), 'backups.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(l => JSON.parse(l) as Record<string, any>);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const app = (stack: DbStack) => `${stack.project}-app-1`;
 
@@ -66,13 +63,6 @@ const summary = async (stack: DbStack) => ({
 
 const ROWS = "INSERT INTO users VALUES (1, 'a@example.test'), (2, 'b@example.test'), (3, 'c@example.test'); INSERT INTO orders VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 3, 7), (5, 3, 1);";
 
-/** Appends a backups.log entry for a file made by hand (a copy of `like`, changed). */
-async function record(stack: DbStack, like: Record<string, any>, file: string, bytes: Buffer, withSha = sha256(bytes)) {
-	const path = join(backupsDir(stack), file);
-	await writeFile(path, bytes, {mode: 0o600});
-	if (existsSync(`${like['path']}.json`)) await copyFile(`${like['path']}.json`, `${path}.json`);
-	await appendFile(join(backupsDir(stack), 'backups.log'), `${JSON.stringify({...like, path, bytes: bytes.length, sha256: withSha, time: new Date().toISOString()})}\n`);
-}
 
 describe('database: a SQLite file in the app volume, sqlite3 in the image', {timeout: 600_000}, () => {
 	let stack: DbStack;
@@ -111,12 +101,11 @@ describe('database: a SQLite file in the app volume, sqlite3 in the image', {tim
 
 	test('with releases.jsonl records: the recorded head is the boundary, the destructive line flagged as without them', async () => {
 		const releases = join(stack.stateDir, stack.project, 'releases.jsonl');
-		const records = [
+		const before = await readFile(releases, 'utf8').catch(() => null);
+		await writeReleases(stack, [
 			{tag: 'v3.0.0', event: 'verified', migrationHead: '20260101000002'},
 			{tag: 'v3.1.0', event: 'deployed', migrationHead: null},
-		].map((r, i) => JSON.stringify({time: new Date(Date.now() - (2 - i) * 60_000).toISOString(), digests: {}, imageIds: {}, operator: null, ...r}));
-		const before = await readFile(releases, 'utf8').catch(() => null);
-		await writeFile(releases, `${records.join('\n')}\n`);
+		]);
 		try {
 			const r = await db(stack, ['db', '--json']);
 			assert.equal(r.exitCode, 1, r.stderr);
@@ -137,7 +126,7 @@ describe('database: a SQLite file in the app volume, sqlite3 in the image', {tim
 	test('a corrupted backup is refused with one line; the file and the app untouched', async () => {
 		const bad = Buffer.from(await readFile(first['path']));
 		bad[bad.length - 20] = bad[bad.length - 20]! ^ 0xff;
-		await record(stack, first, 'corrupt.sqlite.sql', bad, first['sha256']);
+		await recordBackup(stack, first, 'corrupt.sqlite.sql', bad, first['sha256']);
 		const before = await volume(stack);
 		const r = await db(stack, ['db', 'restore', 'corrupt.sqlite.sql', '--yes']);
 		assert.equal(r.exitCode, 2, r.stderr);
@@ -149,7 +138,7 @@ describe('database: a SQLite file in the app volume, sqlite3 in the image', {tim
 
 	test('a restore that fails midway (a truncated dump) leaves the original byte-identical and no new file', async () => {
 		const whole = await readFile(first['path']);
-		await record(stack, first, 'truncated.sqlite.sql', whole.subarray(0, Math.floor(whole.length * 0.6)));
+		await recordBackup(stack, first, 'truncated.sqlite.sql', whole.subarray(0, Math.floor(whole.length * 0.6)));
 		const before = await volume(stack);
 		const r = await db(stack, ['db', 'restore', 'truncated.sqlite.sql', '--yes']);
 		assert.equal(r.exitCode, 3, `${r.stdout}\n${r.stderr}`);
@@ -245,7 +234,7 @@ describe('database: a SQLite file in the app volume, no sqlite3 in any container
 	test('a SQL dump cannot be rebuilt without sqlite3 or node:sqlite: one line, exit 2, nothing touched', async t => {
 		if (nodeHasSqlite) return t.skip('this Node has node:sqlite: the dump is rebuilt on the host');
 		const {stdout} = await execFileAsync('docker', ['run', '--rm', '--network', 'none', '--volumes-from', app(stack), '--entrypoint', 'sqlite3', 'local/postgres:15', '/data/app.db', '.dump'], {maxBuffer: 16 << 20});
-		await record(stack, {...raw, format: 'sqlite3 .dump (SQL)'}, 'by-hand.sqlite.sql', Buffer.from(stdout));
+		await recordBackup(stack, {...raw, format: 'sqlite3 .dump (SQL)'}, 'by-hand.sqlite.sql', Buffer.from(stdout));
 		const before = await volume(stack);
 		const r = await db(stack, ['db', 'restore', 'by-hand.sqlite.sql', '--yes']);
 		assert.equal(r.exitCode, 2, r.stderr);

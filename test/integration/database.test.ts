@@ -8,7 +8,7 @@ import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {promisify} from 'node:util';
 import {oneLine, runCli, CLI} from '../support/cli.js';
-import {createDbStack, ensureDbImages, type DbStack} from '../support/database-stack.js';
+import {backupsDir, createDbStack, ensureDbImages, logLines, projectState, writeReleases, type DbStack} from '../support/database-stack.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -16,16 +16,7 @@ const db = (stack: DbStack, args: string[], env: NodeJS.ProcessEnv = {}) =>
 	runCli([...args, '--state-dir', stack.stateDir], {cwd: stack.dir, env: {COMPOSE_PROJECT_NAME: stack.project, IMAGE_TAG: '', ...env}, timeoutMs: 120_000});
 
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
-const projectState = (stack: DbStack) => join(stack.stateDir, stack.project);
-const backupsDir = (stack: DbStack) => join(projectState(stack), 'backups');
-const logLines = async (stack: DbStack) =>
-	(await readFile(join(backupsDir(stack), 'backups.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(l => JSON.parse(l) as Record<string, any>);
 
-async function writeReleases(stack: DbStack, records: Array<{tag: string; event: string; migrationHead: string | null}>) {
-	await mkdir(projectState(stack), {recursive: true});
-	const lines = records.map((r, i) => JSON.stringify({time: new Date(Date.now() - (records.length - i) * 60_000).toISOString(), digests: {}, imageIds: {}, operator: null, ...r}));
-	await writeFile(join(projectState(stack), 'releases.jsonl'), `${lines.join('\n')}\n`);
-}
 
 describe('database: PostgreSQL 15 with dbmate migrations', {timeout: 600_000}, () => {
 	let stack: DbStack;

@@ -4,8 +4,9 @@
 // apply their migrations with dbmate (test/fixtures/db, test/fixtures/db-mysql). Host network,
 // 127.0.0.1 and a free port only; unique project name; `down -v` after.
 import {execFile} from 'node:child_process';
-import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {createHash, randomBytes} from 'node:crypto';
+import {existsSync} from 'node:fs';
+import {appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -96,39 +97,31 @@ async function buildBinariesOnlyImage(): Promise<void> {
 function mysqlYaml(port: number, extension: string, odd: DbStackOptions['odd'], app: (url: string, volume: string) => string): string {
 	const service = mysqlService(odd);
 	const prefix = odd ? 'MYSQL' : 'MARIADB';
-	if (odd === 'binaries') {
-		return `x-rollback-console:${extension || ' {}'}
-services:
-  ${service}:
-    image: acme/dbbin:10.11
-    pull_policy: never
-    network_mode: host
-    command: ["--port=${port}"]
-    healthcheck:
-      test: ["CMD-SHELL", "test -S /run/mysqld/mysqld.sock"]
-      interval: 1s
-      retries: 90
-    volumes:
-      - dbdata:/var/lib/mysql
-${app(`mysql://app:pw@127.0.0.1:${port}/app`, `    depends_on:\n      ${service}: {condition: service_healthy}\n`)}
-volumes:
-  dbdata: {}
-`;
-	}
-	return `x-rollback-console:${extension || ' {}'}
-services:
-  ${service}:
-    image: ${odd ? 'acme/db:10.11' : MARIADB_IMAGE}
-    pull_policy: never
-    network_mode: host
-    environment:
+	// What the kinds differ in: the image, how it is configured, and its health check.
+	const binaries = odd === 'binaries';
+	const image = binaries ? 'acme/dbbin:10.11' : odd ? 'acme/db:10.11' : MARIADB_IMAGE;
+	const setup = binaries
+		? `    command: ["--port=${port}"]`
+		: `    environment:
       ${prefix}_ROOT_PASSWORD: ${MYSQL_ROOT_PASSWORD}
       ${prefix}_DATABASE: app
       ${prefix}_USER: app
       ${prefix}_PASSWORD: pw
-      MYSQL_TCP_PORT: "${port}"
+      MYSQL_TCP_PORT: "${port}"`;
+	const check = binaries
+		? '["CMD-SHELL", "test -S /run/mysqld/mysqld.sock"]'
+		: odd
+			? '["CMD-SHELL", "mariadb-admin ping --silent"]'
+			: '["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]';
+	return `x-rollback-console:${extension || ' {}'}
+services:
+  ${service}:
+    image: ${image}
+    pull_policy: never
+    network_mode: host
+${setup}
     healthcheck:
-      test: ${odd ? '["CMD-SHELL", "mariadb-admin ping --silent"]' : '["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]'}
+      test: ${check}
       interval: 1s
       retries: 90
     volumes:
@@ -239,4 +232,30 @@ export async function createDbStack(kind: DbKind, {extension = '', odd}: DbStack
 		},
 	};
 	return stack;
+}
+
+/** The stack's project in its state dir, the backups there, and backups.log's entries. */
+export const projectState = (stack: DbStack) => join(stack.stateDir, stack.project);
+export const backupsDir = (stack: DbStack) => join(projectState(stack), 'backups');
+export const logLines = async (stack: DbStack) =>
+	(await readFile(join(backupsDir(stack), 'backups.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(l => JSON.parse(l) as Record<string, any>);
+
+/** releases.jsonl with these records, a minute apart, the last a minute ago. */
+export async function writeReleases(stack: DbStack, records: Array<{tag: string; event: string; migrationHead: string | null}>): Promise<void> {
+	await mkdir(projectState(stack), {recursive: true});
+	const lines = records.map((r, i) => JSON.stringify({time: new Date(Date.now() - (records.length - i) * 60_000).toISOString(), digests: {}, imageIds: {}, operator: null, ...r}));
+	await writeFile(join(projectState(stack), 'releases.jsonl'), `${lines.join('\n')}\n`);
+}
+
+/**
+ * A backup made by hand, recorded in backups.log as a copy of `like` (its sidecar too, when it
+ * has one): its sha256 the bytes' own (the checksum passes) unless `withSha` says otherwise.
+ */
+export async function recordBackup(stack: DbStack, like: Record<string, any>, file: string, content: Buffer | string, withSha?: string): Promise<void> {
+	const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+	const path = join(backupsDir(stack), file);
+	await writeFile(path, bytes, {mode: 0o600});
+	if (existsSync(`${like['path']}.json`)) await copyFile(`${like['path']}.json`, `${path}.json`);
+	const sha256 = withSha ?? createHash('sha256').update(bytes).digest('hex');
+	await appendFile(join(backupsDir(stack), 'backups.log'), `${JSON.stringify({...like, path, bytes: bytes.length, sha256, time: new Date().toISOString()})}\n`);
 }
