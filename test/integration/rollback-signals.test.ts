@@ -11,6 +11,7 @@ import {after, before, test} from 'node:test';
 import {setTimeout as delay} from 'node:timers/promises';
 import {openConsole} from '../../source/console/open-console.js';
 import type {GlobalOptions} from '../../source/commands/global-options.js';
+import {processAlive as alive} from '../../source/incident/operator.js';
 import {CLI, oneLine, runCli} from '../support/cli.js';
 import {createStack, ensureTestReleases, type Stack} from '../support/stack.js';
 
@@ -58,15 +59,6 @@ function startRollback(to: string): {child: ChildProcess; workerPid: Promise<num
 	const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
 	return {child, workerPid, exited};
 }
-
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-};
 
 interface History {
 	current: string | null;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
 import type {ComposeCommands, ComposeRun, ContainerInfo, Engine, ImageInfo} from '../../source/engine/types.js';
+import {containerInfo} from '../support/container-info.js';
 import {acquireLock, holderFor, lockFile} from '../../source/incident/project-lock.js';
 import {readReleases} from '../../source/incident/stabilise/releases.js';
 import {releaseServices} from '../../source/incident/stabilise/release-services.js';
@@ -16,26 +17,7 @@ after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})));
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const operator = {user: 'alice', sshConnection: null, host: os.hostname()};
 
-function container(service: string, imageId: string, health: ContainerInfo['health']): ContainerInfo {
-	return {
-		id: `${service}-id`,
-		name: `shop-${service}-1`,
-		project: 'shop',
-		service,
-		number: 1,
-		state: 'running',
-		health,
-		restartCount: 0,
-		exitCode: null,
-		oomKilled: false,
-		startedAt: null,
-		finishedAt: null,
-		createdAt: '',
-		image: 'r/app:v1.3.9',
-		imageId,
-		labels: {},
-	};
-}
+const container = (service: string, imageId: string, health: ContainerInfo['health']): ContainerInfo => containerInfo(service, {health, imageId, image: 'r/app:v1.3.9'});
 
 async function setup(upExit: number, webHealth: ContainerInfo['health']) {
 	const dir = mkdtempSync(path.join(os.tmpdir(), 'rc-run-'));

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import type {ContainerInfo, Engine, EventHandlers} from '../../source/engine/types.js';
+import {containerInfo} from '../support/container-info.js';
 import {judgeServices, waitConditions, waitForServices, watchProject} from '../../source/incident/stabilise/service-wait.js';
 
-function c(service: string, state: ContainerInfo['state'], health: ContainerInfo['health'], exitCode: number | null = null): ContainerInfo {
-	return {
-		id: `${service}-id`,
-		name: `shop-${service}-1`,
-		project: 'shop',
-		service,
-		number: 1,
-		state,
-		health,
-		restartCount: 0,
-		exitCode,
-		oomKilled: false,
-		startedAt: null,
-		finishedAt: null,
-		createdAt: '',
-		image: 'r/app:v1',
-		imageId: 'i1',
-		labels: {},
-	};
-}
+const c = (service: string, state: ContainerInfo['state'], health: ContainerInfo['health'], exitCode: number | null = null): ContainerInfo =>
+	containerInfo(service, {state, health, exitCode});
 
 const conditions = waitConditions({
 	web: {dependsOn: {migrate: 'service_completed_successfully', db: 'service_healthy'}},

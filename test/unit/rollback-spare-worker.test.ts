@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
 import {startSpareWorker} from '../../source/incident/stabilise/launch.js';
+import {processAlive as alive} from '../../source/incident/operator.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})));
@@ -14,14 +15,6 @@ const stateDir = () => {
 	const dir = mkdtempSync(path.join(os.tmpdir(), 'rc-spare-'));
 	dirs.push(dir);
 	return dir;
-};
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
 };
 async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
 	const end = Date.now() + ms;
